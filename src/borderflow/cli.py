@@ -1,0 +1,190 @@
+"""The ``borderflow`` command: a thin shell over :mod:`borderflow.runs` and the results modules.
+
+Heavy modules (numba, pyarrow) are imported inside the commands so that ``--help`` answers at
+once. Any :class:`~borderflow.errors.ScenarioError` becomes one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from borderflow.errors import ScenarioError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    help="Forecast and monitor migrant flows through border crises.",
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DEFAULT_SCENARIO = "mali"
+
+
+class _LazyProgress:
+    """A rich progress bar that appears only once a run has taken more than a second."""
+
+    def __init__(self, label: str, delay: float = 1.0) -> None:
+        self.label, self.delay = label, delay
+        self.total = 0
+        self.t0 = time.perf_counter()
+        self.progress = None
+        self.task = None
+
+    def start(self, total: int) -> None:
+        self.total = total
+        self.t0 = time.perf_counter()
+
+    def advance(self, day: int) -> None:
+        if self.progress is None:
+            if time.perf_counter() - self.t0 < self.delay:
+                return
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("days"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task(self.label, total=self.total)
+        self.progress.update(self.task, completed=day + 1)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _fail(exc: ScenarioError) -> None:
+    err.print(f"[bold red]error:[/] {exc.describe()}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _fmt(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{x:.4f}"
+
+
+@app.command()
+def run(
+    scenario: Annotated[
+        str,
+        typer.Argument(help="Scenario directory, or a built-in case name (mali, burundi)."),
+    ] = DEFAULT_SCENARIO,
+    seed: Annotated[int, typer.Option(min=0, help="Root random seed.")] = 0,
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Simulate this many days (default: the scenario's).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Run folder (default: results/<scenario>-seed<seed>)."),
+    ] = None,
+    settings: Annotated[
+        Path | None, typer.Option(help="A Flee simsetting.yml (default: Flee's code defaults).")
+    ] = None,
+) -> None:
+    """Run a scenario and write out.csv (Flee's format), series.parquet and run.json."""
+    from borderflow.runs import run_flee
+    from borderflow.scenario.locate import resolve_scenario
+
+    progress = _LazyProgress(f"{scenario} seed {seed}")
+    try:
+        path = resolve_scenario(scenario)
+        target = out_dir or Path("results") / f"{path.resolve().name}-seed{seed}"
+        result = run_flee(
+            path,
+            seed=seed,
+            days=days,
+            settings_path=settings,
+            out_dir=target,
+            on_start=progress.start,
+            on_day=progress.advance,
+        )
+    except ScenarioError as exc:
+        progress.stop()
+        _fail(exc)
+        return
+    progress.stop()
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    camps = result.camps
+    table = Table(title=f"{result.scenario}, seed {seed}: day {result.days - 1}, camps")
+    for col in ("camp", "simulated", "observed", "rel. error"):
+        table.add_column(col, justify="left" if col == "camp" else "right")
+    for k, name in enumerate(camps.camps):
+        s, d = camps.sim[-1, k], camps.data[-1, k]
+        rel = f"{abs(s / d - 1):.3f}" if d > 0 else "-"
+        table.add_row(name, f"{int(s):,}", f"{int(d):,}", rel)
+    out.print(table)
+    sc = result.scores
+    out.print(
+        f"agents {int(camps.n_agents[-1]):,} | Error (rescaled) {_fmt(sc['error_rescaled'])} | "
+        f"Error (normal) {_fmt(sc['error_normal'])} | {result.seconds:.2f} s"
+    )
+    out.print(f"wrote {', '.join(str(p) for p in result.files)}", highlight=False)
+
+
+@app.command()
+def validate(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (or an out.csv file).")],
+) -> None:
+    """Print Flee's validation scores and MASE for a run against the observed camp counts."""
+    from borderflow.results.flee_out import read_out_csv
+    from borderflow.results.metrics import mase, rescaled, scores
+
+    path = run_dir / "out.csv" if run_dir.is_dir() else run_dir
+    try:
+        series = read_out_csv(path)
+    except ScenarioError as exc:
+        _fail(exc)
+        return
+    sc = scores(series)
+    out.print(f"Error (rescaled): {_fmt(sc['error_rescaled'])}")
+    out.print(f"Error (normal): {_fmt(sc['error_normal'])}")
+    out.print(f"MASE (persistence from day 7): {_fmt(sc['mase_7'])}")
+    out.print(f"MASE (persistence from day 30): {_fmt(sc['mase_30'])}")
+    sim_r = rescaled(series.sim, series.data)
+    table = Table(title="per camp (rescaled simulation)")
+    for col in ("camp", "mean |sim-data|", "MASE(7)", "MASE(30)", "observed total"):
+        table.add_column(col, justify="left" if col == "camp" else "right")
+    for k, name in enumerate(series.camps):
+        s, d = sim_r[:, [k]], series.data[:, [k]]
+        table.add_row(
+            name,
+            f"{abs(s - d).mean():,.1f}",
+            _fmt(mase(s, d, 7)),
+            _fmt(mase(s, d, 30)),
+            f"{int(d.sum()):,}",
+        )
+    out.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

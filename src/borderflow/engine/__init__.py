@@ -1,0 +1,1 @@
+"""The simulation engine: agent and graph arrays, seeded streams, the phase loop, kernels."""

@@ -1,0 +1,1 @@
+"""What a run produces: tidy tables, Flee's out.csv, validation metrics, atomic writing."""

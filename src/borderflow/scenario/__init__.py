@@ -1,0 +1,1 @@
+"""Scenario input: readers and validated models of what a run needs."""

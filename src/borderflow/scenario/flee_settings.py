@@ -1,0 +1,192 @@
+"""Flee's ``simsetting.yml``, as a validated pydantic model.
+
+Defaults are Flee's *code* defaults (what an empty settings file gives), so a missing file and
+an empty file mean the same run. Switches that change behaviour but that borderflow does not
+implement are refused by name rather than silently ignored: a user who sets them expects them
+to act. Keys that only control Flee's own logging are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from borderflow.errors import ScenarioError
+
+
+class SpawnRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    take_from_population: bool = False
+    insert_day0: bool = True
+    empty_camps_on_day0: bool = False
+    sum_from_camps: bool = True
+    conflict_zone_spawning_only: bool = True
+    conflict_spawn_decay: list[float] | None = None
+    conflict_spawn_decay_interval: int = Field(30, gt=0)
+    average_social_connectivity: float = Field(3.0, ge=0)
+    camps_are_sinks: bool = False
+
+
+class MoveRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_move_speed: float = Field(360.0, gt=0)
+    max_walk_speed: float = Field(35.0, gt=0)
+    max_crossing_speed: float = Field(20.0, gt=0)
+    foreign_weight: float = Field(1.0, ge=0)
+    camp_weight: float = Field(1.0, ge=0)
+    conflict_weight: float = Field(1.0 / 10.0**0.5, ge=0)
+    conflict_movechance: float = Field(1.0, ge=0)
+    camp_movechance: float = Field(0.001, ge=0)
+    idpcamp_movechance: float = Field(0.1, ge=0)
+    default_movechance: float = Field(0.3, ge=0)
+    awareness_level: int = Field(1, ge=-1, le=3)
+    capacity_buffer: float = Field(0.9, ge=0, lt=1)
+    capacity_scaling: float = Field(1.0, gt=0)
+    avoid_short_stints: bool = False
+    start_on_foot: bool = False
+    softening: float = Field(10.0, ge=0)
+    weight_softening: float = Field(0.0, ge=0)
+    weight_power: float = Field(1.0, gt=0)
+    distance_power: float = Field(1.0, ge=0)
+    stay_close_to_home: bool = False
+    home_distance_power: float = Field(0.5, ge=0)
+    use_pop_for_loc_weight: bool = False
+    pop_power_for_loc_weight: float = 0.1
+    movechance_pop_base: float = Field(10000.0, gt=0)
+    movechance_pop_scale_factor: float = 0.0
+    pruning_threshold: float = Field(1.0, ge=1.0)
+    fixed_routes: bool = False
+    use_v1_rules: bool = False
+    two_system_decision_making: float = 0.0
+    use_economic_pull: bool = False
+
+    @model_validator(mode="after")
+    def _awareness(self) -> MoveRules:
+        if self.awareness_level == 0:
+            raise ValueError(
+                "awareness_level 0 makes nobody move in Flee (a quirk); use 1, 2 or 3"
+            )
+        return self
+
+
+class Optimisations(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hasten: int = Field(1, ge=1)
+
+
+class FleeSettings(BaseModel):
+    """The subset of Flee's settings that a default run reads."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    spawn_rules: SpawnRules = SpawnRules()
+    move_rules: MoveRules = MoveRules()
+    optimisations: Optimisations = Optimisations()
+    log_levels: dict[str, Any] = {}
+    number_of_steps: int = -1
+    default_conflict_intensity: float = 1.0
+
+    @model_validator(mode="after")
+    def _v1_bundle(self) -> FleeSettings:
+        """``use_v1_rules`` forces Flee 1's speed and weights, as Flee does."""
+        m = self.move_rules
+        if m.use_v1_rules:
+            m.max_move_speed = 200.0
+            m.start_on_foot = False
+            m.avoid_short_stints = False
+            m.camp_weight = 2.0
+            m.conflict_weight = 0.25
+        return self
+
+    @property
+    def awareness(self) -> int:
+        """Route search depth; Flee treats -1 exactly like 1."""
+        return max(1, self.move_rules.awareness_level)
+
+
+# Switches that change Flee's behaviour but that this engine does not implement.
+_UNSUPPORTED: dict[tuple[str, str], Any] = {
+    ("move_rules", "avoid_short_stints"): False,
+    ("move_rules", "fixed_routes"): False,
+    ("move_rules", "use_economic_pull"): False,
+    ("spawn_rules", "take_from_population"): False,
+    ("spawn_rules", "camps_are_sinks"): False,
+}
+
+# Keys Flee reads for optional rule sets (demographics, food, floods) that borderflow does not
+# implement; setting them to anything but "off" is refused.
+_OPTIONAL_RULESETS = (
+    "ChildrenAvoidHazards",
+    "WomenAvoidHazards",
+    "ElderlyAvoidHazards",
+    "BoysTakeRisk",
+    "MatchCampEthnicity",
+    "MatchConflictEthnicity",
+    "MatchTownEthnicity",
+    "MatchCampReligion",
+    "MatchConflictReligion",
+    "MatchTownReligion",
+    "flee_when_starving",
+    "avoid_food_deprived_locations",
+    "flood_rules",
+    "harvest_months",
+    "conflict_driven_spawning",
+    "read_from_agents_csv_file",
+)
+
+
+def _strip_optional(section: dict[str, Any], path: Path, name: str) -> dict[str, Any]:
+    out = {}
+    for key, value in section.items():
+        if key in _OPTIONAL_RULESETS:
+            if value not in (False, None, 0, [], {}):
+                raise ScenarioError(
+                    f"'{name}.{key}' is an optional Flee rule set that borderflow does not "
+                    "implement; remove it or set it to False",
+                    file=path,
+                    column=f"{name}.{key}",
+                )
+            continue
+        out[key] = value
+    return out
+
+
+def load_flee_settings(path: str | Path | None) -> FleeSettings:
+    """Read ``simsetting.yml``; ``None`` gives Flee's code defaults."""
+    if path is None:
+        return FleeSettings()
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError("settings file not found", file=p) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        raise ScenarioError(f"not valid YAML ({getattr(exc, 'problem', exc)})", file=p, row=row) from None
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ScenarioError("must be a mapping of sections", file=p)
+    for section in ("spawn_rules", "move_rules"):
+        if isinstance(raw.get(section), dict):
+            raw[section] = _strip_optional(raw[section], p, section)
+    try:
+        settings = FleeSettings.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise ScenarioError(err["msg"], file=p, column=where) from None
+    for (section, key), default in _UNSUPPORTED.items():
+        if getattr(getattr(settings, section), key) != default:
+            raise ScenarioError(
+                f"'{section}.{key}' is not supported by borderflow's flee ruleset",
+                file=p,
+                column=f"{section}.{key}",
+            )
+    return settings
