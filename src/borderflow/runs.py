@@ -73,9 +73,7 @@ def run_flee(
     """Read, validate, run and (if ``out_dir``) write out.csv, series.parquet and run.json."""
     t0 = time.perf_counter()
     settings = load_flee_settings(settings_path)
-    scenario = read_flee_scenario(
-        scenario_dir, days=days, hasten=settings.optimisations.hasten
-    )
+    scenario = read_flee_scenario(scenario_dir, days=days, hasten=settings.optimisations.hasten)
     model = FleeModel(scenario, settings, seed)
     if on_start is not None:
         on_start(model.days)
@@ -99,12 +97,14 @@ def run_flee(
             "days": model.days,
             "start_date": model.start_date.isoformat(),
             "settings": settings.model_dump(),
-            "agents": int(len(model.agents)),
+            "agents": len(model.agents),
             "scores": result.scores,
         }
         with atomic_outputs(out_dir) as out:
             out.write(OUT_CSV, lambda p: write_out_csv(camps, p))
-            out.write(SERIES_PARQUET, lambda p: write_parquet(series_table(model, camps).table(), p))
+            out.write(
+                SERIES_PARQUET, lambda p: write_parquet(series_table(model, camps).table(), p)
+            )
             out.write(RUN_JSON, lambda p: p.write_text(json.dumps(meta, indent=2, default=str)))
         result.files = [out_dir / OUT_CSV, out_dir / SERIES_PARQUET, out_dir / RUN_JSON]
     result.seconds = time.perf_counter() - t0

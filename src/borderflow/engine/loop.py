@@ -32,7 +32,8 @@ class Plan:
 
     def __str__(self) -> str:
         return "\n".join(
-            f"{i + 1}. {p.name}" + (f": {p.doc}" if p.doc else "") for i, p in enumerate(self.phases)
+            f"{i + 1}. {p.name}" + (f": {p.doc}" if p.doc else "")
+            for i, p in enumerate(self.phases)
         )
 
     def names(self) -> list[str]:

@@ -5,10 +5,10 @@ Two kinds of stream, both derived from the root seed and a phase name:
 * :meth:`Streams.generator` gives a NumPy ``Generator`` for vectorised draws made once per
   day (for example where new agents appear).
 * :meth:`Streams.key` gives a 64-bit key for the counter-based draws used inside kernels:
-  ``uniform(day_key(key, day), agent, k)`` is a pure function of its arguments, so an agent's k-th draw
-  on a day does not depend on what other agents did. Two scenario variants therefore share
-  their random numbers wherever their agents are in the same situation (common random numbers),
-  and the result does not depend on the order in which agents are processed.
+  ``uniform(day_key(key, day), agent, k)`` is a pure function of its arguments, so an
+  agent's k-th draw on a day does not depend on what other agents did. Two scenario variants
+  therefore share their random numbers wherever their agents are in the same situation (common
+  random numbers), and the result does not depend on the order in which agents are processed.
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ def uniform(dkey: np.uint64, agent: np.int64, k: np.int64) -> float:
 
     SplitMix64's output function over a two-dimensional Weyl sequence: one mix per draw.
     """
-    z = _mix(dkey + np.uint64(agent) * np.uint64(0xD1B54A32D192ED03) + np.uint64(k) * np.uint64(
-        0x8CB92BA72F3D8DD7
-    ))
+    z = _mix(
+        dkey
+        + np.uint64(agent) * np.uint64(0xD1B54A32D192ED03)
+        + np.uint64(k) * np.uint64(0x8CB92BA72F3D8DD7)
+    )
     return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)

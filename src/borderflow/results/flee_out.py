@@ -7,6 +7,7 @@ holds the state at the end of day ``t``, i.e. at the start of the next date.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 from dataclasses import dataclass
@@ -113,8 +114,6 @@ def read_out_csv(path: Path) -> CampSeries:
         tail[t] = [number(r, cells, n) for n in (TAIL[2], TAIL[3], TAIL[5], "Day")]
     start = dt.date(1970, 1, 1)
     if "Date" in col:
-        try:
+        with contextlib.suppress(ValueError, IndexError):
             start = dt.date.fromisoformat(body[0][col["Date"]]) - dt.timedelta(days=1)
-        except (ValueError, IndexError):
-            pass
     return CampSeries(start, camps, sim, data, tail[:, 0], tail[:, 1], tail[:, 2])

@@ -32,7 +32,7 @@ def averaged_relative_difference(sim: np.ndarray, data: np.ndarray) -> float:
 
 
 def mase(sim: np.ndarray, data: np.ndarray, k: int) -> float:
-    """Observed-total-weighted MASE of ``sim`` against persistence from day ``k``; NaN if undefined."""
+    """Observed-total-weighted MASE of ``sim`` against persistence from day ``k`` (NaN if none)."""
     days = data.shape[0]
     if days <= k + 1:
         return float("nan")

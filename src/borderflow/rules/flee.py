@@ -77,8 +77,10 @@ def spawn_schedule(
         elif owed > 0:
             owed = 0
         new[t], debt[t] = n, owed
-    camp_data = np.stack([series[c].daily(days) for c in camps], axis=1) if camps else np.zeros(
-        (days, 0), dtype=np.int64
+    camp_data = (
+        np.stack([series[c].daily(days) for c in camps], axis=1)
+        if camps
+        else np.zeros((days, 0), dtype=np.int64)
     )
     if rules.empty_camps_on_day0 and camps:
         camp_data = camp_data - camp_data[:1]
@@ -148,7 +150,9 @@ class FleeModel:
         self.link_speed = speed[edge]
         self.link_walk = walk[edge]
 
-        self.cands: Candidates = enumerate_candidates(self.graph, self.is_marker, settings.awareness)
+        self.cands: Candidates = enumerate_candidates(
+            self.graph, self.is_marker, settings.awareness
+        )
         if m.stay_close_to_home:
             lat = np.array([loc.lat for loc in locs])
             lon = np.array([loc.lon for loc in locs])
@@ -328,6 +332,6 @@ class FleeModel:
     def date(self, day: int) -> dt.date:
         return self.start_date + dt.timedelta(days=day)
 
-    def run(self, on_day=None) -> FleeModel:  # noqa: ANN001 - a progress callback
+    def run(self, on_day=None) -> FleeModel:
         self.plan.run(range(self.days), on_day)
         return self

@@ -3,9 +3,9 @@
 Agents are processed one by one in creation order, as in Flee, because an agent's choice sees
 the occupancy left by those before it (the capacity ramp). Each agent's random numbers come
 from :func:`borderflow.engine.rng.uniform` indexed by (day, agent, draw), so the outcome does
-not depend on any global generator. Compilation is cached on disk (``cache=True``). The helpers are inlined into the day kernel:
-a numba call with many array arguments costs reference counting on each of them, which would
-dominate the cost of a move.
+not depend on any global generator. Compilation is cached on disk (``cache=True``). The
+helpers are inlined into the day kernel: a numba call with many array arguments pays reference
+counting on each of them, which would dominate the cost of a move.
 """
 
 from __future__ import annotations

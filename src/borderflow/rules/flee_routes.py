@@ -51,12 +51,12 @@ def enumerate_candidates(graph: Graph, is_marker: np.ndarray, awareness: int) ->
             if is_marker[end]:
                 hop_step -= 1
             else:
-                links.extend(via + [link])
+                links.extend([*via, link])
                 link_offsets.append(len(links))
                 ends.append(end)
                 dists.append(d)
             if awareness > hop_step:
-                walk(origin_path + [end], end, d, hop_step + 1, via + [link])
+                walk([*origin_path, end], end, d, hop_step + 1, [*via, link])
 
     for origin in range(graph.n_places):
         walk([origin], origin, 0.0, 1, [])

@@ -166,7 +166,16 @@ def read_sim_period(path: Path) -> tuple[dt.date, int]:
 
 def read_locations(path: Path) -> tuple[Location, ...]:
     """Positional columns: name, region, country, lat, lon, type, conflict_date, population."""
-    base = ("name", "region", "country", "lat", "lon", "location_type", "conflict_date", "population")
+    base = (
+        "name",
+        "region",
+        "country",
+        "lat",
+        "lon",
+        "location_type",
+        "conflict_date",
+        "population",
+    )
     custom: list[str] = []
     seen: dict[str, int] = {}
     out: list[Location] = []
@@ -220,7 +229,7 @@ def read_locations(path: Path) -> tuple[Location, ...]:
         for key in ("capacity_per_day", "initial_idps"):
             if key in attrs:
                 _number(attrs[key], path=path, row=row, column=key, integer=True)
-        if "conflict_intensity" in attrs and attrs["conflict_intensity"]:
+        if attrs.get("conflict_intensity"):
             _number(attrs["conflict_intensity"], path=path, row=row, column="conflict_intensity")
         out.append(
             Location(
@@ -255,9 +264,7 @@ def read_routes(path: Path, names: set[str]) -> tuple[Route, ...]:
             )
         for column, name in (("name1", cells[0]), ("name2", cells[1])):
             if name not in names:
-                raise ScenarioError(
-                    f"unknown location '{name}'", file=path, row=row, column=column
-                )
+                raise ScenarioError(f"unknown location '{name}'", file=path, row=row, column=column)
         if cells[0] == cells[1]:
             raise ScenarioError(
                 f"route from '{cells[0]}' to itself", file=path, row=row, column="name2"
@@ -341,9 +348,7 @@ def read_conflicts(
     columns = [(j, name) for j, name in columns if name in names]
     data = rows[1:]
     if len(data) < n_days:
-        raise ScenarioError(
-            f"has {len(data)} day rows but the run needs {n_days}", file=path
-        )
+        raise ScenarioError(f"has {len(data)} day rows but the run needs {n_days}", file=path)
     matrix = np.zeros((len(data), len(columns)), dtype=np.float64)
     for k, (row, cells) in enumerate(data):
         for i, (j, name) in enumerate(columns):
@@ -400,9 +405,7 @@ def read_validation(
             continue
         name, files = cells[0], [c for c in cells[1:] if c]
         if out and name not in names:
-            raise ScenarioError(
-                f"unknown location '{name}'", file=layout, row=row, column="name"
-            )
+            raise ScenarioError(f"unknown location '{name}'", file=layout, row=row, column="name")
         merged: tuple[np.ndarray, np.ndarray] | None = None
         for file in files:
             target = source / file
@@ -492,9 +495,7 @@ def read_flee_scenario(
     conflict_names, conflicts = read_conflicts(inputs / "conflicts.csv", names, length, warnings)
     camps = {loc.name for loc in locations if "camp" in loc.kind}
     series = read_validation(source, start, names, camps, hasten)
-    series = apply_registration_corrections(
-        inputs / "registration_corrections.csv", series, start
-    )
+    series = apply_registration_corrections(inputs / "registration_corrections.csv", series, start)
     return FleeScenario(
         name=root.resolve().name,
         path=root,

@@ -68,9 +68,7 @@ class MoveRules(BaseModel):
     @model_validator(mode="after")
     def _awareness(self) -> MoveRules:
         if self.awareness_level == 0:
-            raise ValueError(
-                "awareness_level 0 makes nobody move in Flee (a quirk); use 1, 2 or 3"
-            )
+            raise ValueError("awareness_level 0 makes nobody move in Flee (a quirk); use 1, 2 or 3")
         return self
 
 
@@ -169,7 +167,9 @@ def load_flee_settings(path: str | Path | None) -> FleeSettings:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
-        raise ScenarioError(f"not valid YAML ({getattr(exc, 'problem', exc)})", file=p, row=row) from None
+        raise ScenarioError(
+            f"not valid YAML ({getattr(exc, 'problem', exc)})", file=p, row=row
+        ) from None
     raw = raw or {}
     if not isinstance(raw, dict):
         raise ScenarioError("must be a mapping of sections", file=p)
