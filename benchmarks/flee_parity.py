@@ -5,13 +5,16 @@ Usage (from anywhere; paths are resolved against the repository root)::
     python benchmarks/flee_parity.py [--scenarios mali burundi] [--seeds 3]
         [--flee-runs 2] [--days N] [--jobs 2]
 
-Both tools run as whole processes on the project's copy of the scenarios
-(``data/flee/<name>``), so wall time and peak RSS include start-up, input
-parsing and output writing, which is what a user waits for. Flee runs in its
-own venv (``benchmarks/.flee-venv``, created on first use with flee 3.1 and
-the pinned minimal dependencies a serial run imports) through
+Both tools run as whole processes on the same project copy of each scenario
+(``data/flee/<name>`` if present, else ``src/borderflow/builtin/flee/<name>``),
+so wall time and peak RSS include start-up, input parsing and output writing,
+which is what a user waits for. Flee runs in its own venv
+(``benchmarks/.flee-venv``, created on first use with flee 3.1 and the pinned
+minimal dependencies a serial run imports) through
 ``flee_reference_driver.py``; borderflow runs as
-``.venv/bin/borderflow run data/flee/<name> --seed S --out DIR``.
+``.venv/bin/borderflow run <scenario dir> --seed S --out DIR [--days N]``.
+Peak RSS is per process (``os.wait4``), so it stays right with ``--jobs 2``;
+wall times of Flee runs sharing the 2 cores are a little longer than solo.
 
 Accuracy is "Error (rescaled)" (the validation score FabFlee reports),
 computed from each out.csv. The script only reports; it asserts nothing, so
@@ -40,7 +43,9 @@ REPO = Path(__file__).resolve().parent.parent
 DRIVER = REPO / "benchmarks" / "flee_reference_driver.py"
 FLEE_VENV = REPO / "benchmarks" / ".flee-venv"
 BORDERFLOW = REPO / ".venv" / "bin" / "borderflow"
-SCENARIO_ROOT = "data/flee"  # relative to REPO; the project's own copy
+# The project's own copies of the scenarios, relative to REPO, first match wins.
+# Never the shared reference folder: the benchmark must run from a clone alone.
+SCENARIO_ROOTS = ("data/flee", "src/borderflow/builtin/flee")
 
 # Flee 3.1 declares mpi4py, muscle3, matplotlib, seaborn, networkx and pytest,
 # but a serial run imports only numpy, pandas, PyYAML and beartype (moving.py
@@ -190,6 +195,14 @@ def finish(
     return res
 
 
+def scenario_path(name: str) -> str:
+    """Repo-relative folder of a scenario (both tools get the same one)."""
+    for root in SCENARIO_ROOTS:
+        if (REPO / root / name / "input_csv").is_dir():
+            return f"{root}/{name}"
+    raise FileNotFoundError(f"scenario {name!r} not under {' or '.join(SCENARIO_ROOTS)}")
+
+
 def run_flee(
     py: Path, scenario: str, idx: int, days: int, settings: Path | None, work: Path, score: Scorer
 ) -> RunResult:
@@ -198,7 +211,7 @@ def run_flee(
     rundir = work / scenario / f"flee-{idx}"
     rundir.mkdir(parents=True, exist_ok=True)
     out_csv, err = rundir / "out.csv", rundir / "stderr.log"
-    cmd = [str(py), str(DRIVER), f"{SCENARIO_ROOT}/{scenario}", str(days)]
+    cmd = [str(py), str(DRIVER), scenario_path(scenario), str(days)]
     if settings is not None:
         cmd.append(str(settings))
     rc, wall, rss = timed_process(cmd, out_csv, err, REPO, flee_env())
@@ -214,7 +227,7 @@ def run_borderflow(scenario: str, seed: int, days: int, work: Path, score: Score
     cmd = [
         str(BORDERFLOW),
         "run",
-        f"{SCENARIO_ROOT}/{scenario}",
+        scenario_path(scenario),
         "--seed",
         str(seed),
         "--out",
@@ -336,6 +349,11 @@ HEADER = (
 )
 
 
+def num(x: float) -> str:
+    """Right-aligned count, or a dash where a tool did not run."""
+    return f"{'-':>10}" if x != x else f"{x:>10,.0f}"
+
+
 def verdict(ok: bool) -> str:
     """Target outcome as a word that stands out when not met."""
     return "met" if ok else "NOT met"
@@ -377,7 +395,7 @@ def report(
         for c in camps:
             data = ref.final_camp_data.get(c, float("nan"))
             f, b = camp_mean(fok, c), camp_mean(bok, c)
-            print(f"{c:<30} {data:>10,.0f} {f:>10,.0f} {b:>10,.0f}")
+            print(f"{c:<30} {num(data)} {num(f)} {num(b)}")
 
     out: dict = {"scenario": scenario, "days": sorted(days)}
     if len(days) > 1:
@@ -441,10 +459,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run borderflow serially (clean timings), then Flee in a pool of --jobs."""
     args = parse_args(argv)
-    for name in args.scenarios:
-        if not (REPO / SCENARIO_ROOT / name / "input_csv").is_dir():
-            print(f"missing scenario {SCENARIO_ROOT}/{name} under {REPO}", file=sys.stderr)
-            return 2
+    try:
+        for name in args.scenarios:
+            log(f"{name}: {scenario_path(name)}")
+    except FileNotFoundError as exc:
+        log(str(exc))
+        return 2
     score, score_name = load_scorer()
     settings = args.flee_settings.resolve() if args.flee_settings else None
     flee_py: Path | None = None
