@@ -162,3 +162,31 @@ def test_validate_without_out_csv(tmp_path: Path) -> None:
     line = one_error_line(cli("validate", folder, cwd=tmp_path))
     assert str(folder / "out.csv") in line
     assert "file not found" in line
+
+
+def test_settings_not_utf8(tmp_path: Path) -> None:
+    settings = tmp_path / "simsetting.yml"
+    settings.write_bytes("# réglages\nmove_rules:\n  max_move_speed: 300\n".encode("latin-1"))
+    out = tmp_path / "out"
+    proc = cli("run", "mali", "--days", "5", "--out", out, "--settings", settings, cwd=tmp_path)
+    nothing_written(out)
+    line = one_error_line(proc)
+    assert str(settings) in line
+
+
+def test_settings_is_a_directory(tmp_path: Path) -> None:
+    settings = tmp_path / "settings"
+    settings.mkdir()
+    out = tmp_path / "out"
+    proc = cli("run", "mali", "--days", "5", "--out", out, "--settings", settings, cwd=tmp_path)
+    nothing_written(out)
+    line = one_error_line(proc)
+    assert str(settings) in line
+
+
+def test_validate_out_csv_not_utf8(tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "out.csv").write_bytes(b"Day,Date,A sim\n\xe9\n")
+    line = one_error_line(cli("validate", folder, cwd=tmp_path))
+    assert str(folder / "out.csv") in line

@@ -647,3 +647,11 @@ def test_registration_correction_before_start_is_ignored(flee_copy, csv_edit) ->
     sc = read_flee_scenario(root)
     mentao = next(s for s in sc.series if s.name == "Mentao")
     assert mentao.at(24) == 4091  # raw value, uncorrected
+
+
+def test_routes_is_a_directory(flee_copy) -> None:
+    root = flee_copy("mali")
+    path = root / "input_csv" / "routes.csv"
+    path.unlink()
+    path.mkdir()
+    check(error_of(root), path, None, None, "")

@@ -86,6 +86,12 @@ def read_out_csv(path: Path) -> CampSeries:
             rows = list(csv.reader(handle))
     except FileNotFoundError:
         raise ScenarioError("file not found (is this a run folder?)", file=path) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"not UTF-8 text ({exc.reason})", file=path) from None
+    except csv.Error as exc:
+        raise ScenarioError(f"not valid CSV ({exc})", file=path) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot be read ({exc.strerror or exc})", file=path) from None
     if len(rows) < 2:
         raise ScenarioError("no data rows", file=path)
     header = [h.strip() for h in rows[0]]

@@ -121,6 +121,8 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         raise ScenarioError(f"not UTF-8 text ({exc.reason})", file=path) from None
     except csv.Error as exc:
         raise ScenarioError(f"not valid CSV ({exc})", file=path) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot be read ({exc.strerror or exc})", file=path) from None
 
 
 def _number(text: str, *, path: Path, row: int, column: str, integer: bool = False) -> float:
@@ -491,6 +493,15 @@ def read_flee_scenario(
     countries = {loc.country for loc in locations}
     routes = read_routes(inputs / "routes.csv", names)
     closures = read_closures(inputs / "closures.csv", names, countries)
+    roads = {frozenset((r.a, r.b)) for r in routes}
+    for c in closures:
+        if c.kind == "link" and frozenset((c.name1, c.name2)) not in roads:
+            raise ScenarioError(
+                f"no route between '{c.name1}' and '{c.name2}' to close",
+                file=inputs / "closures.csv",
+                row=c.row,
+                column="name2",
+            )
     warnings: list[str] = []
     conflict_names, conflicts = read_conflicts(inputs / "conflicts.csv", names, length, warnings)
     camps = {loc.name for loc in locations if "camp" in loc.kind}

@@ -18,7 +18,7 @@ from borderflow.errors import ScenarioError
 
 
 class SpawnRules(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     take_from_population: bool = False
     insert_day0: bool = True
@@ -32,7 +32,7 @@ class SpawnRules(BaseModel):
 
 
 class MoveRules(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     max_move_speed: float = Field(360.0, gt=0)
     max_walk_speed: float = Field(35.0, gt=0)
@@ -73,7 +73,7 @@ class MoveRules(BaseModel):
 
 
 class Optimisations(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     hasten: int = Field(1, ge=1)
 
@@ -81,7 +81,7 @@ class Optimisations(BaseModel):
 class FleeSettings(BaseModel):
     """The subset of Flee's settings that a default run reads."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     spawn_rules: SpawnRules = SpawnRules()
     move_rules: MoveRules = MoveRules()
@@ -164,6 +164,10 @@ def load_flee_settings(path: str | Path | None) -> FleeSettings:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScenarioError("settings file not found", file=p) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"not UTF-8 text ({exc.reason})", file=p) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot be read ({exc.strerror or exc})", file=p) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
