@@ -506,6 +506,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"Flee 3.1 vs borderflow; Error (rescaled) by {score_name}")
         print(f"Flee runs {args.jobs} at a time; borderflow runs one at a time")
+        if args.jobs > 1 and args.flee_runs > 1:
+            print("note: Flee runs sharing the cores run slower than alone; use --jobs 1")
+            print("      for a speed ratio of record")
         summary = [
             report(s, sorted(fl[s], key=lambda r: r.label), bf[s], bf_skip, args.days)
             for s in args.scenarios
