@@ -3,16 +3,19 @@
 Usage (from anywhere; paths are resolved against the repository root)::
 
     python benchmarks/flee_parity.py [--scenarios mali burundi] [--seeds 3]
-        [--flee-runs 2] [--days N] [--jobs 2]
+        [--flee-runs 2] [--days N] [--jobs 1] [--compat 3.1|head]
 
-Both tools run as whole processes on the same project copy of each scenario
-(``data/flee/<name>`` if present, else ``src/borderflow/builtin/flee/<name>``),
+Both tools run as whole processes on the project's copy of each scenario
+(``src/borderflow/builtin/flee/<name>``),
 so wall time and peak RSS include start-up, input parsing and output writing,
 which is what a user waits for. Flee runs in its own venv
 (``benchmarks/.flee-venv``, created on first use with flee 3.1 and the pinned
 minimal dependencies a serial run imports) through
 ``flee_reference_driver.py``; borderflow runs as
-``.venv/bin/borderflow run <scenario dir> --seed S --out DIR [--days N]``.
+``.venv/bin/borderflow run <scenario dir> --seed S --compat 3.1 --out DIR [--days N]``:
+``--compat 3.1`` makes borderflow follow the release it is compared with (3.1 spawns from the
+total series, see docs/flee.md); ``--compat head`` compares Flee's current rules instead.
+One untimed borderflow run first fills numba's compilation cache (a one-off per install).
 Peak RSS is per process (``os.wait4``), so it stays right with ``--jobs 2``;
 wall times of Flee runs sharing the 2 cores are a little longer than solo.
 
@@ -45,7 +48,7 @@ FLEE_VENV = REPO / "benchmarks" / ".flee-venv"
 BORDERFLOW = REPO / ".venv" / "bin" / "borderflow"
 # The project's own copies of the scenarios, relative to REPO, first match wins.
 # Never the shared reference folder: the benchmark must run from a clone alone.
-SCENARIO_ROOTS = ("data/flee", "src/borderflow/builtin/flee")
+SCENARIO_ROOTS = ("src/borderflow/builtin/flee",)
 
 # Flee 3.1 declares mpi4py, muscle3, matplotlib, seaborn, networkx and pytest,
 # but a serial run imports only numpy, pandas, PyYAML and beartype (moving.py
@@ -218,7 +221,9 @@ def run_flee(
     return finish(res, rc, wall, rss, out_csv, err, score)
 
 
-def run_borderflow(scenario: str, seed: int, days: int, work: Path, score: Scorer) -> RunResult:
+def run_borderflow(
+    scenario: str, seed: int, days: int, work: Path, score: Scorer, compat: str = "3.1"
+) -> RunResult:
     """One borderflow run of the whole CLI process."""
     res = RunResult("borderflow", scenario, f"seed {seed}")
     rundir = work / scenario / f"borderflow-{seed}"
@@ -230,6 +235,8 @@ def run_borderflow(scenario: str, seed: int, days: int, work: Path, score: Score
         scenario_path(scenario),
         "--seed",
         str(seed),
+        "--compat",
+        compat,
         "--out",
         str(rundir),
     ]
@@ -435,7 +442,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--days", type=int, default=0, help="simulate only the first N days (0 = full period)"
     )
     p.add_argument(
-        "--jobs", type=int, default=2, help="Flee runs at once (the machine has 2 cores)"
+        "--jobs",
+        type=int,
+        default=1,
+        help="Flee runs at once (default 1: runs sharing the 2 cores are slower than alone)",
+    )
+    p.add_argument(
+        "--compat",
+        choices=["3.1", "head"],
+        default="3.1",
+        help="borderflow's Flee compatibility profile (default: the 3.1 it is compared with)",
     )
     p.add_argument(
         "--flee-settings",
@@ -487,9 +503,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     fl: dict[str, list[RunResult]] = {s: [] for s in args.scenarios}
     try:
         if not bf_skip:
+            warm = run_borderflow(args.scenarios[0], 0, 5, work / "warm-up", score, args.compat)
+            log(f"warm-up (fills the compilation cache, not counted): {describe(warm)}")
             for s in args.scenarios:
                 for seed in range(1, args.seeds + 1):
-                    r = run_borderflow(s, seed, args.days, work, score)
+                    r = run_borderflow(s, seed, args.days, work, score, args.compat)
                     log(describe(r))
                     bf[s].append(r)
         if flee_py is not None:
@@ -504,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     log(describe(r))
                     fl[futs[fut]].append(r)
 
-        print(f"Flee 3.1 vs borderflow; Error (rescaled) by {score_name}")
+        print(f"Flee 3.1 vs borderflow (--compat {args.compat}); Error (rescaled) by {score_name}")
         print(f"Flee runs {args.jobs} at a time; borderflow runs one at a time")
         if args.jobs > 1 and args.flee_runs > 1:
             print("note: Flee runs sharing the cores run slower than alone; use --jobs 1")

@@ -111,7 +111,7 @@ def measure(agents: int, days: int, spawn_days: int) -> dict[str, float]:
         seconds = time.perf_counter() - t0
     steps = float(model.n_agents.sum())
     return {
-        "agents": int(len(model.agents)),
+        "agents": len(model.agents),
         "seconds": seconds,
         "agent_steps": steps,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0,
@@ -137,8 +137,10 @@ def main() -> None:
         return json.loads(res.stdout.strip().splitlines()[-1])
 
     base = child(1_000)
-    print(f"one core, {args.days} days, spawning over {args.spawn_days} days; baseline RSS "
-          f"{base['peak_rss_bytes'] / 2**20:.0f} MiB at 10^3 agents")
+    print(
+        f"one core, {args.days} days, spawning over {args.spawn_days} days; baseline RSS "
+        f"{base['peak_rss_bytes'] / 2**20:.0f} MiB at 10^3 agents"
+    )
     header = (
         f"{'agents':>12} {'engine s':>9} {'agent-steps':>14} {'M steps/s':>10} "
         f"{'ns/step':>8} {'bytes/agent':>12}"

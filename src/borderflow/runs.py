@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +13,6 @@ from pathlib import Path
 from borderflow.results.atomic import atomic_outputs
 from borderflow.results.flee_out import CampSeries, write_out_csv
 from borderflow.results.metrics import scores
-from borderflow.results.series import SeriesBuilder, write_parquet
 from borderflow.rules.flee import FleeModel
 from borderflow.scenario.flee_io import read_flee_scenario
 from borderflow.scenario.flee_settings import load_flee_settings
@@ -19,6 +20,7 @@ from borderflow.scenario.flee_settings import load_flee_settings
 OUT_CSV = "out.csv"
 SERIES_PARQUET = "series.parquet"
 RUN_JSON = "run.json"
+_SERIES_MODULE = "borderflow.results.series"
 
 
 @dataclass
@@ -46,10 +48,13 @@ def camp_series(model: FleeModel) -> CampSeries:
         n_agents=model.n_agents,
         raw=s.raw,
         debt=s.debt,
+        date_offset=0 if model.settings.flee31 else 1,
     )
 
 
-def series_table(model: FleeModel, camps: CampSeries) -> SeriesBuilder:
+def series_table(model: FleeModel, camps: CampSeries):
+    from borderflow.results.series import SeriesBuilder
+
     b = SeriesBuilder(model.start_date, model.days)
     b.add("present", model.graph.names, model.history)
     b.add("observed", camps.camps, camps.data)
@@ -66,17 +71,24 @@ def run_flee(
     seed: int = 0,
     days: int | None = None,
     settings_path: Path | None = None,
+    compatibility: str | None = None,
     out_dir: Path | None = None,
     on_start: Callable[[int], None] | None = None,
     on_day: Callable[[int], None] | None = None,
 ) -> FleeRun:
     """Read, validate, run and (if ``out_dir``) write out.csv, series.parquet and run.json."""
     t0 = time.perf_counter()
-    settings = load_flee_settings(settings_path)
+    settings = load_flee_settings(settings_path, compatibility)
     scenario = read_flee_scenario(scenario_dir, days=days, hasten=settings.optimisations.hasten)
     model = FleeModel(scenario, settings, seed)
     if on_start is not None:
         on_start(model.days)
+    if out_dir is not None:
+        # pyarrow loads while the movement kernel runs without the GIL: its import time is
+        # hidden instead of added to every run.
+        threading.Thread(
+            target=importlib.import_module, args=(_SERIES_MODULE,), daemon=True
+        ).start()
     model.run(on_day)
     camps = camp_series(model)
     result = FleeRun(
@@ -100,6 +112,8 @@ def run_flee(
             "agents": len(model.agents),
             "scores": result.scores,
         }
+        from borderflow.results.series import write_parquet
+
         with atomic_outputs(out_dir) as out:
             out.write(OUT_CSV, lambda p: write_out_csv(camps, p))
             out.write(

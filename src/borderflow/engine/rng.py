@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import zlib
 
-import numba as nb
 import numpy as np
+
+from borderflow.engine.jit import njit
 
 _MASK = (1 << 64) - 1
 
@@ -44,7 +45,7 @@ class Streams:
         return np.uint64(int(seq.generate_state(1, dtype=np.uint64)[0]) & _MASK)
 
 
-@nb.njit(cache=True, inline="always")
+@njit(inline="always")
 def _mix(z: np.uint64) -> np.uint64:
     """SplitMix64's finaliser: a bijective avalanche of 64 bits."""
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -52,13 +53,13 @@ def _mix(z: np.uint64) -> np.uint64:
     return z ^ (z >> np.uint64(31))
 
 
-@nb.njit(cache=True)
+@njit()
 def day_key(key: np.uint64, day: np.int64) -> np.uint64:
     """The key of one day's draws; computed once per kernel call, not once per draw."""
     return _mix(_mix(key ^ (np.uint64(day) * np.uint64(0x9E3779B97F4A7C15))))
 
 
-@nb.njit(cache=True, inline="always")
+@njit(inline="always")
 def uniform(dkey: np.uint64, agent: np.int64, k: np.int64) -> float:
     """A uniform draw in [0, 1) that depends only on (day key, agent, k).
 

@@ -38,6 +38,7 @@ class CampSeries:
     n_agents: np.ndarray  # (days,)
     raw: np.ndarray  # (days,) cumulative daily increments of the data
     debt: np.ndarray  # (days,)
+    date_offset: int = 1  # out.csv's Date is StartDate + t + offset (Flee 3.1 prints + 0)
 
     @property
     def days(self) -> int:
@@ -60,7 +61,10 @@ def write_out_csv(series: CampSeries, path: Path) -> None:
         for t in range(series.days):
             sim = [int(x) for x in series.sim[t]]
             data = [int(x) for x in series.data[t]]
-            row: list[object] = [t, (series.start_date + dt.timedelta(days=t + 1)).isoformat()]
+            row: list[object] = [
+                t,
+                (series.start_date + dt.timedelta(days=t + series.date_offset)).isoformat(),
+            ]
             for s, d in zip(sim, data, strict=True):
                 row += [s, d, _camp_error(s, d)]
             raw = int(series.raw[t])

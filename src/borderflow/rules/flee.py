@@ -121,6 +121,9 @@ class FleeModel:
         self.initial_idps = np.array(
             [int(loc.attrs.get("initial_idps") or 0) for loc in locs], dtype=np.int64
         )
+        if settings.flee31:  # neither attribute exists in Flee 3.1
+            self.capacity_per_day[:] = 0
+            self.initial_idps[:] = 0
         # Conflict state: intensity > 0 means an active conflict zone.
         self.conflict = np.zeros(n, dtype=np.float64)
         self.conflict_since = np.zeros(n, dtype=np.int64)
@@ -214,7 +217,8 @@ class FleeModel:
         now = table[day]
         before = table[day - 1] if day > 0 else np.zeros_like(now)
         onset = (now > EPS) & ((before < EPS) if day > 0 else True)
-        end = (now < EPS) & (before >= EPS) & (day > 0)
+        was = (before == 1.0) if self.settings.flee31 else (before >= EPS)
+        end = (now < EPS) & was & (day > 0)
         for col in np.flatnonzero(onset):
             i = self.conflict_cols[col]
             self.conflict[i] = now[col]
@@ -300,7 +304,7 @@ class FleeModel:
     def move(self, day: int) -> None:
         """Scores, capacities and move chances for today, then the movement kernel."""
         m = self.settings.move_rules
-        if day == 0 and self.settings.spawn_rules.insert_day0:
+        if day == 0 and self.settings.spawn_rules.insert_day0 and not self.settings.flee31:
             day0 = np.zeros_like(self.capacity)
             day0[self.camp_idx] = self.schedule.camp_data[0]
             has_cap = self.capacity > 0
@@ -320,7 +324,7 @@ class FleeModel:
             c.by_origin, c.link_offsets, c.links, c.end, c.distance, c.factor,
             m.max_move_speed, m.max_walk_speed, m.start_on_foot, m.capacity_buffer,
             m.softening, m.weight_softening, m.distance_power, m.weight_power,
-            m.pruning_threshold, self.scratch,
+            m.pruning_threshold, not self.settings.flee31, self.scratch,
         )  # fmt: skip
 
     def record(self, day: int) -> None:

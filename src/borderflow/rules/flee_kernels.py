@@ -7,14 +7,16 @@ not depend on any global generator. Compilation is cached on disk (``cache=True`
 
 The day is one function on purpose: in numba, every call that receives arrays (even an
 inlined one) pays an atomic reference-count increment and decrement per array, which would
-cost more than the move itself. Only scalar helpers are factored out.
+cost more than the move itself. Only scalar helpers are factored out. The kernel releases
+the GIL (``nogil``), so other threads (loading output libraries, later ensemble members) run
+beside it.
 """
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from borderflow.engine.jit import njit
 from borderflow.engine.rng import day_key, uniform
 
 _DECIDE = 0
@@ -24,7 +26,7 @@ _TRAVEL = 1
 _PASS_B_FIRST_DRAW = 2
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@njit(inline="always")
 def capacity_multiplier(n: float, cap: float, buffer: float) -> float:
     """1 below ``buffer*cap``, 0 at ``cap`` and above, linear between; 1 when unlimited."""
     if cap < 1.0 or n <= buffer * cap:
@@ -34,27 +36,51 @@ def capacity_multiplier(n: float, cap: float, buffer: float) -> float:
     return 1.0 - (n - buffer * cap) / (cap * (1.0 - buffer))
 
 
-@nb.njit(cache=True, error_model="numpy")
-def open_paths(by_origin, link_offsets, links, link_open):
-    """Which candidate paths are open today, and which places have none open."""
+@njit(inline="always")
+def day_tables(
+    by_origin, link_offsets, links, link_open, end, distance, factor, score, capacity,
+    softening, weight_softening, distance_power,
+):  # fmt: skip
+    """What is fixed for the whole day: open paths, stuck places, weights before capacity.
+
+    A path's weight is ``(ws + S(e)) / (softening + d) ** distance_power`` times the live
+    capacity multiplier of its end; only the multiplier changes as agents move. -1 marks a path
+    with a closed link. A place is stuck when none of its paths is open. For a place none of
+    whose destinations has a capacity (``live`` False), the weights are fixed all day and the
+    choice is a scan of their cumulative sums ``cum``.
+    """
     n_paths = len(link_offsets) - 1
-    ok = np.ones(n_paths, dtype=np.bool_)
+    base = np.empty(n_paths, dtype=np.float64)
     for p in range(n_paths):
+        ok = True
         for j in range(link_offsets[p], link_offsets[p + 1]):
             if not link_open[links[j]]:
-                ok[p] = False
+                ok = False
                 break
+        if ok:
+            w = weight_softening + score[end[p]] * factor[p]
+            base[p] = w / (softening + distance[p]) ** distance_power
+        else:
+            base[p] = -1.0
     n = len(by_origin) - 1
     stuck = np.ones(n, dtype=np.bool_)
+    live = np.zeros(n, dtype=np.bool_)
+    cum = np.zeros(n_paths, dtype=np.float64)
     for o in range(n):
+        acc = 0.0
         for p in range(by_origin[o], by_origin[o + 1]):
-            if ok[p]:
+            if base[p] >= 0.0:
                 stuck[o] = False
-                break
-    return ok, stuck
+                acc += base[p]
+                if capacity[end[p]] >= 1.0:
+                    live[o] = True
+            cum[p] = acc
+        if acc <= 0.0:
+            live[o] = True  # all weights zero: the general path handles equal shares
+    return base, stuck, live, cum
 
 
-@nb.njit(cache=True, error_model="numpy")
+@njit(nogil=True)
 def evolve_day(
     day, key, n_agents,
     loc, link, progress, route, route_pos, hops,
@@ -62,16 +88,21 @@ def evolve_day(
     count, movechance, score, capacity, is_camp,
     by_origin, link_offsets, links, end, distance, factor,
     speed, walk_speed, start_on_foot, buffer, softening, weight_softening,
-    distance_power, weight_power, pruning, scratch,
+    distance_power, weight_power, pruning, route_moves, scratch,
 ):  # fmt: skip
     """One day of Flee's ``Ecosystem.evolve``: pass A (decide, enter a link), pass B (travel).
 
     In pass A every agent at a place rolls its move chance and may enter a link; in pass B
     every traveller advances and, on arriving with less than a day's distance covered, decides
     again at the new place. ``count`` (agents at each place) is kept current throughout.
+    ``route_moves``: an agent with a planned route moves for sure (Flee's current rule).
     """
     dkey = day_key(key, day)
-    path_ok, stuck = open_paths(by_origin, link_offsets, links, link_open)
+    base, stuck, live, cum = day_tables(
+        by_origin, link_offsets, links, link_open, end, distance, factor, score, capacity,
+        softening, weight_softening, distance_power,
+    )  # fmt: skip
+    fixed_shape = weight_power == 1.0 and pruning <= 1.001
     for pass_b in (False, True):
         for i in range(n_agents):
             if pass_b:
@@ -89,28 +120,39 @@ def evolve_day(
             while True:
                 if state == _DECIDE:
                     here = loc[i]
-                    mc = 1.0 if route[i] >= 0 else movechance[here]
-                    u = uniform(dkey, i, draw)
-                    draw += 1
-                    if u >= mc or (route[i] < 0 and stuck[here]):
+                    mc = 1.0 if route_moves and route[i] >= 0 else movechance[here]
+                    if mc < 1.0:  # a certain move needs no draw
+                        u = uniform(dkey, i, draw)
+                        draw += 1
+                        if u >= mc:
+                            break
+                    if route[i] < 0 and stuck[here]:
                         break
-                    if route[i] < 0:
+                    if route[i] < 0 and fixed_shape and not live[here]:
+                        first, last = by_origin[here], by_origin[here + 1]
+                        target = uniform(dkey, i, draw) * cum[last - 1]
+                        draw += 1
+                        chosen = last - 1
+                        for p in range(first, last):
+                            if target < cum[p]:
+                                chosen = p
+                                break
+                        route[i] = chosen
+                        route_pos[i] = 0
+                    elif route[i] < 0:
                         # Choose among today's open candidate paths, weighted as Flee does.
                         first, last = by_origin[here], by_origin[here + 1]
                         total = 0.0
                         top = 0.0
                         n_valid = 0
                         for p in range(first, last):
-                            if not path_ok[p]:
+                            w = base[p]
+                            if w < 0.0:
                                 scratch[p - first] = -1.0
                                 continue
                             e = end[p]
-                            c = capacity_multiplier(count[e], capacity[e], buffer)
-                            w = weight_softening + score[e] * factor[p]
-                            if distance_power == 1.0:
-                                w = w / (softening + distance[p]) * c
-                            else:
-                                w = w / (softening + distance[p]) ** distance_power * c
+                            if capacity[e] >= 1.0:
+                                w *= capacity_multiplier(count[e], capacity[e], buffer)
                             if weight_power != 1.0:
                                 w = w**weight_power
                             scratch[p - first] = w
@@ -155,8 +197,9 @@ def evolve_day(
                         route[i] = -1
                         break
                     final = end[p]
-                    full = capacity_multiplier(count[final], capacity[final], buffer) < 0.5
-                    if is_camp[final] and full:
+                    if is_camp[final] and (
+                        capacity_multiplier(count[final], capacity[final], buffer) < 0.5
+                    ):
                         route[i] = -1  # the camp is over 95 % full: drop the plan
                         break
                     count[here] -= 1
@@ -174,10 +217,11 @@ def evolve_day(
                     sp = link_speed[lk] if link_speed[lk] > 0.0 else speed
                     if start_on_foot and hops[i] == 0:
                         sp = walk_speed
-                    u = uniform(dkey, i, draw)
-                    draw += 1
-                    if u < link_walk[lk]:
-                        sp = walk_speed
+                    if link_walk[lk] > 0.0:  # Flee draws even at 0; a counter-based draw need not
+                        u = uniform(dkey, i, draw)
+                        draw += 1
+                        if u < link_walk[lk]:
+                            sp = walk_speed
                     progress[i] += sp
                     moved += sp
                     if progress[i] <= length[lk]:
@@ -199,7 +243,7 @@ def evolve_day(
                     state = _DECIDE
 
 
-@nb.njit(cache=True)
+@njit()
 def count_at_places(n_agents, loc, link, n_places):
     """Agents at each place (travellers excluded)."""
     out = np.zeros(n_places, dtype=np.int64)

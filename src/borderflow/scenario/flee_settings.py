@@ -9,7 +9,7 @@ to act. Keys that only control Flee's own logging are accepted and ignored.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -89,6 +89,11 @@ class FleeSettings(BaseModel):
     log_levels: dict[str, Any] = {}
     number_of_steps: int = -1
     default_conflict_intensity: float = 1.0
+    # borderflow's own key: which Flee to behave like. "head" is Flee's current code (the
+    # spec); "3.1" is the release on PyPI, which spawns from the total series, never lowers
+    # camp capacity on day 0, dates out.csv rows StartDate + t, ends a conflict only from an
+    # intensity of exactly 1, and does not keep agents with a planned route moving.
+    compatibility: Literal["head", "3.1"] = "head"
 
     @model_validator(mode="after")
     def _v1_bundle(self) -> FleeSettings:
@@ -101,6 +106,16 @@ class FleeSettings(BaseModel):
             m.camp_weight = 2.0
             m.conflict_weight = 0.25
         return self
+
+    @model_validator(mode="after")
+    def _flee31(self) -> FleeSettings:
+        if self.compatibility == "3.1":
+            self.spawn_rules.sum_from_camps = False
+        return self
+
+    @property
+    def flee31(self) -> bool:
+        return self.compatibility == "3.1"
 
     @property
     def awareness(self) -> int:
@@ -155,10 +170,16 @@ def _strip_optional(section: dict[str, Any], path: Path, name: str) -> dict[str,
     return out
 
 
-def load_flee_settings(path: str | Path | None) -> FleeSettings:
-    """Read ``simsetting.yml``; ``None`` gives Flee's code defaults."""
+def load_flee_settings(path: str | Path | None, compatibility: str | None = None) -> FleeSettings:
+    """Read ``simsetting.yml``; ``None`` gives Flee's code defaults.
+
+    ``compatibility`` ("head" or "3.1"), when given, overrides the file's key of that name.
+    """
     if path is None:
-        return FleeSettings()
+        raw_default: dict[str, Any] = {}
+        if compatibility is not None:
+            raw_default["compatibility"] = compatibility
+        return FleeSettings.model_validate(raw_default)
     p = Path(path)
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8"))
@@ -180,6 +201,8 @@ def load_flee_settings(path: str | Path | None) -> FleeSettings:
     for section in ("spawn_rules", "move_rules"):
         if isinstance(raw.get(section), dict):
             raw[section] = _strip_optional(raw[section], p, section)
+    if compatibility is not None:
+        raw["compatibility"] = compatibility
     try:
         settings = FleeSettings.model_validate(raw)
     except ValidationError as exc:
