@@ -14,6 +14,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+# borderflow uses no BLAS; without this, NumPy's OpenBLAS starts a thread per core at import.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import typer
 from rich.console import Console
 from rich.table import Table

@@ -53,7 +53,7 @@ def _mix(z: np.uint64) -> np.uint64:
     return z ^ (z >> np.uint64(31))
 
 
-@njit()
+@njit(inline="always")
 def day_key(key: np.uint64, day: np.int64) -> np.uint64:
     """The key of one day's draws; computed once per kernel call, not once per draw."""
     return _mix(_mix(key ^ (np.uint64(day) * np.uint64(0x9E3779B97F4A7C15))))

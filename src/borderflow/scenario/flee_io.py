@@ -83,7 +83,15 @@ class Series:
 
     def daily(self, n_days: int) -> np.ndarray:
         """Values for days 0..n_days-1 (int64), the same numbers as :meth:`at`."""
-        return np.array([self.at(t) for t in range(n_days)], dtype=np.int64)
+        days, values = self.days, self.values
+        if len(days) == 1:
+            return np.full(n_days, int(values[0]), dtype=np.int64)
+        t = np.arange(n_days)
+        j = np.clip(np.searchsorted(days, t, side="right"), 1, len(days) - 1)
+        d0, d1, v0, v1 = days[j - 1], days[j], values[j - 1], values[j]
+        out = (v0 + (v1 - v0) * (t - d0) / (d1 - d0)).astype(np.int64)  # truncates like int()
+        out = np.where(t <= days[0], int(values[0]), out)
+        return np.where(t >= days[-1], int(values[-1]), out).astype(np.int64)
 
 
 @dataclass(frozen=True)
