@@ -103,25 +103,39 @@ def evolve_day(
         softening, weight_softening, distance_power,
     )  # fmt: skip
     fixed_shape = weight_power == 1.0 and pruning <= 1.001
+    # Pass A's leave-or-stay draws do not depend on what other agents do, so they are taken for
+    # everyone first, without branches (a mispredicted branch per agent would cost more than
+    # the draw); the sequential pass then visits only the movers, in agent order.
+    movers = np.empty(n_agents, dtype=np.int32)
+    n_movers = 0
+    for i in range(n_agents):
+        mc = 1.0 if route_moves and route[i] >= 0 else movechance[loc[i]]
+        movers[n_movers] = i
+        n_movers += (link[i] < 0) & (uniform(dkey, i, 0) < mc)
     for pass_b in (False, True):
-        for i in range(n_agents):
+        if pass_b:  # the travellers, listed the same branch-free way (reusing the buffer)
+            n_movers = 0
+            for i in range(n_agents):
+                movers[n_movers] = i
+                n_movers += link[i] >= 0
+        for v in range(n_movers):
+            i = movers[v]
             if pass_b:
-                if link[i] < 0:
-                    continue
                 state = _TRAVEL
                 draw = _PASS_B_FIRST_DRAW
             else:
-                if link[i] >= 0:
-                    continue
                 state = _DECIDE
-                draw = 0
+                draw = 1
+            decided = not pass_b
             moved = 0.0
             sp = speed
             while True:
                 if state == _DECIDE:
                     here = loc[i]
                     mc = 1.0 if route_moves and route[i] >= 0 else movechance[here]
-                    if mc < 1.0:  # a certain move needs no draw
+                    if decided:  # pass A settled the leave-or-stay draw up front
+                        decided = False
+                    elif mc < 1.0:  # a certain move needs no draw
                         u = uniform(dkey, i, draw)
                         draw += 1
                         if u >= mc:
