@@ -330,4 +330,4 @@ def test_agents_store_is_struct_of_arrays():
     assert len(a) == 5
     assert a.loc.tolist() == [1, 2, 3, -1, -1]
     assert a.x.tolist() == [7] * 5
-    assert a.nbytes_per_agent() == 4 + 4 + 4 + 4 + 1
+    assert a.nbytes_per_agent() == 4 + 4 + 1

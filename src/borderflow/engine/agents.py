@@ -13,9 +13,7 @@ import numpy as np
 
 # name: (dtype, value for a new agent)
 CORE_FIELDS: dict[str, tuple[np.dtype, int | float]] = {
-    "loc": (np.dtype(np.int32), -1),  # place index; for a traveller, the link's start
-    "link": (np.dtype(np.int32), -1),  # directed link being travelled, -1 if at a place
-    "progress": (np.dtype(np.float32), 0.0),  # km done on the link
+    "loc": (np.dtype(np.int32), -1),  # place index (for a traveller, where it last was)
     "home": (np.dtype(np.int32), -1),  # place where the agent appeared
 }
 

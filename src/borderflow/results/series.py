@@ -78,3 +78,30 @@ def write_parquet(table: pa.Table, path: Path) -> None:
 
 def read_parquet(path: Path) -> pa.Table:
     return pq.read_table(path)
+
+
+#: The HXL hashtag row written under the header of every long-format CSV.
+HXL_TAGS = {
+    "date": "#date",
+    "location": "#loc+name",
+    "indicator": "#indicator+code",
+    "value": "#indicator+value+num",
+}
+
+
+def write_hxl_csv(table: pa.Table, path: Path) -> None:
+    """``date,location,indicator,value`` with an HXL hashtag row under the header.
+
+    Whole numbers are written without a decimal point; others with up to 6 significant digits.
+    """
+    import csv
+
+    cols = ["date", "location", "indicator", "value"]
+    data = table.select(cols).to_pydict()
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        w = csv.writer(handle, lineterminator="\n")
+        w.writerow(cols)
+        w.writerow([HXL_TAGS[c] for c in cols])
+        for date, loc, ind, value in zip(*(data[c] for c in cols), strict=True):
+            text = str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+            w.writerow([date.isoformat(), loc, ind, text])

@@ -31,6 +31,8 @@ from borderflow.scenario.flee_settings import FleeSettings
 
 EPS = 1e-6
 FLEE_FIELDS = {
+    "link": (np.dtype(np.int32), -1),  # directed link being travelled, -1 if at a place
+    "progress": (np.dtype(np.float32), 0.0),  # km done on the link
     "route": (np.dtype(np.int32), -1),  # candidate path being followed, -1 if none
     "route_pos": (np.dtype(np.int8), 0),  # next link of that path
     "hops": (np.dtype(np.int32), 0),  # links completed

@@ -1,0 +1,139 @@
+"""Numba kernels of the border-crisis ruleset: departure decisions and travel along paths.
+
+Both loop over all agents once per day and touch only those in the states they handle. Random
+numbers are counter-based (:func:`borderflow.engine.rng.uniform`), so an agent's draws do not
+depend on other agents, and two variants of a scenario share them (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from borderflow.engine.jit import njit
+from borderflow.engine.rng import day_key, uniform
+
+# Agent states (a person is in exactly one).
+HOME = 0  # at home, not (yet) leaving
+PREPARING = 1  # decided to leave, gathering money and tickets
+TRAVELLING = 2  # on the road to a crossing's exit post
+QUEUED = 3  # at the exit post, waiting to be processed
+STRANDED = 4  # refused entry: between the two posts
+ONWARD = 5  # crossed, travelling on to the destination
+ARRIVED = 6  # reached the destination beyond the border
+RETURNING = 7  # going back to the last city
+RETURNED = 8  # back in the last city
+FLOWN = 9  # left on a return flight
+SHELTERED = 10  # moved to a shelter
+N_STATES = 11
+STATE_NAMES = (
+    "home",
+    "preparing",
+    "travelling",
+    "queued",
+    "stranded",
+    "onward",
+    "arrived",
+    "returning",
+    "returned",
+    "flown",
+    "sheltered",
+)
+
+
+@njit(nogil=True)
+def depart(
+    day, key, state, klass, home, crossing, path, pos, t_state,
+    hazard, factor, prep_mean, cum_weights, n_crossings, path_of, departed,
+):  # fmt: skip
+    """Decide departures for people at home; start the journeys of those who are ready.
+
+    ``hazard[klass]`` is the daily leaving probability of each class (nationality ×
+    documented × family) before ``factor`` (events, countdown, social feedback). A decided
+    person prepares for a geometric number of days with mean ``prep_mean``, picks a crossing
+    with its nationality's cumulative weights, and gets the road path from home to it.
+    ``departed[place]`` counts journeys starting today. Returns how many decided today.
+    """
+    dkey = day_key(key, day)
+    q = 1.0 / prep_mean if prep_mean > 1.0 else 1.0
+    n_decided = 0
+    for i in range(len(state)):
+        s = state[i]
+        if s == HOME and uniform(dkey, i, 0) < hazard[klass[i]] * factor:
+            n_decided += 1
+            wait = 0
+            if q < 1.0:
+                wait = int(math.log(1.0 - uniform(dkey, i, 1)) / math.log(1.0 - q))
+            t_state[i] = day + wait
+            state[i] = PREPARING
+            u = uniform(dkey, i, 2)
+            g = klass[i] // 4
+            c = 0
+            while c < n_crossings - 1 and u >= cum_weights[g, c]:
+                c += 1
+            crossing[i] = c
+            path[i] = path_of[home[i], c]
+            pos[i] = 0.0
+            s = PREPARING
+        if s == PREPARING and t_state[i] <= day:
+            state[i] = TRAVELLING
+            t_state[i] = day
+            departed[home[i]] += 1
+    return n_decided
+
+
+@njit(nogil=True)
+def travel(
+    day, state, loc, path, pos, t_state,
+    offsets, links, cum_km, link_speed, dst, flow,
+):  # fmt: skip
+    """Advance everyone on the road by one day along their path, link by link.
+
+    A link's speed is km per day (bus or walking); the day's time is spent link after link.
+    ``flow[link]`` counts people who finished a link today. Arrivals change state: at an exit
+    post travellers queue; onward travellers arrive; people returning are back in the city.
+    Returns nothing; ``t_state`` records the day of the new state.
+    """
+    for i in range(len(state)):
+        s = state[i]
+        if s != TRAVELLING and s != ONWARD and s != RETURNING:
+            continue
+        p = path[i]
+        lo, hi = offsets[p], offsets[p + 1]
+        time_left = 1.0
+        x = pos[i]
+        j = lo
+        while j < hi and cum_km[j] <= x:
+            j += 1
+        while j < hi and time_left > 0.0:
+            lk = links[j]
+            need = (cum_km[j] - x) / link_speed[lk]
+            if need <= time_left:
+                time_left -= need
+                x = cum_km[j]
+                flow[lk] += 1
+                loc[i] = dst[lk]
+                j += 1
+            else:
+                x += link_speed[lk] * time_left
+                time_left = 0.0
+        pos[i] = x
+        if j >= hi:
+            t_state[i] = day
+            if s == TRAVELLING:
+                state[i] = QUEUED
+            elif s == ONWARD:
+                state[i] = ARRIVED
+            else:
+                state[i] = RETURNED
+
+
+@njit(nogil=True)
+def draws(key, day, idx, k):
+    """Counter-based uniforms for the agents ``idx`` (draw index ``k``)."""
+    dkey = day_key(key, day)
+    out = np.empty(len(idx), dtype=np.float64)
+    for j in range(len(idx)):
+        out[j] = uniform(dkey, idx[j], k)
+    return out

@@ -1,0 +1,284 @@
+"""Read and validate a border-crisis case folder (``scenario.toml`` + CSV tables).
+
+Each CSV may carry an HXL hashtag row under its header (it is recognised and skipped). Every
+problem becomes a :class:`~borderflow.errors.ScenarioError` naming the file, the row (1-based
+line number) and the field, before anything runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from borderflow.errors import ScenarioError
+from borderflow.scenario.border_schema import (
+    CrossingRow,
+    EventRow,
+    GroupRow,
+    NeedRow,
+    ObservationRow,
+    PlaceRow,
+    PolicyRow,
+    PopulationRow,
+    RouteRow,
+    ScenarioFile,
+)
+
+Row = TypeVar("Row", bound=BaseModel)
+SHARE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class BorderCase:
+    """A validated case with one option chosen for each variant dimension."""
+
+    path: Path
+    spec: ScenarioFile
+    places: tuple[PlaceRow, ...]
+    routes: tuple[RouteRow, ...]
+    population: tuple[PopulationRow, ...]
+    groups: tuple[GroupRow, ...]
+    crossings: tuple[CrossingRow, ...]
+    policies: tuple[PolicyRow, ...]
+    events: tuple[EventRow, ...]
+    needs: tuple[NeedRow, ...]
+    observations: tuple[ObservationRow, ...]
+    variant: dict[str, str] = field(default_factory=dict)
+    lines: dict[str, tuple[int, ...]] = field(default_factory=dict)  # table → line numbers
+
+    def where(self, table: str, index: int, column: str) -> dict[str, Any]:
+        """File, row and column of row ``index`` of a table, for a ScenarioError."""
+        file = getattr(self.spec.files, table)
+        return {"file": self.path / file, "row": self.lines[table][index], "column": column}
+
+    @property
+    def name(self) -> str:
+        return self.spec.case.name
+
+    @property
+    def place_index(self) -> dict[str, int]:
+        return {p.name: i for i, p in enumerate(self.places)}
+
+    def crossing_weights(self, group: GroupRow) -> dict[str, float]:
+        return _parse_weights(group.crossing_weights)
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    where = ".".join(str(x) for x in err["loc"]) or "(row)"
+    msg = err["msg"].removeprefix("Value error, ")
+    value = err.get("input")
+    if value is not None and not isinstance(value, dict):
+        msg = f"{msg} (got '{value}')"
+    return where, msg
+
+
+def read_table(path: Path, model: type[Row]) -> tuple[tuple[Row, ...], tuple[int, ...]]:
+    """Rows of a CSV as validated models, and their line numbers.
+
+    An HXL hashtag row under the header is recognised and skipped.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            rows = [(reader.line_num, cells) for cells in reader]
+    except FileNotFoundError:
+        raise ScenarioError("file not found", file=path) from None
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+        raise ScenarioError(f"cannot be read as UTF-8 CSV ({exc})", file=path) from None
+    rows = [(n, c) for n, c in rows if any(x.strip() for x in c)]
+    if not rows:
+        raise ScenarioError("empty file: needs a header row", file=path)
+    header = [h.strip() for h in rows[0][1]]
+    fields = set(model.model_fields) | {
+        f.alias for f in model.model_fields.values() if f.alias is not None
+    }
+    unknown = [h for h in header if h not in fields]
+    if unknown:
+        raise ScenarioError(
+            f"unknown column(s) {', '.join(unknown)}; expected {', '.join(sorted(fields))}",
+            file=path,
+            row=rows[0][0],
+        )
+    body = rows[1:]
+    if body and all(c.strip().startswith("#") or not c.strip() for c in body[0][1]):
+        body = body[1:]  # the HXL hashtag row
+    out = []
+    lines = []
+    for line, cells in body:
+        if len(cells) > len(header):
+            raise ScenarioError(
+                f"has {len(cells)} cells for {len(header)} columns", file=path, row=line
+            )
+        record: dict[str, Any] = {
+            h: c.strip() for h, c in zip(header, cells, strict=False) if c.strip() != ""
+        }
+        try:
+            out.append(model.model_validate(record))
+        except ValidationError as exc:
+            where, msg = _first_error(exc)
+            raise ScenarioError(msg, file=path, row=line, column=where) from None
+        lines.append(line)
+    return tuple(out), tuple(lines)
+
+
+def _parse_weights(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        name, _, value = part.rpartition(":")
+        out[name.strip()] = float(value)
+    return out
+
+
+def _check_shares(path: Path, rows: tuple[Any, ...], attr: str = "share") -> None:
+    total = sum(getattr(r, attr) for r in rows)
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        raise ScenarioError(f"shares sum to {total:.6f}, not 1", file=path, column=attr)
+
+
+def _validate(case: BorderCase) -> None:
+    root, f = case.path, case.spec.files
+    places = case.place_index
+    kinds = {p.name: p.kind for p in case.places}
+    seen: dict[str, int] = {}
+    for i, p in enumerate(case.places):
+        if p.name in seen:
+            raise ScenarioError(
+                f"duplicate place '{p.name}'",
+                **case.where("places", i, "name"),
+            )
+        seen[p.name] = i
+
+    def need(name: str, table: str, i: int, column: str, kind: str | None = None) -> None:
+        if name not in places:
+            raise ScenarioError(f"unknown place '{name}'", **case.where(table, i, column))
+        if kind is not None and kinds[name] != kind:
+            raise ScenarioError(
+                f"'{name}' is a {kinds[name]}, not a {kind}", **case.where(table, i, column)
+            )
+
+    for i, r in enumerate(case.routes):
+        need(r.from_, "routes", i, "from")
+        need(r.to, "routes", i, "to")
+    for i, r in enumerate(case.population):
+        need(r.residence, "population", i, "residence", "residence")
+    _check_shares(root / f.population, case.population)
+    _check_shares(root / f.groups, case.groups)
+    crossing_names = {c.name for c in case.crossings}
+    for i, c in enumerate(case.crossings):
+        need(c.exit_post, "crossings", i, "exit_post", "post")
+        need(c.entry_post, "crossings", i, "entry_post", "post")
+        need(c.destination, "crossings", i, "destination", "destination")
+    if not case.crossings:
+        raise ScenarioError("no crossings", file=root / f.crossings)
+    for i, g in enumerate(case.groups):
+        try:
+            weights = _parse_weights(g.crossing_weights)
+        except ValueError:
+            weights = {}
+        bad = [n for n in weights if n not in crossing_names]
+        if not weights or bad or sum(weights.values()) <= 0:
+            what = f"unknown crossing '{bad[0]}'" if bad else "needs 'crossing:weight;...' > 0"
+            raise ScenarioError(
+                what,
+                **case.where("groups", i, "crossing_weights"),
+            )
+    for i, p in enumerate(case.policies):
+        if p.crossing not in crossing_names:
+            raise ScenarioError(
+                f"unknown crossing '{p.crossing}'",
+                **case.where("policies", i, "crossing"),
+            )
+    for i, e in enumerate(case.events):
+        if e.kind in ("reinforcement", "return_flight", "shelter") and (
+            e.target not in crossing_names
+        ):
+            raise ScenarioError(
+                f"unknown crossing '{e.target}'",
+                **case.where("events", i, "target"),
+            )
+        if e.kind == "shelter":
+            need(e.to, "events", i, "to", "shelter")
+    for i, o in enumerate(case.observations):
+        if o.location not in places and o.location not in crossing_names:
+            raise ScenarioError(
+                f"unknown place or crossing '{o.location}'",
+                **case.where("observations", i, "location"),
+            )
+
+
+def apply_variant(case: BorderCase, choice: dict[str, str]) -> BorderCase:
+    """Pick one option per dimension (the default where not given), as scenario edits."""
+    dims = case.spec.variants
+    unknown = [d for d in choice if d not in dims]
+    if unknown:
+        raise ScenarioError(
+            f"unknown variant '{unknown[0]}' (choose from {', '.join(sorted(dims)) or 'none'})",
+            file=case.path / "scenario.toml",
+        )
+    policies, events = list(case.policies), list(case.events)
+    picked = {}
+    for name, dim in dims.items():
+        option = choice.get(name, dim.default)
+        if option not in dim.options:
+            raise ScenarioError(
+                f"variant {name}: unknown option '{option}' "
+                f"(choose from {', '.join(sorted(dim.options))})",
+                file=case.path / "scenario.toml",
+                column=f"variants.{name}",
+            )
+        picked[name] = option
+        v = dim.options[option]
+        if v.drop_policies_from is not None:
+            touched = {p.crossing for p in v.policies}
+            policies = [
+                p
+                for p in policies
+                if not (p.crossing in touched and p.start >= v.drop_policies_from)
+            ]
+        policies += [PolicyRow(**p.model_dump()) for p in v.policies]
+        events = [e for e in events if e.label not in v.drop_events]
+        events += [EventRow(**e.model_dump()) for e in v.events]
+    return replace(case, policies=tuple(policies), events=tuple(events), variant=picked)
+
+
+def read_border_case(path: str | Path, variant: dict[str, str] | None = None) -> BorderCase:
+    """Read ``scenario.toml`` and its tables, validate them together, apply a variant."""
+    root = Path(path)
+    toml_path = root / "scenario.toml" if root.is_dir() else root
+    root = toml_path.parent
+    try:
+        raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError("file not found", file=toml_path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"not valid TOML ({exc})", file=toml_path) from None
+    try:
+        spec = ScenarioFile.model_validate(raw)
+    except ValidationError as exc:
+        where, msg = _first_error(exc)
+        raise ScenarioError(msg, file=toml_path, column=where) from None
+    models = {
+        "places": PlaceRow,
+        "routes": RouteRow,
+        "population": PopulationRow,
+        "groups": GroupRow,
+        "crossings": CrossingRow,
+        "policies": PolicyRow,
+        "events": EventRow,
+        "needs": NeedRow,
+        "observations": ObservationRow,
+    }
+    tables, lines = {}, {}
+    for table, model in models.items():
+        tables[table], lines[table] = read_table(root / getattr(spec.files, table), model)
+    case = BorderCase(path=root, spec=spec, lines=lines, **tables)
+    _validate(case)
+    return apply_variant(case, variant or {})

@@ -1,0 +1,288 @@
+"""The border-crisis scenario format: one ``scenario.toml`` plus CSV tables, all validated.
+
+A case folder holds::
+
+    scenario.toml     parameters (each with its source or marked as an assumption), dates,
+                      file names, and the variants a user can pick from the command line
+    places.csv        #loc+name, #loc+code (p-code), #country+code (ISO3), #adm1+name,
+                      #geo+lat, #geo+lon, kind (residence | city | post | destination | shelter)
+    routes.csv        from, to, distance_km, mode (bus | walk), source
+    population.csv    residence place, share of the stock living there, source
+    groups.csv        nationality (ISO3), share, documented share, family share, hazard
+                      multiplier, preferred crossing weights, source
+    crossings.csv     name, exit_post, entry_post, open_hour, close_hour, capacity_per_day,
+                      regular_per_day, source
+    policies.csv      crossing, side (entry | exit), start, end, policy, quota, detection, source
+    events.csv        start, end, kind, value, target, to, label, source, reliability
+    needs.csv         indicator, per_person, unit, standard
+    observations.csv  date, location, indicator, low, high, source, reliability
+
+Every number a mechanism uses comes from these files; the code holds only mechanisms.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PlaceKind = Literal["residence", "city", "post", "destination", "shelter"]
+Policy = Literal["open", "documented_only", "closed", "quota", "corridor"]
+Side = Literal["entry", "exit"]
+EventKind = Literal[
+    "hazard",  # multiplies everyone's departure hazard while active (value: the factor)
+    "deadline",  # countdown to ``start``: hazard × (1 + value·30/days left) until then
+    "reinforcement",  # adds value to the detection of irregular crossings at ``target``
+    "return_flight",  # value seats for people stranded or sheltered from crossing ``target``
+    "shelter",  # people stranded at crossing ``target`` move to the shelter place ``to``
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Param(_Strict):
+    """A number with where it comes from: a source, or an assumption with its reasoning."""
+
+    value: float
+    source: str | None = None
+    assumption: str | None = None
+
+    @model_validator(mode="after")
+    def _provenance(self) -> Param:
+        if bool(self.source) == bool(self.assumption):
+            raise ValueError("give exactly one of 'source' or 'assumption'")
+        return self
+
+
+class CaseInfo(_Strict):
+    name: str
+    title: str
+    start: dt.date
+    end: dt.date
+    origin: dt.date  # forecast origin: observations exist up to this date
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _dates(self) -> CaseInfo:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        if not self.start <= self.origin <= self.end:
+            raise ValueError(f"origin {self.origin} is outside {self.start}..{self.end}")
+        return self
+
+
+class Population(_Strict):
+    stock: Param  # people at risk of leaving (the irregular migrants)
+    child_share_in_families: Param  # share of people in families with children who are minors
+
+
+class Departure(_Strict):
+    base_hazard: Param  # daily probability of deciding to leave, before any event
+    social_weight: Param  # hazard multiplier per 1 % of the stock that left in the window
+    social_window_days: Param
+    preparation_days: Param  # mean days from deciding to leaving (money, tickets)
+    documented_multiplier: Param
+    family_multiplier: Param
+
+
+class Travel(_Strict):
+    bus_km_per_day: Param
+    walk_km_per_day: Param
+
+
+class Stranded(_Strict):
+    """Daily choices of a person refused at a crossing (the rest wait another day)."""
+
+    return_per_day: Param  # back to the last city
+    divert_per_day: Param  # to the other crossing
+    irregular_per_day: Param  # try to cross irregularly (at night)
+    detection_base: Param  # chance an irregular attempt is caught, without reinforcement
+    readmitted_per_day: Param  # of those who may re-enter the exit country, share who do
+
+
+class Files(_Strict):
+    places: str = "places.csv"
+    routes: str = "routes.csv"
+    population: str = "population.csv"
+    groups: str = "groups.csv"
+    crossings: str = "crossings.csv"
+    policies: str = "policies.csv"
+    events: str = "events.csv"
+    needs: str = "needs.csv"
+    observations: str = "observations.csv"
+
+
+class PolicyOverride(_Strict):
+    """A row of policies.csv that a variant adds (after the rows of the file)."""
+
+    crossing: str
+    side: Side
+    start: dt.date
+    end: dt.date | None = None
+    policy: Policy
+    quota: int = Field(0, ge=0)
+    detection: float = Field(0.0, ge=0.0, le=1.0)
+
+
+class EventOverride(_Strict):
+    start: dt.date
+    end: dt.date | None = None
+    kind: EventKind
+    value: float
+    target: str = ""
+    to: str = ""
+    label: str = ""
+
+
+class Variant(_Strict):
+    """One option of a variant dimension: policies and events it adds, labels it removes."""
+
+    description: str = ""
+    policies: tuple[PolicyOverride, ...] = ()
+    events: tuple[EventOverride, ...] = ()
+    drop_events: tuple[str, ...] = ()  # labels of events.csv rows this option removes
+    drop_policies_from: dt.date | None = None  # drop policy rows starting on/after this date
+
+
+class Dimension(_Strict):
+    default: str
+    options: dict[str, Variant]
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> Dimension:
+        if self.default not in self.options:
+            raise ValueError(f"default '{self.default}' is not one of {sorted(self.options)}")
+        return self
+
+
+class ScenarioFile(_Strict):
+    """The whole of ``scenario.toml``."""
+
+    case: CaseInfo
+    population: Population
+    departure: Departure
+    travel: Travel
+    stranded: Stranded
+    files: Files = Files()
+    variants: dict[str, Dimension] = {}
+
+
+# -- rows of the CSV tables ---------------------------------------------------------------
+
+
+class PlaceRow(_Strict):
+    name: str = Field(min_length=1)
+    pcode: str = ""
+    iso3: str = Field(pattern=r"^[A-Z]{3}$")
+    adm1: str = ""
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    kind: PlaceKind
+
+
+class RouteRow(_Strict):
+    from_: str = Field(alias="from")
+    to: str
+    distance_km: float = Field(gt=0)
+    mode: Literal["bus", "walk"] = "bus"
+    source: str = ""
+
+
+class PopulationRow(_Strict):
+    residence: str
+    share: float = Field(ge=0, le=1)
+    source: str = ""
+
+
+class GroupRow(_Strict):
+    """A nationality among the people at risk, with its shares and preferences."""
+
+    iso3: str = Field(pattern=r"^[A-Z]{3}$")
+    share: float = Field(ge=0, le=1)
+    documented_share: float = Field(ge=0, le=1)
+    family_share: float = Field(ge=0, le=1)
+    hazard_multiplier: float = Field(ge=0)
+    crossing_weights: str  # "Chacalluta-Santa Rosa:0.8;Colchane-Pisiga:0.2"
+    source: str = ""
+
+
+class CrossingRow(_Strict):
+    name: str
+    exit_post: str
+    entry_post: str
+    destination: str  # where people who cross head next
+    open_hour: float = Field(ge=0, le=24)
+    close_hour: float = Field(ge=0, le=24)
+    capacity_per_day: int = Field(ge=0)
+    regular_per_day: int = Field(ge=0)
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _hours(self) -> CrossingRow:
+        if self.close_hour <= self.open_hour:
+            raise ValueError(
+                f"close_hour {self.close_hour} is not after open_hour {self.open_hour}"
+            )
+        return self
+
+
+class PolicyRow(_Strict):
+    crossing: str
+    side: Side
+    start: dt.date
+    end: dt.date | None = None
+    policy: Policy
+    quota: int = Field(0, ge=0)
+    detection: float = Field(0.0, ge=0, le=1)
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _span(self) -> PolicyRow:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class EventRow(_Strict):
+    start: dt.date
+    end: dt.date | None = None
+    kind: EventKind
+    value: float
+    target: str = ""  # a crossing (reinforcement, return_flight, shelter)
+    to: str = ""  # a shelter place (shelter)
+    label: str = ""  # a name variants refer to
+    source: str = ""
+    reliability: str = ""
+
+    @model_validator(mode="after")
+    def _span(self) -> EventRow:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class NeedRow(_Strict):
+    indicator: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    per_person: float = Field(ge=0)
+    unit: str
+    rounding: Literal["none", "ceil"] = "none"
+    standard: str = ""
+
+
+class ObservationRow(_Strict):
+    date: dt.date
+    location: str
+    indicator: str
+    low: float = Field(ge=0)
+    high: float = Field(ge=0)
+    source: str = ""
+    reliability: str = ""
+
+    @model_validator(mode="after")
+    def _range(self) -> ObservationRow:
+        if self.high < self.low:
+            raise ValueError(f"high {self.high} is below low {self.low}")
+        return self
