@@ -123,3 +123,94 @@ def run_flee(
         result.files = [out_dir / OUT_CSV, out_dir / SERIES_PARQUET, out_dir / RUN_JSON]
     result.seconds = time.perf_counter() - t0
     return result
+
+
+SERIES_CSV = "series.csv"
+SUMMARY_JSON = "summary.json"
+
+
+@dataclass
+class BorderRun:
+    """What a finished border-crisis run reports back."""
+
+    case: str
+    seed: int
+    variant: dict[str, str]
+    days: int
+    origin_day: int
+    model: object  # the BorderModel, for plots and comparisons
+    summary: list
+    files: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_border(
+    case_dir: Path,
+    *,
+    seed: int = 0,
+    variant: dict[str, str] | None = None,
+    capacity: dict[str, int] | None = None,
+    scale: float = 1.0,
+    out_dir: Path | None = None,
+    plots: bool = True,
+    on_start: Callable[[int], None] | None = None,
+    on_day: Callable[[int], None] | None = None,
+) -> BorderRun:
+    """Read a border case, run it, and (if ``out_dir``) write its run folder."""
+    from borderflow.results.border_out import border_series, summarise
+    from borderflow.rules.border import BorderModel
+    from borderflow.scenario.border_io import read_border_case
+
+    t0 = time.perf_counter()
+    case = read_border_case(case_dir, variant)
+    model = BorderModel(case, seed, scale=scale, capacity=capacity)
+    if on_start is not None:
+        on_start(model.days)
+    if out_dir is not None:
+        threading.Thread(
+            target=importlib.import_module, args=(_SERIES_MODULE,), daemon=True
+        ).start()
+    model.run(on_day)
+    origin_day = (case.spec.case.origin - model.start_date).days
+    summary = summarise(model, since=max(origin_day, 0))
+    result = BorderRun(
+        case=case.name,
+        seed=seed,
+        variant=case.variant,
+        days=model.days,
+        origin_day=origin_day,
+        model=model,
+        summary=summary,
+        phase_seconds=dict(model.plan.seconds),
+    )
+    if out_dir is not None:
+        from borderflow.results.series import write_hxl_csv, write_parquet
+
+        table = border_series(model).table()
+        meta = {
+            "case": case.name,
+            "case_path": str(case_dir),
+            "ruleset": "border",
+            "seed": seed,
+            "variant": case.variant,
+            "capacity": capacity or {},
+            "scale": scale,
+            "start_date": model.start_date.isoformat(),
+            "origin": case.spec.case.origin.isoformat(),
+            "days": model.days,
+            "agents": len(model.agents),
+        }
+        summary_json = [s.__dict__ for s in summary]
+        with atomic_outputs(out_dir) as out:
+            out.write(SERIES_CSV, lambda p: write_hxl_csv(table, p))
+            out.write(SERIES_PARQUET, lambda p: write_parquet(table, p))
+            out.write(SUMMARY_JSON, lambda p: p.write_text(json.dumps(summary_json, indent=2)))
+            out.write(RUN_JSON, lambda p: p.write_text(json.dumps(meta, indent=2)))
+            if plots:
+                from borderflow.report.plots import write_plots
+
+                write_plots(table, case, out)
+        result.files = sorted(out_dir.glob("*"))
+    result.seconds = time.perf_counter() - t0
+    return result

@@ -1,0 +1,1 @@
+"""Pictures and tables for people: plots of runs and comparisons (matplotlib, offline)."""
