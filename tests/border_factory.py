@@ -68,7 +68,8 @@ def write_case(
         "readmitted_per_day": 0.0,
     }
     st.update(stranded or {})
-    toml = f"""
+    toml = (
+        f"""
 [case]
 name = "test-case"
 title = "A synthetic case"
@@ -93,9 +94,16 @@ bus_km_per_day = {_param(bus_km_per_day)}
 walk_km_per_day = {_param(25)}
 
 [stranded]
-""" + "\n".join(f"{k} = {_param(v)}" for k, v in st.items()) + "\n" + variants
+"""
+        + "\n".join(f"{k} = {_param(v)}" for k, v in st.items())
+        + "\n"
+        + variants
+    )
     (root / "scenario.toml").write_text(toml)
-    rows = ["name,pcode,iso3,adm1,lat,lon,kind", "#loc+name,#loc+code,#country+code,#adm1+name,#geo+lat,#geo+lon,#loc+type"]
+    rows = [
+        "name,pcode,iso3,adm1,lat,lon,kind",
+        "#loc+name,#loc+code,#country+code,#adm1+name,#geo+lat,#geo+lon,#loc+type",
+    ]
     rows += [f"{n},,{iso},,{lat},{lon},{k}" for n, iso, k, lat, lon in PLACES]
     (root / "places.csv").write_text("\n".join(rows) + "\n")
     rows = ["from,to,distance_km,mode,source"] + [f"{a},{b},{d},{m},test" for a, b, d, m in ROUTES]
@@ -105,7 +113,9 @@ walk_km_per_day = {_param(25)}
     rows = ["iso3,share,documented_share,family_share,hazard_multiplier,crossing_weights,source"]
     rows += [f"{g[0]},{g[1]},{g[2]},{g[3]},1.0,{g[4]},test" for g in groups]
     (root / "groups.csv").write_text("\n".join(rows) + "\n")
-    rows = ["name,exit_post,entry_post,destination,open_hour,close_hour,capacity_per_day,regular_per_day,source"]
+    rows = [
+        "name,exit_post,entry_post,destination,open_hour,close_hour,capacity_per_day,regular_per_day,source"
+    ]
     rows.append(f"A,XA,YA,DA,{hours[0]},{hours[1]},{capacity[0]},{regular[0]},test")
     rows.append(f"B,XB,YB,DB,0,24,{capacity[1]},{regular[1]},test")
     (root / "crossings.csv").write_text("\n".join(rows) + "\n")
@@ -123,7 +133,5 @@ walk_km_per_day = {_param(25)}
         "food_kcal,2100,kcal/day,none,Sphere\n"
         "latrines,0.05,latrine,ceil,Sphere\n"
     )
-    (root / "observations.csv").write_text(
-        "date,location,indicator,low,high,source,reliability\n"
-    )
+    (root / "observations.csv").write_text("date,location,indicator,low,high,source,reliability\n")
     return root

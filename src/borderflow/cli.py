@@ -34,7 +34,7 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-DEFAULT_SCENARIO = "mali"
+DEFAULT_SCENARIO = "chile-peru-2025"
 
 
 class Compat(StrEnum):
@@ -97,55 +97,107 @@ def _fmt(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{x:.4f}"
 
 
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    """``["a=b", ...]`` as a dict; a malformed item is a usage error naming it."""
+    out: dict[str, str] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ScenarioError(f"{what} '{item}' is not NAME=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _capacities(values: list[str] | None) -> dict[str, int]:
+    out = {}
+    for key, value in _pairs(values, "--capacity").items():
+        try:
+            number = int(value)
+        except ValueError:
+            raise ScenarioError(f"--capacity {key}={value}: not a whole number") from None
+        if number < 0:
+            raise ScenarioError(f"--capacity {key}={value}: must not be negative")
+        out[key] = number
+    return out
+
+
 @app.command()
 def run(
     scenario: Annotated[
         str,
-        typer.Argument(help="Scenario directory, or a built-in case name (mali, burundi)."),
+        typer.Argument(
+            help="A built-in case (chile-peru-2025, chile-peru-2023, mali, burundi), a border "
+            "case folder (scenario.toml) or a Flee scenario folder."
+        ),
     ] = DEFAULT_SCENARIO,
     seed: Annotated[int, typer.Option(min=0, help="Root random seed.")] = 0,
-    days: Annotated[
-        int | None, typer.Option(min=1, help="Simulate this many days (default: the scenario's).")
-    ] = None,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Run folder (default: results/<scenario>-seed<seed>)."),
     ] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--variant",
+            "-v",
+            help="Border cases: pick an option, e.g. -v runoff=hardline_loses "
+            "-v peru_policy=corridor (see `borderflow info CASE`).",
+        ),
+    ] = None,
+    capacity: Annotated[
+        list[str] | None,
+        typer.Option(help="Border cases: processing capacity per day, e.g. 'CROSSING=8000'."),
+    ] = None,
+    plots: Annotated[bool, typer.Option(help="Border cases: write PNG plots.")] = True,
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Flee scenarios: simulate this many days.")
+    ] = None,
     settings: Annotated[
-        Path | None, typer.Option(help="A Flee simsetting.yml (default: Flee's code defaults).")
+        Path | None, typer.Option(help="Flee scenarios: a simsetting.yml (default: code defaults).")
     ] = None,
     compat: Annotated[
         Compat | None,
-        typer.Option(help="Behave like Flee's current code (head, default) or its 3.1 release."),
+        typer.Option(help="Flee scenarios: behave like Flee head (default) or its 3.1 release."),
     ] = None,
 ) -> None:
-    """Run a scenario and write out.csv (Flee's format), series.parquet and run.json."""
-    from borderflow.runs import run_flee
-    from borderflow.scenario.locate import resolve_scenario
+    """Run a scenario and write its run folder.
+
+    Border cases write series.csv (HXL), series.parquet, summary.json, run.json and plots; Flee
+    scenarios write out.csv (Flee's format), series.parquet and run.json.
+    """
+    from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
     progress = _LazyProgress(f"{scenario} seed {seed}")
     # The summary table's module loads while the engine runs (its kernel releases the GIL).
     threading.Thread(target=importlib.import_module, args=("rich.table",), daemon=True).start()
     try:
         path = resolve_scenario(scenario)
-        target = out_dir or Path("results") / f"{path.resolve().name}-seed{seed}"
-        result = run_flee(
-            path,
-            seed=seed,
-            days=days,
-            settings_path=settings,
-            compatibility=compat.value if compat else None,
-            out_dir=target,
-            on_start=progress.start,
-            on_day=progress.advance,
-        )
+        if scenario_kind(path) == "border":
+            _run_border(path, seed, out_dir, variant, capacity, plots, progress)
+        else:
+            _run_flee(path, seed, out_dir, days, settings, compat, progress)
     except ScenarioError as exc:
         progress.stop()
         _fail(exc)
-        return
-    progress.stop()
+
+
+def _run_flee(path, seed, out_dir, days, settings, compat, progress) -> None:
     from rich.table import Table
 
+    from borderflow.runs import run_flee
+
+    target = out_dir or Path("results") / f"{path.resolve().name}-seed{seed}"
+    result = run_flee(
+        path,
+        seed=seed,
+        days=days,
+        settings_path=settings,
+        compatibility=compat.value if compat else None,
+        out_dir=target,
+        on_start=progress.start,
+        on_day=progress.advance,
+    )
+    progress.stop()
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     camps = result.camps
@@ -163,6 +215,39 @@ def run(
         f"Error (normal) {_fmt(sc['error_normal'])} | {result.seconds:.2f} s"
     )
     out.print(f"wrote {', '.join(str(p) for p in result.files)}", highlight=False)
+
+
+def _variant_tag(variant: dict[str, str], defaults: dict[str, str]) -> str:
+    changed = [f"{k}-{v}" for k, v in sorted(variant.items()) if defaults.get(k) != v]
+    return "-".join(changed)
+
+
+def _run_border(path, seed, out_dir, variant, capacity, plots, progress) -> None:
+    from borderflow.report.summary import print_border_summary
+    from borderflow.runs import run_border
+    from borderflow.scenario.border_io import read_border_case
+
+    choice = _pairs(variant, "--variant")
+    caps = _capacities(capacity)
+    if out_dir is None:
+        case = read_border_case(path, choice)
+        defaults = {k: d.default for k, d in case.spec.variants.items()}
+        tag = _variant_tag(case.variant, defaults)
+        name = case.name + (f"-{tag}" if tag else "") + (f"-cap{len(caps)}" if caps else "")
+        out_dir = Path("results") / f"{name}-seed{seed}"
+    result = run_border(
+        path,
+        seed=seed,
+        variant=choice,
+        capacity=caps,
+        out_dir=out_dir,
+        plots=plots,
+        on_start=progress.start,
+        on_day=progress.advance,
+    )
+    progress.stop()
+    print_border_summary(out, result)
+    out.print(f"wrote {out_dir}/ ({', '.join(p.name for p in result.files)})", highlight=False)
 
 
 @app.command()

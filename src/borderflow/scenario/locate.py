@@ -8,6 +8,7 @@ from pathlib import Path
 from borderflow.errors import ScenarioError
 
 BUILTIN_FLEE = ("mali", "burundi")
+BUILTIN_CASES = ("chile-peru-2025", "chile-peru-2023")
 
 
 def builtin_root() -> Path:
@@ -21,7 +22,23 @@ def resolve_scenario(arg: str) -> Path:
         return path
     if arg in BUILTIN_FLEE:
         return builtin_root() / "flee" / arg
+    if arg in BUILTIN_CASES:
+        return builtin_root() / "cases" / arg
     raise ScenarioError(
-        f"no such scenario directory, and not a built-in case ({', '.join(BUILTIN_FLEE)})",
+        "no such scenario folder, and not a built-in case "
+        f"({', '.join(BUILTIN_CASES + BUILTIN_FLEE)})",
         file=arg,
+    )
+
+
+def scenario_kind(path: Path) -> str:
+    """``border`` for a case folder (or its scenario.toml), ``flee`` for a Flee scenario."""
+    if path.is_file() and path.suffix == ".toml":
+        return "border"
+    if (path / "scenario.toml").is_file():
+        return "border"
+    if (path / "input_csv").is_dir():
+        return "flee"
+    raise ScenarioError(
+        "neither a border case (no scenario.toml) nor a Flee scenario (no input_csv/)", file=path
     )
