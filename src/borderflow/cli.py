@@ -287,6 +287,126 @@ def validate(
     out.print(table)
 
 
+@app.command()
+def compare(
+    scenario: Annotated[str, typer.Argument(help="A border case (name or folder).")],
+    variants: Annotated[
+        list[str],
+        typer.Argument(
+            help="Two or more variants, each 'default' or 'dim=option[,dim=option]'; the "
+            "first is the baseline. E.g. peru_policy=documented_only peru_policy=corridor"
+        ),
+    ],
+    seed: Annotated[int, typer.Option(min=0, help="Root random seed shared by all variants.")] = 0,
+    capacity: Annotated[
+        list[str] | None,
+        typer.Option(help="Processing capacity per day for every variant, 'CROSSING=N'."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for compare.csv and compare.png.")
+    ] = None,
+) -> None:
+    """Run variants of a case on the same random numbers; print and plot their differences."""
+    from rich.table import Table
+
+    from borderflow.runs import compare_border
+    from borderflow.scenario.locate import resolve_scenario, scenario_kind
+
+    progress = _LazyProgress(f"comparing {scenario}", delay=0.5)
+    try:
+        path = resolve_scenario(scenario)
+        if scenario_kind(path) != "border":
+            raise ScenarioError("compare needs a border case (scenario.toml)", file=path)
+        choices = [
+            {} if spec == "default" else _pairs(spec.split(","), "variant") for spec in variants
+        ]
+        target = out_dir or Path("results") / f"compare-{path.resolve().name}-seed{seed}"
+        progress.start(len(choices))
+        result = compare_border(
+            path,
+            choices,
+            seed=seed,
+            capacity=_capacities(capacity),
+            out_dir=target,
+            on_run=lambda done, total: progress.advance(done - 1),
+        )
+    except ScenarioError as exc:
+        progress.stop()
+        _fail(exc)
+        return
+    progress.stop()
+    table = Table(title=f"{result.case}: variants on the same random numbers (seed {seed})")
+    table.add_column("figure (from the forecast origin)")
+    table.add_column("crossing")
+    for k, label in enumerate(result.labels):
+        table.add_column(label + (" (baseline)" if k == 0 else ""), justify="right")
+    for metric, crossing, values in result.rows:
+        cells = [f"{values[0]:,.0f}"]
+        cells += [f"{v:,.0f} ({v - values[0]:+,.0f})" for v in values[1:]]
+        table.add_row(metric, crossing, *cells)
+    out.print(table)
+    out.print(f"wrote {', '.join(str(p) for p in result.files)}", highlight=False)
+
+
+@app.command()
+def fit(
+    scenario: Annotated[str, typer.Argument(help="A border case (name or folder).")] = (
+        DEFAULT_SCENARIO
+    ),
+    grid: Annotated[
+        Path | None, typer.Option(help="Grid file (default: the case's fit.toml).")
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, help="Rows of the ranked table to show.")] = 10,
+) -> None:
+    """Fit a border case's uncertain parameters to its observations by grid search."""
+    from rich.table import Table
+
+    from borderflow.calibrate.grid import current_values, fit_case
+    from borderflow.scenario.locate import resolve_scenario, scenario_kind
+
+    progress = _LazyProgress(f"fitting {scenario}", delay=0.5)
+    try:
+        path = resolve_scenario(scenario)
+        if scenario_kind(path) != "border":
+            raise ScenarioError("grid fitting needs a border case (scenario.toml)", file=path)
+        started = False
+
+        def tick(done: int, total: int) -> None:
+            nonlocal started
+            if not started:
+                progress.start(total)
+                started = True
+            progress.advance(done - 1)
+
+        case, spec, points = fit_case(path, grid, tick)
+    except ScenarioError as exc:
+        progress.stop()
+        _fail(exc)
+        return
+    progress.stop()
+    names = list(spec.grid)
+    table = Table(title=f"{case.name}: {len(points)} grid points, seeds {spec.fit.seeds}")
+    for n in names:
+        table.add_column(n, justify="right")
+    table.add_column("loss", justify="right")
+    table.add_column("obs. inside range", justify="right")
+    for p in points[:top]:
+        table.add_row(
+            *(f"{p.values[n]:.4g}" for n in names), f"{p.loss:.4f}", f"{p.inside}/{p.total}"
+        )
+    out.print(table)
+    best, now = points[0].values, current_values(case, names)
+    same = all(abs(best[n] - now[n]) <= 1e-12 * max(1.0, abs(now[n])) for n in names)
+    out.print("best point: " + ", ".join(f"{n} = {best[n]:.4g}" for n in names), highlight=False)
+    if same:
+        out.print("scenario.toml holds the best point.")
+    else:
+        out.print(
+            "scenario.toml differs: " + ", ".join(f"{n} = {now[n]:.4g}" for n in names),
+            highlight=False,
+        )
+
+
 def main() -> None:
     """Console-script entry point.
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from borderflow.errors import ScenarioError
 from borderflow.results.atomic import atomic_outputs
 from borderflow.results.flee_out import CampSeries, write_out_csv
 from borderflow.results.metrics import scores
@@ -213,4 +214,100 @@ def run_border(
                 write_plots(table, case, out)
         result.files = sorted(out_dir.glob("*"))
     result.seconds = time.perf_counter() - t0
+    return result
+
+
+COMPARE_CSV = "compare.csv"
+COMPARE_PNG = "compare.png"
+COMPARE_METRICS = (
+    ("peak_stranded", "peak stranded"),
+    ("person_days_stranded", "person-days stranded"),
+    ("crossed", "crossed regularly"),
+    ("refused", "refused entry"),
+    ("irregular", "crossed irregularly"),
+)
+
+
+@dataclass
+class Comparison:
+    """Variants of one case run on the same random numbers, and their differences."""
+
+    case: str
+    labels: list[str]
+    runs: list[BorderRun]
+    rows: list[tuple[str, str, list[float]]]  # (metric, crossing, value per variant)
+    files: list[Path] = field(default_factory=list)
+
+
+def variant_label(choice: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(choice.items())) or "default"
+
+
+def compare_border(
+    case_dir: Path,
+    choices: list[dict[str, str]],
+    *,
+    seed: int = 0,
+    capacity: dict[str, int] | None = None,
+    out_dir: Path | None = None,
+    on_run: Callable[[int, int], None] | None = None,
+) -> Comparison:
+    """Run each variant with the same seed (common random numbers); the first is the baseline.
+
+    Because every draw is indexed by (seed, day, person), two variants differ only where their
+    policies make people's situations differ, so the differences are due to the policies, not
+    to chance.
+    """
+    if len(choices) < 2:
+        raise ScenarioError("compare needs at least two variants (the first is the baseline)")
+    runs = []
+    for i, choice in enumerate(choices):
+        runs.append(run_border(case_dir, seed=seed, variant=choice, capacity=capacity))
+        if on_run is not None:
+            on_run(i + 1, len(choices))
+    labels = [variant_label(choice) for choice in choices]
+    rows = []
+    for key, name in COMPARE_METRICS:
+        for k, s in enumerate(runs[0].summary):
+            rows.append((name, s.crossing, [float(getattr(r.summary[k], key)) for r in runs]))
+    for k, s in enumerate(runs[0].summary):
+        rows.append(
+            (
+                "people in need at the peak",
+                s.crossing,
+                [r.summary[k].needs_at_peak["people"] for r in runs],
+            )
+        )
+    result = Comparison(runs[0].case, labels, runs, rows)
+    if out_dir is not None:
+        from borderflow.report.plots import plot_compare
+        from borderflow.results.border_out import border_series
+
+        def write_csv(path: Path) -> None:
+            import csv
+
+            with path.open("w", newline="", encoding="utf-8") as handle:
+                w = csv.writer(handle, lineterminator="\n")
+                w.writerow(["metric", "crossing", "variant", "value", "difference"])
+                w.writerow(
+                    [
+                        "#indicator+name",
+                        "#loc+name",
+                        "#meta+variant",
+                        "#indicator+num",
+                        "#indicator+num+diff",
+                    ]
+                )
+                for metric, crossing, values in rows:
+                    for label, v in zip(labels, values, strict=True):
+                        w.writerow([metric, crossing, label, f"{v:g}", f"{v - values[0]:g}"])
+
+        tables = {
+            label: border_series(r.model).table() for label, r in zip(labels, runs, strict=True)
+        }
+        case = runs[0].model.case
+        with atomic_outputs(out_dir) as out:
+            out.write(COMPARE_CSV, write_csv)
+            out.write(COMPARE_PNG, lambda p: plot_compare(tables, case, p, labels[0]))
+        result.files = [out_dir / COMPARE_CSV, out_dir / COMPARE_PNG]
     return result

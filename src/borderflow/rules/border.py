@@ -90,12 +90,13 @@ class BorderModel:
         scale: float = 1.0,
         capacity: dict[str, int] | None = None,
         start: dt.date | None = None,
+        until: dt.date | None = None,
     ) -> None:
         self.case = case
         self.spec = case.spec
         self.streams = Streams(seed)
         self.start_date = start or self.spec.case.start
-        self.days = (self.spec.case.end - self.start_date).days + 1
+        self.days = ((until or self.spec.case.end) - self.start_date).days + 1
         if self.days <= 0:
             raise ScenarioError(f"start {self.start_date} is after the case's end")
         self.places = tuple(p.name for p in case.places)

@@ -282,3 +282,49 @@ def read_border_case(path: str | Path, variant: dict[str, str] | None = None) ->
     case = BorderCase(path=root, spec=spec, lines=lines, **tables)
     _validate(case)
     return apply_variant(case, variant or {})
+
+
+PARAM_SECTIONS = ("population", "departure", "travel", "stranded")
+
+
+def parameter_names(case: BorderCase) -> list[str]:
+    """Every number :func:`override` can set: ``section.name`` and ``event.<label>``."""
+    names = [
+        f"{section}.{name}"
+        for section in PARAM_SECTIONS
+        for name in type(getattr(case.spec, section)).model_fields
+    ]
+    names += sorted({f"event.{e.label}" for e in case.events if e.label})
+    return names
+
+
+def parameter_value(case: BorderCase, name: str) -> float:
+    section, _, key = name.partition(".")
+    if section == "event":
+        values = [e.value for e in case.events if e.label == key]
+        if not values:
+            raise ScenarioError(f"no event labelled '{key}'", column=name)
+        return values[0]
+    if section not in PARAM_SECTIONS or key not in type(getattr(case.spec, section)).model_fields:
+        raise ScenarioError(f"unknown parameter '{name}'", column=name)
+    return getattr(getattr(case.spec, section), key).value
+
+
+def override(case: BorderCase, values: dict[str, float]) -> BorderCase:
+    """A copy of ``case`` with parameters set (``section.name`` or ``event.<label>``).
+
+    This is how fitting, ensembles and calibration vary a case without editing its files.
+    """
+    spec, events = case.spec, list(case.events)
+    for name, value in values.items():
+        parameter_value(case, name)  # validates the name
+        section, _, key = name.partition(".")
+        if section == "event":
+            events = [
+                e.model_copy(update={"value": value}) if e.label == key else e for e in events
+            ]
+            continue
+        block = getattr(spec, section)
+        param = getattr(block, key).model_copy(update={"value": float(value)})
+        spec = spec.model_copy(update={section: block.model_copy(update={key: param})})
+    return replace(case, spec=spec, events=tuple(events))

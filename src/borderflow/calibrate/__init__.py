@@ -1,0 +1,1 @@
+"""Choosing parameters from observations: grid search now, ABC later."""
