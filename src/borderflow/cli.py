@@ -349,6 +349,60 @@ def compare(
 
 
 @app.command()
+def info(
+    scenario: Annotated[str, typer.Argument(help="A border case (name or folder).")] = (
+        DEFAULT_SCENARIO
+    ),
+) -> None:
+    """Describe a border case: dates, crossings, variants, and every parameter's provenance."""
+    from rich.table import Table
+
+    from borderflow.scenario.border_io import PARAM_SECTIONS, read_border_case
+    from borderflow.scenario.locate import resolve_scenario
+
+    try:
+        case = read_border_case(resolve_scenario(scenario))
+    except ScenarioError as exc:
+        _fail(exc)
+        return
+    c = case.spec.case
+    out.print(f"[bold]{c.title}[/] ({case.name})")
+    out.print(f"{c.start} to {c.end}, forecast origin {c.origin}", highlight=False)
+    out.print(c.description.strip(), highlight=False)
+    crossings = Table(title="crossings")
+    for col in ("crossing", "exit post", "entry post", "hours", "capacity/day", "regular/day"):
+        crossings.add_column(col)
+    for x in case.crossings:
+        crossings.add_row(
+            x.name,
+            x.exit_post,
+            x.entry_post,
+            f"{x.open_hour:g}-{x.close_hour:g}",
+            f"{x.capacity_per_day:,}",
+            f"{x.regular_per_day:,}",
+        )
+    out.print(crossings)
+    variants = Table(title="variants (-v dimension=option)")
+    for col in ("dimension", "option", "description"):
+        variants.add_column(col)
+    for name, dim in case.spec.variants.items():
+        for option, v in dim.options.items():
+            label = option + (" (default)" if option == dim.default else "")
+            variants.add_row(name, label, v.description)
+    out.print(variants)
+    params = Table(title="parameters")
+    for col in ("parameter", "value", "source or assumption"):
+        params.add_column(col)
+    for section in PARAM_SECTIONS:
+        block = getattr(case.spec, section)
+        for key in type(block).model_fields:
+            p = getattr(block, key)
+            why = f"source: {p.source}" if p.source else f"assumption: {p.assumption}"
+            params.add_row(f"{section}.{key}", f"{p.value:g}", why)
+    out.print(params)
+
+
+@app.command()
 def fit(
     scenario: Annotated[str, typer.Argument(help="A border case (name or folder).")] = (
         DEFAULT_SCENARIO
