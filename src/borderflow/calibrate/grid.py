@@ -36,6 +36,7 @@ from borderflow.scenario.border_io import (
     parameter_value,
     read_border_case,
 )
+from borderflow.scenario.border_schema import ObservationRow
 
 
 class FitSettings(BaseModel):
@@ -80,19 +81,36 @@ def read_fit_file(path: Path, case: BorderCase) -> FitFile:
     return spec
 
 
+def simulated(model: BorderModel, o: ObservationRow) -> float | None:
+    """The model's figure for an observation row (None if the model does not cover it)."""
+    crossings = {name: k for k, name in enumerate(model.crossing_names)}
+    if o.indicator not in CROSSING_INDICATORS or o.location not in crossings:
+        return None
+    first = (o.date - model.start_date).days
+    last = ((o.end or o.date) - model.start_date).days
+    if first < 0 or last >= model.days:
+        return None
+    values = model.at_crossing[
+        first : last + 1, crossings[o.location], INDICATOR_INDEX[o.indicator]
+    ]
+    if o.stat == "mean":
+        return float(values.mean())
+    if o.stat == "max":
+        return float(values.max())
+    return float(values[0])
+
+
 def observation_loss(
     model: BorderModel, case: BorderCase, indicators: list[str]
 ) -> tuple[float, int, int]:
     """Squared relative distance of the simulation to each observed range it covers."""
     loss, inside, total = 0.0, 0, 0
-    crossings = {name: k for k, name in enumerate(model.crossing_names)}
     for o in case.observations:
-        if o.indicator not in indicators or o.indicator not in CROSSING_INDICATORS:
+        if o.indicator not in indicators:
             continue
-        day = (o.date - model.start_date).days
-        if o.location not in crossings or not 0 <= day < model.days:
+        v = simulated(model, o)
+        if v is None:
             continue
-        v = float(model.at_crossing[day, crossings[o.location], INDICATOR_INDEX[o.indicator]])
         below = max(0.0, o.low - v) / max(o.low, 1.0)
         above = max(0.0, v - o.high) / max(o.high, 1.0)
         loss += below**2 + above**2
@@ -108,7 +126,7 @@ def run_grid(
 ) -> list[GridPoint]:
     """Score every point of the grid; best first."""
     names = list(fit.grid)
-    dated = [o.date for o in case.observations if o.indicator in fit.fit.indicators]
+    dated = [o.end or o.date for o in case.observations if o.indicator in fit.fit.indicators]
     if not dated:
         raise ScenarioError(
             f"no observations with indicator(s) {', '.join(fit.fit.indicators)} to fit to",

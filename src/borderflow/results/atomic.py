@@ -13,6 +13,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 class AtomicOutputs:
     """Collects writers; :meth:`commit` renames every finished temporary file into place."""
 
@@ -28,6 +34,7 @@ class AtomicOutputs:
         tmp_path = Path(tmp)
         self._pending.append((tmp_path, self.folder / name))
         writer(tmp_path)
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes owner-only files
         return self.folder / name
 
     def commit(self) -> list[Path]:

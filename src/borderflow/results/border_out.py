@@ -16,11 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from borderflow.results.series import SeriesBuilder
+from borderflow.results.series import FLOW_SEPARATOR, SeriesBuilder
 from borderflow.rules.border import CROSSING_INDICATORS, INDICATOR_INDEX, BorderModel
 from borderflow.rules.border_kernels import STATE_NAMES
-
-FLOW_SEPARATOR = ">"
 
 
 def needs_table(model: BorderModel) -> tuple[list[str], np.ndarray, np.ndarray]:

@@ -15,6 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 COLUMNS = ("day", "date", "location", "indicator", "value")
+#: A road's location name in the series is "From>To".
+FLOW_SEPARATOR = ">"
 SCHEMA = pa.schema(
     [
         ("day", pa.int32()),

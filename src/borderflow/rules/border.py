@@ -312,10 +312,13 @@ class BorderModel:
         self._hazard_factor = factor
         self.factor[day] = factor
         self._today = [self.policy(k, date) for k in range(self.n_cross)]
+        # A flight leaves on its start date; a move to shelters repeats every day of its span
+        # (a clearance policy), or happens once when it has no end.
         self._events_today = [
             e
             for e in self.case.events
-            if e.kind in ("return_flight", "shelter") and e.start == date
+            if (e.kind == "return_flight" and e.start == date)
+            or (e.kind == "shelter" and (e.start == date or (e.end and e.start <= date <= e.end)))
         ]
 
     def depart(self, day: int) -> None:

@@ -237,11 +237,12 @@ def apply_variant(case: BorderCase, choice: dict[str, str]) -> BorderCase:
         picked[name] = option
         v = dim.options[option]
         if v.drop_policies_from is not None:
-            touched = {p.crossing for p in v.policies}
+            # Only the (crossing, side) pairs the option sets are replaced.
+            touched = {(p.crossing, p.side) for p in v.policies}
             policies = [
                 p
                 for p in policies
-                if not (p.crossing in touched and p.start >= v.drop_policies_from)
+                if not ((p.crossing, p.side) in touched and p.start >= v.drop_policies_from)
             ]
         policies += [PolicyRow(**p.model_dump()) for p in v.policies]
         events = [e for e in events if e.label not in v.drop_events]

@@ -35,7 +35,7 @@ EventKind = Literal[
     "deadline",  # countdown to ``start``: hazard × (1 + value·30/days left) until then
     "reinforcement",  # adds value to the detection of irregular crossings at ``target``
     "return_flight",  # value seats for people stranded or sheltered from crossing ``target``
-    "shelter",  # people stranded at crossing ``target`` move to the shelter place ``to``
+    "shelter",  # people stranded at ``target`` move to shelter ``to`` (daily until ``end``)
 ]
 
 
@@ -144,7 +144,9 @@ class Variant(_Strict):
     policies: tuple[PolicyOverride, ...] = ()
     events: tuple[EventOverride, ...] = ()
     drop_events: tuple[str, ...] = ()  # labels of events.csv rows this option removes
-    drop_policies_from: dt.date | None = None  # drop policy rows starting on/after this date
+    # drop the file's policy rows, for the (crossing, side) pairs this option sets, that start
+    # on or after this date
+    drop_policies_from: dt.date | None = None
 
 
 class Dimension(_Strict):
@@ -236,7 +238,7 @@ class PolicyRow(_Strict):
     end: dt.date | None = None
     policy: Policy
     quota: int = Field(0, ge=0)
-    detection: float = Field(0.0, ge=0, le=1)
+    detection: float = Field(0.0, ge=0, le=1)  # added to stranded.detection_base
     source: str = ""
 
     @model_validator(mode="after")
@@ -273,7 +275,15 @@ class NeedRow(_Strict):
 
 
 class ObservationRow(_Strict):
+    """An observed range: of one day's value, or of the mean or the maximum over a period.
+
+    ``stat`` says which: ``value`` (the value on ``date``), ``mean`` or ``max`` (over ``date``
+    to ``end`` inclusive) — reports often give "on average 150–200" or "a peak of about 400".
+    """
+
     date: dt.date
+    end: dt.date | None = None
+    stat: Literal["value", "mean", "max"] = "value"
     location: str
     indicator: str
     low: float = Field(ge=0)
@@ -285,4 +295,8 @@ class ObservationRow(_Strict):
     def _range(self) -> ObservationRow:
         if self.high < self.low:
             raise ValueError(f"high {self.high} is below low {self.low}")
+        if self.stat != "value" and self.end is None:
+            raise ValueError(f"stat '{self.stat}' needs an end date")
+        if self.end is not None and self.end < self.date:
+            raise ValueError(f"end {self.end} is before date {self.date}")
         return self
