@@ -7,11 +7,9 @@ once. Any :class:`~borderflow.errors.ScenarioError` becomes one line on stderr a
 from __future__ import annotations
 
 import gc
-import importlib
 import math
 import os
 import sys
-import threading
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -168,8 +166,9 @@ def run(
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
     progress = _LazyProgress(f"{scenario} seed {seed}")
-    # The summary table's module loads while the engine runs (its kernel releases the GIL).
-    threading.Thread(target=importlib.import_module, args=("rich.table",), daemon=True).start()
+    from borderflow.runs import preload
+
+    preload("rich.table")  # the summary table's module loads while the engine runs
     try:
         path = resolve_scenario(scenario)
         if scenario_kind(path) == "border":

@@ -24,6 +24,15 @@ RUN_JSON = "run.json"
 _SERIES_MODULE = "borderflow.results.series"
 
 
+def preload(module: str) -> None:
+    """Import ``module`` in the background.
+
+    The engine's kernels release the GIL, so a library needed only for writing the outputs
+    (pyarrow) loads while the simulation runs, instead of adding its import time to each run.
+    """
+    threading.Thread(target=importlib.import_module, args=(module,), daemon=True).start()
+
+
 @dataclass
 class FleeRun:
     """What a finished run reports back."""
@@ -85,11 +94,7 @@ def run_flee(
     if on_start is not None:
         on_start(model.days)
     if out_dir is not None:
-        # pyarrow loads while the movement kernel runs without the GIL: its import time is
-        # hidden instead of added to every run.
-        threading.Thread(
-            target=importlib.import_module, args=(_SERIES_MODULE,), daemon=True
-        ).start()
+        preload(_SERIES_MODULE)
     model.run(on_day)
     camps = camp_series(model)
     result = FleeRun(
@@ -169,9 +174,7 @@ def run_border(
     if on_start is not None:
         on_start(model.days)
     if out_dir is not None:
-        threading.Thread(
-            target=importlib.import_module, args=(_SERIES_MODULE,), daemon=True
-        ).start()
+        preload(_SERIES_MODULE)
     model.run(on_day)
     origin_day = (case.spec.case.origin - model.start_date).days
     summary = summarise(model, since=max(origin_day, 0))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from borderflow.csvfile import csv_rows
 from borderflow.errors import ScenarioError
 
 TAIL = (
@@ -85,17 +86,7 @@ def write_out_csv(series: CampSeries, path: Path) -> None:
 
 def read_out_csv(path: Path) -> CampSeries:
     """Parse an out.csv written by borderflow or by Flee (any camp set, Flee's column names)."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError:
-        raise ScenarioError("file not found (is this a run folder?)", file=path) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"not UTF-8 text ({exc.reason})", file=path) from None
-    except csv.Error as exc:
-        raise ScenarioError(f"not valid CSV ({exc})", file=path) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot be read ({exc.strerror or exc})", file=path) from None
+    rows = [cells for _, cells in csv_rows(path, "file not found (is this a run folder?)")]
     if len(rows) < 2:
         raise ScenarioError("no data rows", file=path)
     header = [h.strip() for h in rows[0]]

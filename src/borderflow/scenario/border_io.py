@@ -7,7 +7,6 @@ line number) and the field, before anything runs.
 
 from __future__ import annotations
 
-import csv
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from borderflow.csvfile import csv_rows
 from borderflow.errors import ScenarioError
 from borderflow.scenario.border_schema import (
     CrossingRow,
@@ -83,15 +83,7 @@ def read_table(path: Path, model: type[Row]) -> tuple[tuple[Row, ...], tuple[int
 
     An HXL hashtag row under the header is recognised and skipped.
     """
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            rows = [(reader.line_num, cells) for cells in reader]
-    except FileNotFoundError:
-        raise ScenarioError("file not found", file=path) from None
-    except (UnicodeDecodeError, csv.Error, OSError) as exc:
-        raise ScenarioError(f"cannot be read as UTF-8 CSV ({exc})", file=path) from None
-    rows = [(n, c) for n, c in rows if any(x.strip() for x in c)]
+    rows = csv_rows(path)
     if not rows:
         raise ScenarioError("empty file: needs a header row", file=path)
     header = [h.strip() for h in rows[0][1]]

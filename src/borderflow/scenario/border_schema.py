@@ -43,6 +43,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _Span(_Strict):
+    """A row active from ``start`` to ``end`` inclusive (no end: until the end of the run)."""
+
+    start: dt.date
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _span(self) -> _Span:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
 class Param(_Strict):
     """A number with where it comes from: a source, or an assumption with its reasoning."""
 
@@ -231,26 +244,16 @@ class CrossingRow(_Strict):
         return self
 
 
-class PolicyRow(_Strict):
+class PolicyRow(_Span):
     crossing: str
     side: Side
-    start: dt.date
-    end: dt.date | None = None
     policy: Policy
     quota: int = Field(0, ge=0)
     detection: float = Field(0.0, ge=0, le=1)  # added to stranded.detection_base
     source: str = ""
 
-    @model_validator(mode="after")
-    def _span(self) -> PolicyRow:
-        if self.end is not None and self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
-        return self
 
-
-class EventRow(_Strict):
-    start: dt.date
-    end: dt.date | None = None
+class EventRow(_Span):
     kind: EventKind
     value: float
     target: str = ""  # a crossing (reinforcement, return_flight, shelter)
@@ -258,12 +261,6 @@ class EventRow(_Strict):
     label: str = ""  # a name variants refer to
     source: str = ""
     reliability: str = ""
-
-    @model_validator(mode="after")
-    def _span(self) -> EventRow:
-        if self.end is not None and self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
-        return self
 
 
 class NeedRow(_Strict):

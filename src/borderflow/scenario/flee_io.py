@@ -8,15 +8,14 @@ nothing has been written yet. Row numbers are 1-based line numbers in the file.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from borderflow.csvfile import csv_rows
 from borderflow.errors import ScenarioError
 
 LOCATION_TYPES = ("camp", "conflict", "forward", "marker", "flood_zone", "default", "town")
@@ -115,22 +114,9 @@ class FleeScenario:
         return {loc.name: i for i, loc in enumerate(self.locations)}
 
 
-def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _rows(path: Path) -> list[tuple[int, list[str]]]:
     """(line number, cells) for every non-blank row of a CSV file."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            for cells in reader:
-                if cells and any(c.strip() for c in cells):
-                    yield reader.line_num, cells
-    except FileNotFoundError:
-        raise ScenarioError("file not found", file=path) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"not UTF-8 text ({exc.reason})", file=path) from None
-    except csv.Error as exc:
-        raise ScenarioError(f"not valid CSV ({exc})", file=path) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot be read ({exc.strerror or exc})", file=path) from None
+    return csv_rows(path)
 
 
 def _number(text: str, *, path: Path, row: int, column: str, integer: bool = False) -> float:
