@@ -66,7 +66,6 @@ CROSSING_INDICATORS = (
     "children_stranded",
 )
 INDICATOR_INDEX = {name: k for k, name in enumerate(CROSSING_INDICATORS)}
-ENTRY_POLICIES = ("open", "documented_only", "closed", "quota", "corridor")
 
 
 @dataclass(frozen=True)

@@ -255,13 +255,3 @@ def evolve_day(
                     if moved >= sp:
                         break
                     state = _DECIDE
-
-
-@njit()
-def count_at_places(n_agents, loc, link, n_places):
-    """Agents at each place (travellers excluded)."""
-    out = np.zeros(n_places, dtype=np.int64)
-    for i in range(n_agents):
-        if link[i] < 0:
-            out[loc[i]] += 1
-    return out
