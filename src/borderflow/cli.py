@@ -45,8 +45,8 @@ class Compat(StrEnum):
 class _LazyProgress:
     """A rich progress bar that appears only once a run has taken more than a second."""
 
-    def __init__(self, label: str, delay: float = 1.0) -> None:
-        self.label, self.delay = label, delay
+    def __init__(self, label: str, delay: float = 1.0, unit: str = "days") -> None:
+        self.label, self.delay, self.unit = label, delay, unit
         self.total = 0
         self.t0 = time.perf_counter()
         self.progress = None
@@ -72,7 +72,7 @@ class _LazyProgress:
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("days"),
+                TextColumn(self.unit),
                 TimeRemainingColumn(),
                 console=err,
                 transient=True,
@@ -311,7 +311,7 @@ def compare(
     from borderflow.runs import compare_border
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
-    progress = _LazyProgress(f"comparing {scenario}", delay=0.5)
+    progress = _LazyProgress(f"comparing {scenario}", delay=0.5, unit="variants")
     try:
         path = resolve_scenario(scenario)
         if scenario_kind(path) != "border":
@@ -345,6 +345,103 @@ def compare(
         table.add_row(metric, crossing, *cells)
     out.print(table)
     out.print(f"wrote {', '.join(str(p) for p in result.files)}", highlight=False)
+
+
+@app.command()
+def ensemble(
+    scenario: Annotated[str, typer.Argument(help="A border case (name or folder).")] = (
+        DEFAULT_SCENARIO
+    ),
+    members: Annotated[int, typer.Option(min=1, help="Number of members.")] = 100,
+    params: Annotated[
+        Path | None,
+        typer.Option(help="Uncertain parameters (default: the case's uncertain.toml)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Root seed of the whole ensemble.")] = 0,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Ensemble folder (default: results/ensemble-<case>-seed<seed>)."
+        ),
+    ] = None,
+    variant: Annotated[
+        list[str] | None, typer.Option("--variant", "-v", help="Pick a variant option.")
+    ] = None,
+    capacity: Annotated[
+        list[str] | None, typer.Option(help="Processing capacity per day, 'CROSSING=N'.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local processes (default: all cores).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786."),
+    ] = None,
+    dask_local: Annotated[
+        int | None, typer.Option(min=1, help="Run on a local Dask cluster of N workers.")
+    ] = None,
+) -> None:
+    """Run an ensemble: members drawn from the uncertain parameters, bands over members.
+
+    Writes one Parquet file per member (atomically), draws.csv and bands.parquet (5, 25, 50,
+    75 and 95 % quantiles per indicator, place and day). Run the same command again after an
+    interruption: only the missing members are computed, and the results are identical.
+    """
+    import time as _time
+
+    from borderflow.ensemble.runner import dask_executor, pool_executor, run_ensemble
+    from borderflow.scenario.locate import resolve_scenario, scenario_kind
+
+    progress = _LazyProgress(f"ensemble {scenario}", delay=0.0, unit="members")
+    t0 = _time.perf_counter()
+    try:
+        path = resolve_scenario(scenario)
+        if scenario_kind(path) != "border":
+            raise ScenarioError("ensembles need a border case (scenario.toml)", file=path)
+        params_file = params or (path / "uncertain.toml")
+        choice = _pairs(variant, "--variant")
+        target = out_dir or Path("results") / f"ensemble-{path.resolve().name}-seed{seed}"
+        done = [0]
+
+        def start(total: int, already: int) -> None:
+            progress.start(total)
+            done[0] = already
+            if already:
+                err.print(f"{already} of {total} members already done; computing the rest")
+
+        def member(_: int) -> None:
+            done[0] += 1
+            progress.advance(done[0] - 1)
+
+        result = run_ensemble(
+            path,
+            params_file,
+            target,
+            members=members,
+            seed=seed,
+            variant=choice,
+            capacity=_capacities(capacity),
+            executor=(
+                dask_executor(scheduler, dask_local)
+                if scheduler or dask_local
+                else pool_executor(workers)
+            ),
+            on_start=start,
+            on_member=member,
+        )
+    except ScenarioError as exc:
+        progress.stop()
+        _fail(exc)
+        return
+    progress.stop()
+    seconds = _time.perf_counter() - t0
+    rate = len(result.ran) / seconds if result.ran else 0.0
+    out.print(
+        f"{result.members} members ({len(result.ran)} computed now, {rate:.1f} members/s) "
+        f"in {target}",
+        highlight=False,
+    )
+    out.print(f"wrote {', '.join(p.name for p in result.files)} and members/", highlight=False)
 
 
 @app.command()
@@ -417,7 +514,7 @@ def fit(
     from borderflow.calibrate.grid import current_values, fit_case
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
-    progress = _LazyProgress(f"fitting {scenario}", delay=0.5)
+    progress = _LazyProgress(f"fitting {scenario}", delay=0.5, unit="grid points")
     try:
         path = resolve_scenario(scenario)
         if scenario_kind(path) != "border":

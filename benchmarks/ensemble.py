@@ -1,0 +1,66 @@
+"""A 200-member ensemble of chile-peru-2025 on this machine: local process pool against a local
+Dask cluster with the same number of workers, same seed, in one run.
+
+Reported: wall time of each (whole ensemble: members, draws and bands), members per second,
+the Dask/pool ratio, and whether the two gave byte-identical members. Targets (issue 4): the
+pool under 60 s on 2 cores; Dask at most 20 % slower. Nothing is asserted.
+
+    python benchmarks/ensemble.py [--members 200] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def main() -> None:
+    from borderflow.ensemble.runner import (
+        MEMBERS_DIR,
+        dask_executor,
+        member_file,
+        pool_executor,
+        run_ensemble,
+    )
+    from borderflow.scenario.locate import resolve_scenario
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--case", default="chile-peru-2025")
+    args = parser.parse_args()
+    case = resolve_scenario(args.case)
+    params = case / "uncertain.toml"
+    times = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, executor in (
+            ("process pool", pool_executor(args.workers)),
+            ("dask local", dask_executor(local_workers=args.workers)),
+        ):
+            t0 = time.perf_counter()
+            run_ensemble(
+                case, params, Path(tmp) / name, members=args.members, seed=0, executor=executor
+            )
+            times[name] = time.perf_counter() - t0
+        same = all(
+            (Path(tmp) / "process pool" / MEMBERS_DIR / member_file(i)).read_bytes()
+            == (Path(tmp) / "dask local" / MEMBERS_DIR / member_file(i)).read_bytes()
+            for i in range(args.members)
+        )
+    print(f"{args.case}: {args.members} members, {args.workers} workers")
+    print(f"{'executor':<14} {'wall s':>8} {'members/s':>10}")
+    for name, seconds in times.items():
+        print(f"{name:<14} {seconds:>8.1f} {args.members / seconds:>10.2f}")
+    ratio = times["dask local"] / times["process pool"]
+    print(f"dask / pool wall time: {ratio:.2f}  (target <= 1.20)")
+    print(f"pool under 60 s: {'yes' if times['process pool'] < 60 else 'no'}")
+    print(f"byte-identical members on both executors: {'yes' if same else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()

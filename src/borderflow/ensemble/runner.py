@@ -1,0 +1,280 @@
+"""Run an ensemble: members written one file each, resumable, summarised as quantile bands.
+
+A member is fully determined by the root seed and its index: its parameter draws come from
+``SeedSequence([seed, index, 0])`` and its simulation seed from ``SeedSequence([seed, index, 1])``.
+So a member computes the same numbers on any executor and at any time, which is what makes
+resuming exact: members whose file exists are done (files appear atomically), the others are
+run, and the bands are computed from the files alone.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from borderflow.ensemble.params import Distribution, draw, read_uncertain
+from borderflow.errors import ScenarioError
+from borderflow.results.atomic import atomic_outputs
+from borderflow.scenario.border_io import BorderCase, override, read_border_case
+
+MEMBERS_DIR = "members"
+MANIFEST = "ensemble.json"
+BANDS = "bands.parquet"
+DRAWS = "draws.csv"
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+QUANTILE_COLUMNS = ("q05", "q25", "q50", "q75", "q95")
+
+
+def member_file(index: int) -> str:
+    return f"member-{index:05d}.parquet"
+
+
+@dataclass(frozen=True)
+class EnsembleSpec:
+    """Everything that decides an ensemble's numbers (stored in its manifest)."""
+
+    case_dir: str
+    variant: dict[str, str]
+    capacity: dict[str, int]
+    seed: int
+    members: int
+    params_file: str
+    params_digest: str
+
+    def manifest(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "members"}
+
+
+def member_draw(params: dict[str, Distribution], seed: int, index: int) -> tuple[int, dict]:
+    """The simulation seed and parameter values of member ``index``."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, index, 0])))
+    values = draw(params, rng)
+    sim_seed = int(np.random.SeedSequence([seed, index, 1]).generate_state(1)[0])
+    return sim_seed, values
+
+
+# -- work done in a worker (process pool or Dask) ----------------------------------------------
+_WORKER: dict = {}
+
+
+def _init_worker(case: BorderCase, params: dict, spec: EnsembleSpec) -> None:
+    """Receive the compiled case once per worker, not once per member."""
+    _WORKER.update(case=case, params=params, spec=spec, key=(spec.seed, spec.params_digest))
+
+
+def run_member(index: int) -> tuple[int, bytes]:
+    """Run member ``index`` in this worker; return its series as Parquet bytes.
+
+    The caller writes the file, so workers need no shared file system (a remote Dask cluster
+    works as well as a local pool).
+    """
+    import io
+
+    import pyarrow.parquet as pq
+
+    from borderflow.results.border_out import border_series
+    from borderflow.rules.border import BorderModel
+
+    case, params, spec = _WORKER["case"], _WORKER["params"], _WORKER["spec"]
+    sim_seed, values = member_draw(params, spec.seed, index)
+    model = BorderModel(override(case, values), sim_seed, capacity=spec.capacity).run()
+    buffer = io.BytesIO()
+    pq.write_table(border_series(model).table(), buffer, compression="zstd")
+    return index, buffer.getvalue()
+
+
+def _run_member_with(index: int, init: tuple) -> tuple[int, bytes]:
+    """Dask task: initialise this worker on first use (the scattered case arrives once)."""
+    if _WORKER.get("key") != (init[2].seed, init[2].params_digest):
+        _init_worker(*init)
+    return run_member(index)
+
+
+# -- executors: run members, hand each result to ``done`` as it arrives -----------------------
+Done = Callable[[int, bytes], None]
+Executor = Callable[[Sequence[int], tuple, Done], None]
+
+
+def pool_executor(workers: int | None = None) -> Executor:
+    """A local process pool (default: all cores)."""
+
+    def run(todo: Sequence[int], init: tuple, done: Done) -> None:
+        n = workers or os.cpu_count() or 1
+        with cf.ProcessPoolExecutor(
+            max_workers=min(n, max(len(todo), 1)), initializer=_init_worker, initargs=init
+        ) as pool:
+            for fut in cf.as_completed([pool.submit(run_member, i) for i in todo]):
+                done(*fut.result())
+
+    return run
+
+
+def serial_executor() -> Executor:
+    """In this process: for tests and debugging."""
+
+    def run(todo: Sequence[int], init: tuple, done: Done) -> None:
+        _init_worker(*init)
+        for i in todo:
+            done(*run_member(i))
+
+    return run
+
+
+def dask_executor(scheduler: str | None = None, local_workers: int | None = None) -> Executor:
+    """A Dask cluster: an existing one at ``scheduler`` (tcp://host:port), or a local one."""
+
+    def run(todo: Sequence[int], init: tuple, done: Done) -> None:
+        from distributed import Client, LocalCluster, as_completed
+
+        cluster = None
+        if scheduler is None:
+            cluster = LocalCluster(
+                n_workers=local_workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
+        try:
+            with Client(cluster or scheduler) as client:
+                shared = client.scatter(init, broadcast=True)  # once per worker
+                futures = [client.submit(_run_member_with, i, shared, pure=False) for i in todo]
+                for fut in as_completed(futures):
+                    done(*fut.result())
+        except OSError as exc:
+            raise ScenarioError(f"cannot reach the Dask scheduler ({exc})") from None
+        finally:
+            if cluster is not None:
+                cluster.close()
+
+    return run
+
+
+# -- the ensemble ------------------------------------------------------------------------------
+@dataclass
+class EnsembleResult:
+    folder: Path
+    members: int
+    ran: list[int] = field(default_factory=list)  # indices computed in this call
+    files: list[Path] = field(default_factory=list)
+
+
+def prepare(
+    case_dir: Path,
+    params_file: Path,
+    *,
+    members: int,
+    seed: int = 0,
+    variant: dict[str, str] | None = None,
+    capacity: dict[str, int] | None = None,
+) -> tuple[BorderCase, dict[str, Distribution], EnsembleSpec]:
+    if members < 1:
+        raise ScenarioError(f"--members {members} must be at least 1")
+    case = read_border_case(case_dir, variant)
+    params = read_uncertain(params_file, case)
+    spec = EnsembleSpec(
+        case_dir=str(Path(case_dir).resolve()),
+        variant=case.variant,
+        capacity=dict(capacity or {}),
+        seed=seed,
+        members=members,
+        params_file=str(params_file),
+        params_digest=hashlib.sha256(params_file.read_bytes()).hexdigest(),
+    )
+    return case, params, spec
+
+
+def _check_manifest(folder: Path, spec: EnsembleSpec) -> None:
+    path = folder / MANIFEST
+    if not path.exists():
+        return
+    stored = json.loads(path.read_text())
+    mine = spec.manifest()
+    differ = [k for k in mine if stored.get(k) != mine[k]]
+    if differ:
+        raise ScenarioError(
+            f"the folder holds a different ensemble ({', '.join(differ)} differ); "
+            "use another --out or remove it",
+            file=path,
+        )
+
+
+def run_ensemble(
+    case_dir: Path,
+    params_file: Path,
+    out_dir: Path,
+    *,
+    members: int,
+    seed: int = 0,
+    variant: dict[str, str] | None = None,
+    capacity: dict[str, int] | None = None,
+    executor: Executor | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_member: Callable[[int], None] | None = None,
+) -> EnsembleResult:
+    """Run the members not yet on disk, then (re)write the draws and the bands."""
+    case, params, spec = prepare(
+        case_dir, params_file, members=members, seed=seed, variant=variant, capacity=capacity
+    )
+    _check_manifest(out_dir, spec)
+    folder = out_dir / MEMBERS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(".*.tmp"):  # left by a killed run; the member reruns
+        stale.unlink(missing_ok=True)
+    with atomic_outputs(out_dir) as out:
+        out.write(MANIFEST, lambda p: p.write_text(json.dumps(spec.manifest(), indent=2)))
+    todo = [i for i in range(members) if not (folder / member_file(i)).exists()]
+    if on_start is not None:
+        on_start(members, members - len(todo))
+    ran: list[int] = []
+
+    def done(i: int, data: bytes) -> None:
+        with atomic_outputs(folder) as out:  # each member is safe on disk as soon as it is done
+            out.write(member_file(i), lambda p: p.write_bytes(data))
+        ran.append(i)
+        if on_member is not None:
+            on_member(i)
+
+    if todo:
+        (executor or pool_executor())(todo, (case, params, spec), done)
+    files = write_summary(out_dir, params, spec)
+    return EnsembleResult(out_dir, members, sorted(ran), files)
+
+
+def write_summary(out_dir: Path, params: dict[str, Distribution], spec: EnsembleSpec) -> list[Path]:
+    """Draws of every member (CSV) and quantile bands over members (Parquet)."""
+    import pyarrow as pa
+
+    from borderflow.results.series import read_parquet, write_parquet
+
+    tables = [read_parquet(out_dir / MEMBERS_DIR / member_file(i)) for i in range(spec.members)]
+    first = tables[0]
+    values = np.stack([t.column("value").to_numpy() for t in tables])
+    bands = np.quantile(values, QUANTILES, axis=0)
+    cols = {name: first.column(name) for name in ("day", "date", "location", "indicator")}
+    cols.update({q: pa.array(bands[k]) for k, q in enumerate(QUANTILE_COLUMNS)})
+    cols["mean"] = pa.array(values.mean(axis=0))
+    band_table = pa.table(cols)
+
+    def write_draws(path: Path) -> None:
+        import csv
+
+        names = list(params)
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            w = csv.writer(handle, lineterminator="\n")
+            w.writerow(["member", "seed", *names])
+            w.writerow(["#meta+member", "#meta+seed", *(f"#meta+param+{n}" for n in names)])
+            for i in range(spec.members):
+                sim_seed, vals = member_draw(params, spec.seed, i)
+                w.writerow([i, sim_seed, *(repr(vals[n]) for n in names)])
+
+    with atomic_outputs(out_dir) as out:
+        out.write(BANDS, lambda p: write_parquet(band_table, p))
+        out.write(DRAWS, write_draws)
+    return [out_dir / BANDS, out_dir / DRAWS]

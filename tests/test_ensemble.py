@@ -1,0 +1,164 @@
+"""Ensembles: reproducible members, exact bands, exact resumption after a kill, clear errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from borderflow.ensemble.params import read_uncertain
+from borderflow.ensemble.runner import (
+    BANDS,
+    MEMBERS_DIR,
+    QUANTILE_COLUMNS,
+    QUANTILES,
+    member_draw,
+    member_file,
+    run_ensemble,
+    serial_executor,
+)
+from borderflow.errors import ScenarioError
+from borderflow.scenario.border_io import read_border_case
+from borderflow.scenario.locate import resolve_scenario
+
+CASE = resolve_scenario("chile-peru-2025")
+PARAMS = CASE / "uncertain.toml"
+
+
+def small(tmp_path: Path, name: str, members: int = 3, seed: int = 4) -> Path:
+    out = tmp_path / name
+    run_ensemble(CASE, PARAMS, out, members=members, seed=seed, executor=serial_executor())
+    return out
+
+
+def test_members_are_reproducible_and_independent(tmp_path):
+    params = read_uncertain(PARAMS, read_border_case(CASE))
+    a = member_draw(params, 7, 3)
+    assert a == member_draw(params, 7, 3)
+    assert a != member_draw(params, 7, 4)
+    assert a != member_draw(params, 8, 3)
+    one, two = small(tmp_path, "one"), small(tmp_path, "two")
+    for i in range(3):
+        f = member_file(i)
+        assert (one / MEMBERS_DIR / f).read_bytes() == (two / MEMBERS_DIR / f).read_bytes()
+    # members differ from one another
+    v0 = pq.read_table(one / MEMBERS_DIR / member_file(0)).column("value").to_numpy()
+    v1 = pq.read_table(one / MEMBERS_DIR / member_file(1)).column("value").to_numpy()
+    assert not np.array_equal(v0, v1)
+
+
+def test_bands_are_numpy_quantiles_of_the_stored_members(tmp_path):
+    out = small(tmp_path, "e", members=4)
+    values = np.stack(
+        [
+            pq.read_table(out / MEMBERS_DIR / member_file(i)).column("value").to_numpy()
+            for i in range(4)
+        ]
+    )
+    bands = pq.read_table(out / BANDS)
+    for q, col in zip(QUANTILES, QUANTILE_COLUMNS, strict=True):
+        np.testing.assert_array_equal(bands.column(col).to_numpy(), np.quantile(values, q, axis=0))
+    assert bands.num_rows == values.shape[1]
+    lines = (out / "draws.csv").read_text().splitlines()
+    assert len(lines) == 2 + 4 and lines[1].startswith("#meta+member")
+
+
+def test_pool_gives_the_same_numbers_as_serial(tmp_path):
+    from borderflow.ensemble.runner import pool_executor
+
+    serial = small(tmp_path, "serial", members=3)
+    pooled = tmp_path / "pool"
+    run_ensemble(CASE, PARAMS, pooled, members=3, seed=4, executor=pool_executor(2))
+    for name in [f"{MEMBERS_DIR}/{member_file(i)}" for i in range(3)] + [BANDS, "draws.csv"]:
+        assert (serial / name).read_bytes() == (pooled / name).read_bytes(), name
+
+
+def test_resumed_after_kill_equals_uninterrupted(tmp_path):
+    members = 8
+    cmd = [
+        sys.executable, "-m", "borderflow", "ensemble", "chile-peru-2025",
+        "--members", str(members), "--seed", "11", "--workers", "1",
+    ]  # fmt: skip
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [*cmd, "--out", str(killed)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.time() + 120
+    folder = killed / MEMBERS_DIR
+    while time.time() < deadline:
+        if folder.is_dir() and len(list(folder.glob("member-*.parquet"))) >= 2:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = len(list(folder.glob("member-*.parquet")))
+    assert 2 <= finished < members, "the kill should land midway"
+    assert not (killed / BANDS).exists()
+    res = subprocess.run([*cmd, "--out", str(killed)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert f"{finished} of {members} members already done" in res.stderr
+    whole = tmp_path / "whole"
+    res = subprocess.run([*cmd, "--out", str(whole)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    names = sorted(p.name for p in (whole / MEMBERS_DIR).iterdir())
+    assert names == sorted(p.name for p in (killed / MEMBERS_DIR).iterdir())
+    assert len(names) == members  # no leftovers, nothing counted twice
+    for name in [f"{MEMBERS_DIR}/{n}" for n in names] + [BANDS, "draws.csv"]:
+        assert (whole / name).read_bytes() == (killed / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "phrase"),
+    [
+        ('["nope.x"]\ndist = "fixed"\nvalue = 1\nwhy = "w"\n', "nope.x", "not a parameter"),
+        (
+            '["departure.base_hazard"]\ndist = "lognormal"\nmedian = 1e-4\nsigma = -1\nwhy = "w"\n',
+            "departure.base_hazard.sigma",
+            "greater than 0",
+        ),
+        (
+            '["departure.base_hazard"]\ndist = "uniform"\nlow = 2\nhigh = 1\nwhy = "w"\n',
+            "departure.base_hazard",
+            "not above low",
+        ),
+        (
+            '["departure.base_hazard"]\ndist = "fixed"\nvalue = 1\n',
+            "departure.base_hazard.why",
+            "required",
+        ),
+        ('["departure.base_hazard"]\ndist = "beta"\nwhy = "w"\n', "departure.base_hazard", "dist"),
+    ],
+)
+def test_malformed_parameter_file_names_the_parameter(tmp_path, text, column, phrase):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as info:
+        read_uncertain(path, read_border_case(CASE))
+    assert info.value.column == column
+    assert phrase in info.value.describe()
+
+
+def test_a_folder_of_another_ensemble_is_refused(tmp_path):
+    out = small(tmp_path, "e", members=2, seed=1)
+    with pytest.raises(ScenarioError, match="different ensemble"):
+        run_ensemble(CASE, PARAMS, out, members=2, seed=2, executor=serial_executor())
+
+
+def test_local_dask_cluster_gives_the_same_numbers(tmp_path):
+    from borderflow.ensemble.runner import dask_executor
+
+    serial = small(tmp_path, "serial", members=3)
+    dask = tmp_path / "dask"
+    run_ensemble(CASE, PARAMS, dask, members=3, seed=4, executor=dask_executor(local_workers=2))
+    for name in [f"{MEMBERS_DIR}/{member_file(i)}" for i in range(3)] + [BANDS, "draws.csv"]:
+        assert (serial / name).read_bytes() == (dask / name).read_bytes(), name
