@@ -27,6 +27,7 @@ from borderflow.scenario.border_io import BorderCase, override, read_border_case
 MEMBERS_DIR = "members"
 MANIFEST = "ensemble.json"
 BANDS = "bands.parquet"
+FAN = "fan.png"
 DRAWS = "draws.csv"
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 QUANTILE_COLUMNS = ("q05", "q25", "q50", "q75", "q95")
@@ -281,7 +282,11 @@ def write_summary(out_dir: Path, params: dict[str, Distribution], spec: Ensemble
                 sim_seed, vals = member_draw(params, spec.seed, i)
                 w.writerow([i, sim_seed, *(repr(vals[n]) for n in names)])
 
+    from borderflow.report.plots import plot_fan
+
+    case = read_border_case(spec.case_dir, spec.variant)
     with atomic_outputs(out_dir) as out:
         out.write(BANDS, lambda p: write_parquet(band_table, p))
         out.write(DRAWS, write_draws)
-    return [out_dir / BANDS, out_dir / DRAWS]
+        out.write(FAN, lambda p: plot_fan(band_table, case, p, spec.members))
+    return [out_dir / BANDS, out_dir / DRAWS, out_dir / FAN]

@@ -830,3 +830,55 @@ def plot_compare(
     path.parent.mkdir(parents=True, exist_ok=True)
     _save(fig, path)
     return path
+
+
+# -- fan.png (ensembles) ---------------------------------------------------------------------
+
+
+def band_series(bands: pa.Table, indicator: str, location: str) -> dict[str, np.ndarray]:
+    """Dates and the quantile columns of one indicator at one place, in day order."""
+    rows = _rows(bands, indicator, location)
+    order = np.argsort(rows.column("day").to_numpy())
+    out = {"dates": np.array(rows.column("date").to_pylist(), dtype="datetime64[D]")[order]}
+    for col in ("q05", "q25", "q50", "q75", "q95"):
+        out[col] = rows.column(col).to_numpy()[order]
+    return out
+
+
+def plot_fan(bands: pa.Table, case: BorderCase, path: Path, members: int) -> None:
+    """Fan charts of stranded people and daily crossings per crossing.
+
+    Median and 50/90 % bands over members, with the reported ranges overlaid.
+    """
+    names = crossings(bands, case)
+    fig = _figure(13, 3.6 * len(names))
+    axes = fig.subplots(len(names), 2, squeeze=False)
+    for i, name in enumerate(names):
+        colour = _colour(i)
+        for j, (indicator, label) in enumerate(
+            (("stranded", "People stranded (evening count)"), ("crossed", "People crossing a day"))
+        ):
+            ax = axes[i][j]
+            b = band_series(bands, indicator, name)
+            ax.fill_between(b["dates"], b["q05"], b["q95"], color=colour, alpha=0.18, lw=0,
+                            label="90 % of members")  # fmt: skip
+            ax.fill_between(b["dates"], b["q25"], b["q75"], color=colour, alpha=0.35, lw=0,
+                            label="50 % of members")  # fmt: skip
+            ax.plot(b["dates"], b["q50"], color=colour, linewidth=2, label="median")
+            if indicator == "stranded":
+                obs = observed_ranges(case, "stranded", name)
+                if obs:
+                    x = np.array([np.datetime64(o[0], "D") for o in obs])
+                    ax.vlines(x, [o[1] for o in obs], [o[2] for o in obs], color="black",
+                              linewidth=2, label="reported range")  # fmt: skip
+            _origin_line(ax, case.spec.case.origin, label=(i == 0 and j == 0))
+            _date_axis(ax, b["dates"])
+            _people_axis(ax, label)
+            ax.set_title(f"{name}: {label.lower()}", fontsize=11)
+            if i == 0:
+                ax.legend(loc="upper right", frameon=False, fontsize=8)
+    fig.suptitle(
+        f"{_case_title(case)}: ensemble of {members} members (median, 50 % and 90 % bands)",
+        fontsize=12,
+    )
+    _save(fig, path)
