@@ -304,6 +304,19 @@ def compare(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Folder for compare.csv and compare.png.")
     ] = None,
+    members: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            help="Compare ensembles of this many members (paired member by member) instead "
+            "of single runs.",
+        ),
+    ] = None,
+    params: Annotated[
+        Path | None,
+        typer.Option(help="With --members: uncertain parameters (default: uncertain.toml)."),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="With --members: processes.")] = None,
 ) -> None:
     """Run variants of a case on the same random numbers; print and plot their differences."""
     from rich.table import Table
@@ -320,6 +333,10 @@ def compare(
             {} if spec == "default" else _pairs(spec.split(","), "variant") for spec in variants
         ]
         target = out_dir or Path("results") / f"compare-{path.resolve().name}-seed{seed}"
+        if members is not None:
+            _compare_ensembles(path, choices, variants, params, target, members, seed,
+                               _capacities(capacity), workers)  # fmt: skip
+            return
         progress.start(len(choices))
         result = compare_border(
             path,
@@ -343,6 +360,48 @@ def compare(
         cells = [f"{values[0]:,.0f}"]
         cells += [f"{v:,.0f} ({v - values[0]:+,.0f})" for v in values[1:]]
         table.add_row(metric, crossing, *cells)
+    out.print(table)
+    out.print(f"wrote {', '.join(str(p) for p in result.files)}", highlight=False)
+
+
+def _compare_ensembles(path, choices, specs, params, target, members, seed, caps, workers):
+    from rich.table import Table
+
+    from borderflow.ensemble.compare import compare_ensembles
+    from borderflow.ensemble.runner import pool_executor
+
+    progress = _LazyProgress("members", delay=0.0, unit="members")
+    progress.start(members * len(choices))
+    done = [0]
+
+    def tick(_: int) -> None:
+        done[0] += 1
+        progress.advance(done[0] - 1)
+
+    try:
+        result = compare_ensembles(
+            path, choices, list(specs), params or path / "uncertain.toml", target,
+            members=members, seed=seed, capacity=caps, executor=pool_executor(workers),
+            on_member=tick,
+        )  # fmt: skip
+    finally:
+        progress.stop()
+    table = Table(
+        title=f"{result.case}: {members} members per variant, paired (seed {seed}); "
+        "median [90 % interval]"
+    )
+    table.add_column("figure (from the forecast origin)")
+    table.add_column("crossing")
+    table.add_column(f"{result.labels[0]} (baseline)", justify="right")
+    for label in result.labels[1:]:
+        table.add_column(f"{label}: change", justify="right")
+    for key in result.values:
+        mid, lo, hi = result.interval(key, 0, diff=False)
+        cells = [f"{mid:,.0f} [{lo:,.0f}-{hi:,.0f}]"]
+        for k in range(1, len(result.labels)):
+            dmid, dlo, dhi = result.interval(key, k, diff=True)
+            cells.append(f"{dmid:+,.0f} [{dlo:+,.0f} to {dhi:+,.0f}]")
+        table.add_row(key[0], key[1], *cells)
     out.print(table)
     out.print(f"wrote {', '.join(str(p) for p in result.files)}", highlight=False)
 

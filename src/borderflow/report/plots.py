@@ -882,3 +882,45 @@ def plot_fan(bands: pa.Table, case: BorderCase, path: Path, members: int) -> Non
         fontsize=12,
     )
     _save(fig, path)
+
+
+# -- compare.png (ensembles) -----------------------------------------------------------------
+
+
+def plot_effects(result, path: Path) -> None:
+    """Each variant's effect against the baseline: median and 90 % interval, per figure."""
+    keys = list(result.values)
+    variants = result.labels[1:]
+    fig = _figure(11, 0.55 * len(keys) * max(len(variants), 1) + 1.8)
+    ax = fig.add_subplot()
+    y = 0
+    ticks, labels = [], []
+    for key in keys:
+        for k, label in enumerate(variants, start=1):
+            mid, lo, hi = result.interval(key, k, diff=True)
+            scale = max(abs(result.interval(key, 0, diff=False)[0]), 1.0)
+            colour = _colour(k)
+            ax.plot([lo / scale * 100, hi / scale * 100], [y, y], color=colour, linewidth=3)
+            ax.plot([mid / scale * 100], [y], "o", color=colour)
+            ax.annotate(
+                f"{mid:+,.0f} [{lo:+,.0f} to {hi:+,.0f}]",
+                xy=(hi / scale * 100, y),
+                xytext=(6, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
+            ticks.append(y)
+            labels.append(f"{key[0]}, {key[1]}: {label}")
+            y -= 1
+        y -= 0.5
+    ax.axvline(0, color="#333333", linewidth=1)
+    ax.set_yticks(ticks, labels, fontsize=8)
+    ax.set_xlabel(f"Change from the baseline ({result.labels[0]}), % of the baseline's median")
+    ax.grid(True, axis="x", color="#dddddd")
+    ax.set_title(
+        f"{result.case}: effect of each variant, member by member over {result.members} members "
+        "(dot: median; bar: 90 % interval; labels in people)",
+        fontsize=11,
+    )
+    _save(fig, path)

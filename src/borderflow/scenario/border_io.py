@@ -50,6 +50,8 @@ class BorderCase:
     observations: tuple[ObservationRow, ...]
     variant: dict[str, str] = field(default_factory=dict)
     lines: dict[str, tuple[int, ...]] = field(default_factory=dict)  # table → line numbers
+    # every event label of the case, whatever the variant (a variant may drop some)
+    event_labels: frozenset[str] = frozenset()
 
     def where(self, table: str, index: int, column: str) -> dict[str, Any]:
         """File, row and column of row ``index`` of a table, for a ScenarioError."""
@@ -272,7 +274,11 @@ def read_border_case(path: str | Path, variant: dict[str, str] | None = None) ->
     tables, lines = {}, {}
     for table, model in models.items():
         tables[table], lines[table] = read_table(root / getattr(spec.files, table), model)
-    case = BorderCase(path=root, spec=spec, lines=lines, **tables)
+    labels = {e.label for e in tables["events"] if e.label}
+    for dim in spec.variants.values():
+        for option in dim.options.values():
+            labels |= {e.label for e in option.events if e.label}
+    case = BorderCase(path=root, spec=spec, lines=lines, event_labels=frozenset(labels), **tables)
     _validate(case)
     return apply_variant(case, variant or {})
 
@@ -287,17 +293,17 @@ def parameter_names(case: BorderCase) -> list[str]:
         for section in PARAM_SECTIONS
         for name in type(getattr(case.spec, section)).model_fields
     ]
-    names += sorted({f"event.{e.label}" for e in case.events if e.label})
+    names += sorted(f"event.{label}" for label in case.event_labels)
     return names
 
 
 def parameter_value(case: BorderCase, name: str) -> float:
     section, _, key = name.partition(".")
     if section == "event":
-        values = [e.value for e in case.events if e.label == key]
-        if not values:
+        if key not in case.event_labels:
             raise ScenarioError(f"no event labelled '{key}'", column=name)
-        return values[0]
+        values = [e.value for e in case.events if e.label == key]
+        return values[0] if values else float("nan")  # dropped by this variant
     if section not in PARAM_SECTIONS or key not in type(getattr(case.spec, section)).model_fields:
         raise ScenarioError(f"unknown parameter '{name}'", column=name)
     return getattr(getattr(case.spec, section), key).value
@@ -306,7 +312,8 @@ def parameter_value(case: BorderCase, name: str) -> float:
 def override(case: BorderCase, values: dict[str, float]) -> BorderCase:
     """A copy of ``case`` with parameters set (``section.name`` or ``event.<label>``).
 
-    This is how fitting, ensembles and calibration vary a case without editing its files.
+    This is how fitting, ensembles and calibration vary a case without editing its files. An
+    event the chosen variant has dropped is left out (setting it changes nothing).
     """
     spec, events = case.spec, list(case.events)
     for name, value in values.items():
