@@ -162,3 +162,61 @@ def test_local_dask_cluster_gives_the_same_numbers(tmp_path):
     run_ensemble(CASE, PARAMS, dask, members=3, seed=4, executor=dask_executor(local_workers=2))
     for name in [f"{MEMBERS_DIR}/{member_file(i)}" for i in range(3)] + [BANDS, "draws.csv"]:
         assert (serial / name).read_bytes() == (dask / name).read_bytes(), name
+
+
+def test_sobol_ranks_what_matters(tmp_path):
+    """On a synthetic case, departures drive crossings; an option nobody can take does not."""
+    from border_factory import write_case
+    from borderflow.ensemble.sensitivity import sobol
+
+    root = write_case(
+        tmp_path / "case",
+        stock=3000,
+        policies=[("A", "entry", "2025-01-01", "", "documented_only", 0, 0.5)],
+        groups=[("NAT", 1.0, 0.5, 0.0, "A:1")],
+        stranded={"irregular_per_day": 0.3},
+    )
+    (root / "uncertain.toml").write_text(
+        '["departure.base_hazard"]\ndist = "uniform"\nlow = 0.002\nhigh = 0.02\nwhy = "t"\n'
+        # readmission never opens in this case, so nobody can divert: no effect at all
+        '["stranded.divert_per_day"]\ndist = "uniform"\nlow = 0.0\nhigh = 0.5\nwhy = "t"\n'
+        '["stranded.irregular_per_day"]\ndist = "uniform"\nlow = 0.1\nhigh = 0.6\nwhy = "t"\n'
+    )
+    case = read_border_case(root)
+    params = read_uncertain(root / "uncertain.toml", case)
+    res = sobol(case, params, tmp_path / "out", n=16, seed=1, workers=2)
+    crossings = res.indices["crossings"]
+    names = res.names
+    assert res.runs == 16 * (3 + 2)
+    assert crossings["ST"][names.index("departure.base_hazard")] > 0.5
+    assert abs(crossings["ST"][names.index("stranded.divert_per_day")]) < 1e-9
+    rows = (tmp_path / "out" / "sobol.csv").read_text().splitlines()
+    assert rows[0].startswith("output,parameter,S1") and len(rows) == 2 + 4 * 3
+    assert (tmp_path / "out" / "sobol.png").stat().st_size > 0
+
+
+def test_ensemble_comparison_is_paired(tmp_path):
+    from borderflow.ensemble.compare import compare_ensembles
+
+    res = compare_ensembles(
+        CASE,
+        [{"peru_policy": "documented_only"}, {"peru_policy": "corridor"}],
+        ["documented_only", "corridor"],
+        PARAMS,
+        tmp_path / "cmp",
+        members=4,
+        seed=2,
+        executor=serial_executor(),
+    )
+    key = ("peak stranded", "Chacalluta-Santa Rosa")
+    base, corridor = res.values[key]
+    assert (corridor == 0).all() and (base > 0).all()  # the corridor empties the line
+    mid, _lo, hi = res.interval(key, 1, diff=True)
+    assert hi < 0 and mid == pytest.approx(-np.median(base))
+    # the baseline members are the members of a plain ensemble with the same seed
+    plain = tmp_path / "plain"
+    run_ensemble(CASE, PARAMS, plain, members=4, seed=2, variant={"peru_policy": "documented_only"},
+                 executor=serial_executor())  # fmt: skip
+    for i in range(4):
+        f = f"{MEMBERS_DIR}/{member_file(i)}"
+        assert (plain / f).read_bytes() == (tmp_path / "cmp" / "variant-0" / f).read_bytes()

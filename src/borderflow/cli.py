@@ -504,6 +504,73 @@ def ensemble(
 
 
 @app.command()
+def sensitivity(
+    scenario: Annotated[str, typer.Argument(help="A border case (name or folder).")] = (
+        DEFAULT_SCENARIO
+    ),
+    n: Annotated[
+        int, typer.Option("--n", min=2, help="Base sample size (a power of two); runs = N×(D+2).")
+    ] = 32,
+    params: Annotated[
+        Path | None,
+        typer.Option(help="Uncertain parameters (default: the case's uncertain.toml)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the sample and of every run.")] = 0,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder (default: results/sensitivity-<case>-seed<seed>)."),
+    ] = None,
+    variant: Annotated[
+        list[str] | None, typer.Option("--variant", "-v", help="Pick a variant option.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Local processes.")] = None,
+) -> None:
+    """Sobol' indices of the headline outputs with respect to the uncertain parameters."""
+    import numpy as np
+    from rich.table import Table
+
+    from borderflow.ensemble.params import read_uncertain
+    from borderflow.ensemble.sensitivity import sobol
+    from borderflow.scenario.border_io import read_border_case
+    from borderflow.scenario.locate import resolve_scenario, scenario_kind
+
+    progress = _LazyProgress(f"sensitivity {scenario}", delay=0.0, unit="runs")
+    try:
+        path = resolve_scenario(scenario)
+        if scenario_kind(path) != "border":
+            raise ScenarioError("sensitivity needs a border case (scenario.toml)", file=path)
+        case = read_border_case(path, _pairs(variant, "--variant"))
+        uncertain = read_uncertain(params or path / "uncertain.toml", case)
+        target = out_dir or Path("results") / f"sensitivity-{path.resolve().name}-seed{seed}"
+        started = [False]
+
+        def tick(done: int, total: int) -> None:
+            if not started[0]:
+                progress.start(total)
+                started[0] = True
+            progress.advance(done - 1)
+
+        result = sobol(case, uncertain, target, n=n, seed=seed, workers=workers, on_run=tick)
+    except ScenarioError as exc:
+        progress.stop()
+        _fail(exc)
+        return
+    progress.stop()
+    for output, ind in result.indices.items():
+        table = Table(title=f"{result.case}: {output} ({result.runs} runs), ranked by total index")
+        for col in ("parameter", "total (ST)", "first order (S1)"):
+            table.add_column(col, justify="left" if col == "parameter" else "right")
+        for j in np.argsort(-ind["ST"]):
+            table.add_row(
+                result.names[j],
+                f"{ind['ST'][j]:.3f} ± {ind['ST_conf'][j]:.3f}",
+                f"{ind['S1'][j]:.3f} ± {ind['S1_conf'][j]:.3f}",
+            )
+        out.print(table)
+    out.print(f"wrote {', '.join(str(p) for p in result.files)}", highlight=False)
+
+
+@app.command()
 def info(
     scenario: Annotated[str, typer.Argument(help="A border case (name or folder).")] = (
         DEFAULT_SCENARIO

@@ -924,3 +924,36 @@ def plot_effects(result, path: Path) -> None:
         fontsize=11,
     )
     _save(fig, path)
+
+
+# -- sobol.png -------------------------------------------------------------------------------
+
+
+def plot_sobol(result, path: Path) -> None:
+    """Sobol' indices per headline output: total (ST) and first-order (S1) bars, ranked."""
+    outputs = list(result.indices)
+    fig = _figure(13, 2.2 + 0.35 * len(result.names) * ((len(outputs) + 1) // 2))
+    axes = fig.subplots((len(outputs) + 1) // 2, 2, squeeze=False).ravel()
+    for ax, output in zip(axes, outputs, strict=False):
+        ind = result.indices[output]
+        order = np.argsort(ind["ST"])
+        yy = np.arange(len(order))
+        names = [result.names[j] for j in order]
+        ax.barh(yy + 0.2, ind["ST"][order], height=0.4, xerr=ind["ST_conf"][order],
+                color="#1f5fa8", label="total (ST)")  # fmt: skip
+        ax.barh(yy - 0.2, ind["S1"][order], height=0.4, xerr=ind["S1_conf"][order],
+                color="#9dc3e6", label="first order (S1)")  # fmt: skip
+        ax.set_yticks(yy, names, fontsize=8)
+        ax.set_xlim(left=min(0.0, float(np.min(ind["S1"])) - 0.05))
+        ax.set_title(output, fontsize=11)
+        ax.set_xlabel("share of the output's variance")
+        ax.grid(True, axis="x", color="#dddddd")
+        ax.legend(loc="lower right", frameon=False, fontsize=8)
+    for ax in axes[len(outputs) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        f"{result.case}: what drives the forecast (Sobol' indices, {result.runs} runs; "
+        "bars: 95 % confidence)",
+        fontsize=12,
+    )
+    _save(fig, path)
