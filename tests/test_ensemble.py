@@ -220,3 +220,35 @@ def test_ensemble_comparison_is_paired(tmp_path):
     for i in range(4):
         f = f"{MEMBERS_DIR}/{member_file(i)}"
         assert (plain / f).read_bytes() == (tmp_path / "cmp" / "variant-0" / f).read_bytes()
+
+
+def test_existing_dask_cluster_by_address(tmp_path):
+    """--scheduler tcp://…: a cluster started outside borderflow gives the same numbers."""
+    import dask
+    from distributed import LocalCluster
+
+    from borderflow.ensemble.runner import dask_executor
+
+    serial = small(tmp_path, "serial", members=2)
+    environ = {"OMP_NUM_THREADS": 1}
+    with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+    ):
+        remote = tmp_path / "remote"
+        run_ensemble(
+            CASE, PARAMS, remote, members=2, seed=4,
+            executor=dask_executor(scheduler=cluster.scheduler_address),
+        )  # fmt: skip
+    for name in [f"{MEMBERS_DIR}/{member_file(i)}" for i in range(2)] + [BANDS]:
+        assert (serial / name).read_bytes() == (remote / name).read_bytes(), name
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "borderflow", "ensemble", "--members", "2",
+         "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "e")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 2
+    assert "Dask scheduler" in res.stderr and "Traceback" not in res.stderr

@@ -150,7 +150,7 @@ def dask_executor(scheduler: str | None = None, local_workers: int | None = None
                     dashboard_address=None,
                 )
         try:
-            with Client(cluster or scheduler) as client:
+            with Client(cluster or scheduler, timeout="10s") as client:
                 shared = client.scatter(init, broadcast=True)  # once per worker
                 futures = [client.submit(_run_member_with, i, shared, pure=False) for i in todo]
                 for fut in as_completed(futures):
