@@ -35,6 +35,28 @@ err = Console(stderr=True)
 DEFAULT_SCENARIO = "chile-peru-2025"
 
 
+# Options shared by several commands, defined once.
+VariantOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--variant",
+        "-v",
+        help="Pick a variant option, e.g. -v peru_policy=corridor (see `borderflow info CASE`).",
+    ),
+]
+CapacityOption = Annotated[
+    list[str] | None,
+    typer.Option(help="Processing capacity per day of a crossing, e.g. 'CROSSING=8000'."),
+]
+ParamsOption = Annotated[
+    Path | None,
+    typer.Option(help="Uncertain parameters (default: the case's uncertain.toml)."),
+]
+WorkersOption = Annotated[
+    int | None, typer.Option(min=1, help="Local processes (default: all cores).")
+]
+
+
 class Compat(StrEnum):
     """Which Flee the flee ruleset behaves like (see docs/flee.md)."""
 
@@ -133,19 +155,8 @@ def run(
         Path | None,
         typer.Option("--out", help="Run folder (default: results/<scenario>-seed<seed>)."),
     ] = None,
-    variant: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--variant",
-            "-v",
-            help="Border cases: pick an option, e.g. -v runoff=hardline_loses "
-            "-v peru_policy=corridor (see `borderflow info CASE`).",
-        ),
-    ] = None,
-    capacity: Annotated[
-        list[str] | None,
-        typer.Option(help="Border cases: processing capacity per day, e.g. 'CROSSING=8000'."),
-    ] = None,
+    variant: VariantOption = None,
+    capacity: CapacityOption = None,
     plots: Annotated[bool, typer.Option(help="Border cases: write PNG plots.")] = True,
     days: Annotated[
         int | None, typer.Option(min=1, help="Flee scenarios: simulate this many days.")
@@ -297,10 +308,7 @@ def compare(
         ),
     ],
     seed: Annotated[int, typer.Option(min=0, help="Root random seed shared by all variants.")] = 0,
-    capacity: Annotated[
-        list[str] | None,
-        typer.Option(help="Processing capacity per day for every variant, 'CROSSING=N'."),
-    ] = None,
+    capacity: CapacityOption = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Folder for compare.csv and compare.png.")
     ] = None,
@@ -312,11 +320,8 @@ def compare(
             "of single runs.",
         ),
     ] = None,
-    params: Annotated[
-        Path | None,
-        typer.Option(help="With --members: uncertain parameters (default: uncertain.toml)."),
-    ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="With --members: processes.")] = None,
+    params: ParamsOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Run variants of a case on the same random numbers; print and plot their differences."""
     from rich.table import Table
@@ -412,10 +417,7 @@ def ensemble(
         DEFAULT_SCENARIO
     ),
     members: Annotated[int, typer.Option(min=1, help="Number of members.")] = 100,
-    params: Annotated[
-        Path | None,
-        typer.Option(help="Uncertain parameters (default: the case's uncertain.toml)."),
-    ] = None,
+    params: ParamsOption = None,
     seed: Annotated[int, typer.Option(min=0, help="Root seed of the whole ensemble.")] = 0,
     out_dir: Annotated[
         Path | None,
@@ -423,15 +425,9 @@ def ensemble(
             "--out", help="Ensemble folder (default: results/ensemble-<case>-seed<seed>)."
         ),
     ] = None,
-    variant: Annotated[
-        list[str] | None, typer.Option("--variant", "-v", help="Pick a variant option.")
-    ] = None,
-    capacity: Annotated[
-        list[str] | None, typer.Option(help="Processing capacity per day, 'CROSSING=N'.")
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Local processes (default: all cores).")
-    ] = None,
+    variant: VariantOption = None,
+    capacity: CapacityOption = None,
+    workers: WorkersOption = None,
     scheduler: Annotated[
         str | None,
         typer.Option(help="Run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786."),
@@ -511,19 +507,14 @@ def sensitivity(
     n: Annotated[
         int, typer.Option("--n", min=2, help="Base sample size (a power of two); runs = N×(D+2).")
     ] = 32,
-    params: Annotated[
-        Path | None,
-        typer.Option(help="Uncertain parameters (default: the case's uncertain.toml)."),
-    ] = None,
+    params: ParamsOption = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the sample and of every run.")] = 0,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Folder (default: results/sensitivity-<case>-seed<seed>)."),
     ] = None,
-    variant: Annotated[
-        list[str] | None, typer.Option("--variant", "-v", help="Pick a variant option.")
-    ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Local processes.")] = None,
+    variant: VariantOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Sobol' indices of the headline outputs with respect to the uncertain parameters."""
     import numpy as np

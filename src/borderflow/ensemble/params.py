@@ -29,16 +29,19 @@ class _Dist(BaseModel):
     why: str = Field(min_length=1)
 
 
-class Uniform(_Dist):
-    dist: Literal["uniform"]
+class _Bounded(_Dist):
     low: float
     high: float
 
     @model_validator(mode="after")
-    def _order(self) -> Uniform:
+    def _order(self) -> _Bounded:
         if self.high <= self.low:
             raise ValueError(f"high {self.high} is not above low {self.low}")
         return self
+
+
+class Uniform(_Bounded):
+    dist: Literal["uniform"]
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.uniform(self.low, self.high))
@@ -62,18 +65,10 @@ class LogNormal(_Dist):
         return float(self.median * np.exp(rng.normal(0.0, self.sigma)))
 
 
-class TruncNormal(_Dist):
+class TruncNormal(_Bounded):
     dist: Literal["truncnormal"]
     mean: float
     sd: float = Field(gt=0)
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _order(self) -> TruncNormal:
-        if self.high <= self.low:
-            raise ValueError(f"high {self.high} is not above low {self.low}")
-        return self
 
     def sample(self, rng: np.random.Generator) -> float:
         """Rejection sampling: exact, and cheap for the ranges used here."""
