@@ -674,6 +674,127 @@ def fit(
         )
 
 
+obs_app = typer.Typer(help="The observation store: import, export and list counts.")
+app.add_typer(obs_app, name="obs")
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (default: $BORDERFLOW_DB, else sqlite:///borderflow.db here); "
+        "e.g. postgresql+psycopg://user@host/borderflow.",
+    ),
+]
+
+
+@obs_app.command("import")
+def obs_import(
+    files: Annotated[list[Path], typer.Argument(help="HXL-tagged CSV files.")],
+    db: DbOption = None,
+) -> None:
+    """Import observations; a file with any bad row is rejected whole, every bad row listed."""
+    from borderflow.observe.store import ImportRejectedError, Store
+
+    try:
+        store = Store(db)
+        for path in files:
+            report = store.import_file(path)
+            out.print(
+                f"{path}: {report.rows} rows, {report.added} added, "
+                f"{report.already_stored} already stored",
+                highlight=False,
+            )
+    except ImportRejectedError as exc:
+        for e in exc.errors:
+            err.print(f"{exc.path}, {e.describe()}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except ScenarioError as exc:
+        _fail(exc)
+
+
+def _obs_filters(place, indicator, since, until):
+    import datetime as dt
+
+    def day(text: str | None, name: str) -> dt.date | None:
+        if text is None:
+            return None
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ScenarioError(f"--{name} '{text}' is not a date (YYYY-MM-DD)") from None
+
+    return {"place": place, "indicator": indicator, "since": day(since, "since"),
+            "until": day(until, "until")}  # fmt: skip
+
+
+PlaceOption = Annotated[str | None, typer.Option(help="Only this place.")]
+IndicatorOption = Annotated[str | None, typer.Option(help="Only this indicator.")]
+SinceOption = Annotated[str | None, typer.Option(help="Only observations up to/after this date.")]
+
+
+@obs_app.command("export")
+def obs_export(
+    file: Annotated[Path, typer.Argument(help="CSV file to write (HXL-tagged).")],
+    db: DbOption = None,
+    place: PlaceOption = None,
+    indicator: IndicatorOption = None,
+    since: SinceOption = None,
+    until: SinceOption = None,
+) -> None:
+    """Export observations as an HXL-tagged CSV (imports back to the same observations)."""
+    from borderflow.observe.store import Store
+    from borderflow.results.atomic import atomic_outputs
+
+    try:
+        store = Store(db)
+        rows = store.query(**_obs_filters(place, indicator, since, until))
+        with atomic_outputs(file.parent if str(file.parent) else Path(".")) as o:
+            o.write(file.name, lambda p: store.export_csv(rows, p))
+    except ScenarioError as exc:
+        _fail(exc)
+        return
+    out.print(f"wrote {len(rows)} observations to {file}", highlight=False)
+
+
+@obs_app.command("list")
+def obs_list(
+    db: DbOption = None,
+    place: PlaceOption = None,
+    indicator: IndicatorOption = None,
+    since: SinceOption = None,
+    until: SinceOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
+) -> None:
+    """List stored observations (filtered), oldest first."""
+    from rich.table import Table
+
+    from borderflow.observe.store import Store
+
+    try:
+        rows = Store(db).query(**_obs_filters(place, indicator, since, until))
+    except ScenarioError as exc:
+        _fail(exc)
+        return
+    table = Table(
+        title=f"{len(rows)} observations" + (f" (first {limit})" if len(rows) > limit else "")
+    )
+    for col in ("date", "to", "place", "indicator", "low", "high", "stat", "source", "rel."):
+        table.add_column(col, justify="right" if col in ("low", "high") else "left")
+    for r in rows[:limit]:
+        table.add_row(
+            r.date.isoformat(),
+            r.end_date.isoformat() if r.end_date != r.date else "",
+            r.place_name,
+            r.indicator,
+            f"{r.value_low:g}",
+            f"{r.value_high:g}",
+            r.stat,
+            r.source_publisher[:40],
+            r.reliability,
+        )
+    out.print(table)
+
+
 def main() -> None:
     """Console-script entry point.
 

@@ -1,0 +1,1 @@
+"""Observations: a store of aggregated counts (never personal data), with HXL import/export."""
