@@ -16,9 +16,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/borderflow run
 
+# The tests also run against a throwaway PostgreSQL server (installed from Debian's packages
+# when missing and run as root); the script prints its URL, or nothing when it cannot start one.
 test: run
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q
+	BORDERFLOW_TEST_PG="$$(scripts/postgres-for-tests.sh start)" $(BIN)/python -m pytest -q; \
+	status=$$?; scripts/postgres-for-tests.sh stop; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

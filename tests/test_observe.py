@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -35,9 +36,25 @@ def big_file(path: Path, n: int) -> Path:
     return path
 
 
-@pytest.fixture
-def url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'obs.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path):
+    """A fresh, empty store: an SQLite file, or a new database on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'obs.db'}"
+        return
+    base = os.environ.get("BORDERFLOW_TEST_PG")
+    if not base:
+        pytest.skip("no PostgreSQL server: `make test` starts one (scripts/postgres-for-tests.sh)")
+    from sqlalchemy import create_engine
+
+    name = "bf_" + uuid.uuid4().hex[:12]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield base.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()
 
 
 def count(url: str) -> int:

@@ -230,6 +230,9 @@ class Store:
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
+        # A fixed order (the natural key) makes concurrent importers take row locks in the same
+        # order, so overlapping files wait for each other instead of deadlocking.
+        rows = sorted(rows, key=lambda r: tuple(str(getattr(r, k)) for k in NATURAL_KEY))
         added = 0
         with self.engine.begin() as conn:
             if self.engine.dialect.name == "sqlite":
@@ -240,8 +243,9 @@ class Store:
                     insert(Observation)
                     .values(batch)
                     .on_conflict_do_nothing(index_elements=list(NATURAL_KEY))
+                    .returning(Observation.id)
                 )
-                added += conn.execute(stmt).rowcount
+                added += len(conn.execute(stmt).all())  # the rows actually inserted
                 _fault("import", start + len(batch))
         return ImportReport(len(rows), added)
 
