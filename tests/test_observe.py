@@ -156,3 +156,19 @@ def test_hxl_round_trip(tmp_path, url):
 
     assert sorted(map(key, other.query())) == sorted(map(key, store.query()))
     assert out.read_text().splitlines()[1].startswith("#date+start,#date+end,#meta+stat")
+
+
+def test_flee_camp_series_become_observations(url):
+    from borderflow.scenario.flee_io import read_flee_scenario
+    from borderflow.scenario.locate import builtin_root
+
+    mali = builtin_root() / "flee" / "mali"
+    expected = sum(len(s.days) for s in read_flee_scenario(mali).series[1:])
+    store = Store(url)
+    first, again = store.import_flee(mali), store.import_flee(mali)
+    assert (first.added, again.added) == (expected, 0)
+    mentao = store.query(place="Mentao", indicator="refugees_in_camp")
+    assert mentao and all(o.value_low == o.value_high for o in mentao)
+    assert {o.place_name for o in store.query()} == {
+        s.name for s in read_flee_scenario(mali).series[1:]
+    }

@@ -712,6 +712,30 @@ def obs_import(
         _fail(exc)
 
 
+@obs_app.command("import-flee")
+def obs_import_flee(
+    scenario: Annotated[
+        str, typer.Argument(help="A Flee scenario folder or name (mali, burundi).")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Import a Flee scenario's camp series (UNHCR counts) as observations."""
+    from borderflow.observe.store import Store
+    from borderflow.scenario.locate import resolve_scenario
+
+    try:
+        path = resolve_scenario(scenario)
+        report = Store(db).import_flee(path)
+    except ScenarioError as exc:
+        _fail(exc)
+        return
+    out.print(
+        f"{scenario}: {report.rows} camp counts, {report.added} added, "
+        f"{report.already_stored} already stored",
+        highlight=False,
+    )
+
+
 def _obs_filters(place, indicator, since, until):
     import datetime as dt
 

@@ -224,6 +224,32 @@ class Store:
     def import_file(self, path: Path) -> ImportReport:
         return self.insert(self.read_file(path))
 
+    def import_flee(self, scenario_dir: Path) -> ImportReport:
+        """A Flee scenario's camp series (UNHCR registrations) as observations.
+
+        Each dated point of each camp's series becomes a ``refugees_in_camp`` count, after
+        Flee's registration corrections, as Flee's validation uses them.
+        """
+        from borderflow.scenario.flee_io import read_flee_scenario
+
+        sc = read_flee_scenario(scenario_dir)
+        rows = []
+        for series in sc.series[1:]:
+            for day, value in zip(series.days, series.values, strict=True):
+                rows.append(
+                    ObservationIn(
+                        date=sc.start_date + dt.timedelta(days=int(day)),
+                        place_name=series.name,
+                        indicator="refugees_in_camp",
+                        value=float(value),
+                        source_publisher=f"UNHCR, via the Flee scenario '{sc.name}'",
+                        reliability="A",
+                        coverage="registered refugees in the camp (Flee's source_data, with "
+                        "its registration corrections)",
+                    )
+                )
+        return self.insert(rows)
+
     def insert(self, rows: list[ObservationIn]) -> ImportReport:
         """One transaction; rows already stored (same natural key) are skipped."""
         if self.engine.dialect.name == "postgresql":
