@@ -562,6 +562,93 @@ def sensitivity(
 
 
 @app.command()
+def calibrate(
+    scenario: Annotated[str, typer.Argument(help="A border case (name or folder).")] = (
+        DEFAULT_SCENARIO
+    ),
+    obs: Annotated[
+        str | None,
+        typer.Option(
+            help="Fit to stored observations matching 'place=…,indicator=…,since=…,until=…' "
+            "(see --db); default: the case's own observations.csv."
+        ),
+    ] = None,
+    db: DbOption = None,
+    params: ParamsOption = None,
+    particles: Annotated[int, typer.Option(min=10, help="Particles per generation.")] = 100,
+    generations: Annotated[int, typer.Option(min=1, help="ABC-SMC generations.")] = 4,
+    seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 0,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder (default: results/calibrate-<case>-seed<seed>)."),
+    ] = None,
+    workers: WorkersOption = None,
+) -> None:
+    """Fit the uncertain parameters to observations by ABC-SMC; write the posterior."""
+    import dataclasses
+
+    from rich.table import Table
+
+    from borderflow.calibrate.abc import abc_smc, write_posterior
+    from borderflow.ensemble.params import read_uncertain
+    from borderflow.scenario.border_io import read_border_case
+    from borderflow.scenario.border_schema import ObservationRow
+    from borderflow.scenario.locate import resolve_scenario, scenario_kind
+
+    try:
+        path = resolve_scenario(scenario)
+        if scenario_kind(path) != "border":
+            raise ScenarioError("calibration needs a border case (scenario.toml)", file=path)
+        case = read_border_case(path)
+        if obs is not None:
+            from borderflow.observe.store import Store
+
+            query = _pairs([q for q in obs.split(",") if q], "--obs")
+            unknown = set(query) - {"place", "indicator", "since", "until"}
+            if unknown:
+                raise ScenarioError(f"--obs: unknown filter '{sorted(unknown)[0]}'")
+            filters = _obs_filters(
+                query.get("place"), query.get("indicator"), query.get("since"), query.get("until")
+            )
+            rows = Store(db).query(**filters)
+            observations = tuple(
+                ObservationRow(
+                    date=r.date,
+                    end=r.end_date if r.end_date != r.date else None,
+                    stat=r.stat,
+                    location=r.place_name,
+                    indicator=r.indicator,
+                    low=r.value_low,
+                    high=r.value_high,
+                )
+                for r in rows
+            )
+            case = dataclasses.replace(case, observations=observations)
+        indicators = tuple(sorted({o.indicator for o in case.observations}))
+        priors = read_uncertain(params or path / "uncertain.toml", case)
+        target = out_dir or Path("results") / f"calibrate-{path.resolve().name}-seed{seed}"
+
+        def report(g: int, eps: float, n: int) -> None:
+            err.print(f"generation {g}: tolerance {eps:.4f}, {n} simulations so far")
+
+        post = abc_smc(case, priors, particles=particles, generations=generations,
+                       indicators=indicators, seed=seed, workers=workers,
+                       on_generation=report)  # fmt: skip
+        files = write_posterior(post, target)
+    except ScenarioError as exc:
+        _fail(exc)
+        return
+    q = post.quantiles([0.05, 0.5, 0.95])
+    table = Table(title=f"{case.name}: posterior ({particles} particles, {post.simulations} runs)")
+    for col in ("parameter", "5 %", "median", "95 %"):
+        table.add_column(col, justify="left" if col == "parameter" else "right")
+    for j, name in enumerate(post.names):
+        table.add_row(name, *(f"{q[i, j]:.4g}" for i in range(3)))
+    out.print(table)
+    out.print(f"wrote {', '.join(str(p) for p in files)}", highlight=False)
+
+
+@app.command()
 def info(
     scenario: Annotated[str, typer.Argument(help="A border case (name or folder).")] = (
         DEFAULT_SCENARIO

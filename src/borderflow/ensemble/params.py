@@ -12,6 +12,7 @@ Each table is a parameter that :func:`borderflow.scenario.border_io.override` ca
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -43,6 +44,9 @@ class _Bounded(_Dist):
 class Uniform(_Bounded):
     dist: Literal["uniform"]
 
+    def logpdf(self, x: float) -> float:
+        return -math.log(self.high - self.low) if self.low <= x <= self.high else -math.inf
+
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.uniform(self.low, self.high))
 
@@ -55,6 +59,10 @@ class Normal(_Dist):
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.normal(self.mean, self.sd))
 
+    def logpdf(self, x: float) -> float:
+        z = (x - self.mean) / self.sd
+        return -0.5 * z * z - math.log(self.sd * math.sqrt(2 * math.pi))
+
 
 class LogNormal(_Dist):
     dist: Literal["lognormal"]
@@ -63,6 +71,12 @@ class LogNormal(_Dist):
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(self.median * np.exp(rng.normal(0.0, self.sigma)))
+
+    def logpdf(self, x: float) -> float:
+        if x <= 0:
+            return -math.inf
+        z = (math.log(x) - math.log(self.median)) / self.sigma
+        return -0.5 * z * z - math.log(x * self.sigma * math.sqrt(2 * math.pi))
 
 
 class TruncNormal(_Bounded):
@@ -78,6 +92,13 @@ class TruncNormal(_Bounded):
                 return float(x)
         return float(np.clip(self.mean, self.low, self.high))
 
+    def logpdf(self, x: float) -> float:
+        """Up to a constant (the truncation mass), which ABC weights do not need."""
+        if not self.low <= x <= self.high:
+            return -math.inf
+        z = (x - self.mean) / self.sd
+        return -0.5 * z * z
+
 
 class Fixed(_Dist):
     dist: Literal["fixed"]
@@ -85,6 +106,9 @@ class Fixed(_Dist):
 
     def sample(self, rng: np.random.Generator) -> float:
         return self.value
+
+    def logpdf(self, x: float) -> float:
+        return 0.0 if x == self.value else -math.inf
 
 
 Distribution = Annotated[

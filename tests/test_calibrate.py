@@ -1,0 +1,91 @@
+"""ABC-SMC calibration recovers parameters from data simulated with them."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from border_factory import write_case
+from borderflow.calibrate.abc import abc_smc, write_posterior
+from borderflow.ensemble.params import read_uncertain
+from borderflow.rules.border import INDICATOR_INDEX, BorderModel
+from borderflow.scenario.border_io import override, read_border_case
+from borderflow.scenario.border_schema import ObservationRow
+
+TRUTH = {"departure.base_hazard": 0.008, "stranded.irregular_per_day": 0.25}
+
+
+def synthetic(tmp_path):
+    root = write_case(
+        tmp_path / "case",
+        stock=3000,
+        hazard=0.005,
+        policies=[("A", "entry", "2025-01-01", "", "documented_only", 0, 0.5)],
+        stranded={"irregular_per_day": 0.3},
+    )
+    (root / "uncertain.toml").write_text(
+        '["departure.base_hazard"]\ndist = "uniform"\nlow = 0.001\nhigh = 0.02\nwhy = "t"\n'
+        '["stranded.irregular_per_day"]\ndist = "uniform"\nlow = 0.05\nhigh = 0.9\nwhy = "t"\n'
+    )
+    case = read_border_case(root)
+    # Observations: what the model says with the true parameters, reported as ±10 % ranges
+    # on every other day (the days between are missing).
+    m = BorderModel(override(case, TRUTH), 12345).run()
+    obs = []
+    for d in range(0, m.days, 2):
+        for ind in ("stranded", "arrived"):
+            v = float(m.at_crossing[d, 0, INDICATOR_INDEX[ind]])
+            obs.append(ObservationRow(date=m.date(d), location="A", indicator=ind,
+                                      low=0.9 * v, high=1.1 * v + 1))  # fmt: skip
+    return root, dataclasses.replace(case, observations=tuple(obs))
+
+
+def test_abc_smc_recovers_known_parameters(tmp_path):
+    root, case = synthetic(tmp_path)
+    priors = read_uncertain(root / "uncertain.toml", case)
+    post = abc_smc(case, priors, particles=60, generations=4, indicators=("stranded", "arrived"),
+                   seed=3, workers=2)  # fmt: skip
+    q05, q95 = post.quantiles([0.05, 0.95])
+    for j, name in enumerate(post.names):
+        assert q05[j] <= TRUTH[name] <= q95[j], (name, q05[j], q95[j])
+    # the posterior is narrower than the prior
+    width = q95 - q05
+    assert width[post.names.index("departure.base_hazard")] < 0.5 * (0.02 - 0.001)
+    assert post.tolerances == sorted(post.tolerances, reverse=True)
+    assert abs(post.weights.sum() - 1) < 1e-12
+    files = write_posterior(post, tmp_path / "out")
+    assert [f.name for f in files] == ["posterior.csv", "posterior-summary.csv"]
+    lines = (tmp_path / "out" / "posterior.csv").read_text().splitlines()
+    assert len(lines) == 2 + 60
+
+
+def test_same_seed_same_posterior(tmp_path):
+    root, case = synthetic(tmp_path)
+    priors = read_uncertain(root / "uncertain.toml", case)
+    a = abc_smc(case, priors, particles=20, generations=2, indicators=("stranded",), seed=5)
+    b = abc_smc(case, priors, particles=20, generations=2, indicators=("stranded",), seed=5)
+    np.testing.assert_array_equal(a.particles, b.particles)
+    np.testing.assert_array_equal(a.weights, b.weights)
+
+
+def test_cli_calibrates_to_stored_observations(tmp_path):
+    db = f"sqlite:///{tmp_path / 'obs.db'}"
+    case = os.path.join(
+        os.path.dirname(__file__), "..", "src/borderflow/builtin/cases/chile-peru-2023"
+    )
+    env = {**os.environ, "COLUMNS": "200"}
+    run = [sys.executable, "-m", "borderflow"]
+    subprocess.run([*run, "obs", "import", f"{case}/observations.csv", "--db", db], check=True,
+                   capture_output=True, env=env)  # fmt: skip
+    res = subprocess.run(
+        [*run, "calibrate", "chile-peru-2023", "--obs", "indicator=stranded", "--db", db,
+         "--particles", "10", "--generations", "2", "--out", str(tmp_path / "cal")],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "departure.base_hazard" in res.stdout
+    assert (tmp_path / "cal" / "posterior-summary.csv").read_text().count("\n") == 2 + 6
