@@ -83,9 +83,21 @@ def test_cli_calibrates_to_stored_observations(tmp_path):
                    capture_output=True, env=env)  # fmt: skip
     res = subprocess.run(
         [*run, "calibrate", "chile-peru-2023", "--obs", "indicator=stranded", "--db", db,
-         "--particles", "10", "--generations", "2", "--out", str(tmp_path / "cal")],
+         "--particles", "10", "--generations", "2", "--predictive", "4",
+         "--out", str(tmp_path / "cal")],
         capture_output=True, text=True, env=env,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "departure.base_hazard" in res.stdout
     assert (tmp_path / "cal" / "posterior-summary.csv").read_text().count("\n") == 2 + 6
+    # the posterior-predictive ensemble: every member's parameters are one of the particles
+    predictive = tmp_path / "cal" / "predictive"
+    assert (predictive / "bands.parquet").exists() and (predictive / "fan.png").exists()
+    particles = {
+        tuple(line.split(",")[:-1])
+        for line in (tmp_path / "cal" / "posterior.csv").read_text().splitlines()[2:]
+    }
+    members = [
+        line.split(",")[2:] for line in (predictive / "draws.csv").read_text().splitlines()[2:]
+    ]
+    assert len(members) == 4 and all(tuple(m) in particles for m in members)

@@ -583,8 +583,19 @@ def calibrate(
         typer.Option("--out", help="Folder (default: results/calibrate-<case>-seed<seed>)."),
     ] = None,
     workers: WorkersOption = None,
+    predictive: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Members of the posterior-predictive ensemble to run after fitting (0: none).",
+        ),
+    ] = 50,
 ) -> None:
-    """Fit the uncertain parameters to observations by ABC-SMC; write the posterior."""
+    """Fit the uncertain parameters to observations by ABC-SMC; write the posterior.
+
+    Then runs a posterior-predictive ensemble (members drawn from the posterior's particles)
+    into predictive/, with its bands and fan chart.
+    """
     import dataclasses
 
     from rich.table import Table
@@ -635,6 +646,18 @@ def calibrate(
                        indicators=indicators, seed=seed, workers=workers,
                        on_generation=report)  # fmt: skip
         files = write_posterior(post, target)
+        if predictive:
+            from borderflow.ensemble.runner import pool_executor, run_ensemble
+
+            run_ensemble(
+                path,
+                target / "posterior.csv",
+                target / "predictive",
+                members=predictive,
+                seed=seed,
+                executor=pool_executor(workers),
+            )
+            files.append(target / "predictive")
     except ScenarioError as exc:
         _fail(exc)
         return

@@ -144,6 +144,62 @@ def read_uncertain(path: Path, case: BorderCase) -> dict[str, Distribution]:
     return params
 
 
-def draw(params: dict[str, Distribution], rng: np.random.Generator) -> dict[str, float]:
+class PosteriorSampler:
+    """Draws whole particles of a calibration posterior (by weight), keeping their correlations.
+
+    Read from a ``posterior.csv`` written by ``borderflow calibrate``; an ensemble run with it
+    is the posterior-predictive ensemble.
+    """
+
+    def __init__(self, names: list[str], particles: np.ndarray, weights: np.ndarray) -> None:
+        self.names = list(names)
+        self.particles = np.asarray(particles, dtype=float)
+        self.weights = np.asarray(weights, dtype=float) / np.sum(weights)
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        k = int(rng.choice(len(self.weights), p=self.weights))
+        return dict(zip(self.names, map(float, self.particles[k]), strict=True))
+
+
+def read_posterior(path: Path, case: BorderCase) -> PosteriorSampler:
+    """A posterior.csv (header, HXL row, one particle per row, weight last)."""
+    from borderflow.csvfile import csv_rows
+
+    rows = csv_rows(path)
+    if len(rows) < 3:
+        raise ScenarioError("no particles", file=path)
+    header = [h.strip() for h in rows[0][1]]
+    if header[-1] != "weight":
+        raise ScenarioError("the last column must be 'weight'", file=path, row=rows[0][0])
+    names = header[:-1]
+    known = set(parameter_names(case))
+    for name in names:
+        if name not in known:
+            raise ScenarioError(
+                f"'{name}' is not a parameter of {case.name}", file=path, column=name
+            )
+    body = rows[2:] if rows[1][1][0].startswith("#") else rows[1:]
+    try:
+        values = np.array([[float(c) for c in cells] for _, cells in body])
+    except ValueError as exc:
+        raise ScenarioError(f"not a number ({exc})", file=path) from None
+    if values.shape[1] != len(header) or (values[:, -1] < 0).any() or values[:, -1].sum() <= 0:
+        raise ScenarioError("each row needs one value per parameter and a weight >= 0", file=path)
+    return PosteriorSampler(names, values[:, :-1], values[:, -1])
+
+
+def load_params(path: Path, case: BorderCase):
+    """Priors from a TOML file, or a calibration posterior from a CSV file."""
+    if path.suffix.lower() == ".csv":
+        return read_posterior(path, case)
+    return read_uncertain(path, case)
+
+
+def draw(params, rng: np.random.Generator) -> dict[str, float]:
     """One value per parameter, in the file's order (so draws are reproducible)."""
+    if isinstance(params, PosteriorSampler):
+        return params.draw(rng)
     return {name: d.sample(rng) for name, d in params.items()}

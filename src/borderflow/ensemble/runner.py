@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from borderflow.ensemble.params import Distribution, draw, read_uncertain
+from borderflow.ensemble.params import Distribution, draw, load_params
 from borderflow.errors import ScenarioError
 from borderflow.results.atomic import atomic_outputs
 from borderflow.scenario.border_io import BorderCase, override, read_border_case
@@ -185,7 +185,7 @@ def prepare(
     if members < 1:
         raise ScenarioError(f"--members {members} must be at least 1")
     case = read_border_case(case_dir, variant)
-    params = read_uncertain(params_file, case)
+    params = load_params(params_file, case)
     spec = EnsembleSpec(
         case_dir=str(Path(case_dir).resolve()),
         variant=case.variant,
