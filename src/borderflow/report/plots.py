@@ -147,13 +147,47 @@ def peak_stranded(table: pa.Table, case: BorderCase | None = None) -> dict[str, 
 def observed_ranges(
     case: BorderCase, indicator: str, location: str
 ) -> list[tuple[dt.date, float, float]]:
-    """The case's reported (date, low, high) for one indicator at one location, by date."""
+    """The case's reported (date, low, high) of single days, for one indicator and place."""
     rows = [
         (o.date, o.low, o.high)
         for o in case.observations
-        if o.indicator == indicator and o.location == location
+        if o.indicator == indicator and o.location == location and o.stat == "value"
     ]
     return sorted(rows)
+
+
+def observed_periods(
+    case: BorderCase, indicator: str, location: str
+) -> list[tuple[dt.date, dt.date, str, float, float]]:
+    """Reported means or peaks over a period: (start, end, stat, low, high), by start."""
+    rows = [
+        (o.date, o.end or o.date, o.stat, o.low, o.high)
+        for o in case.observations
+        if o.indicator == indicator and o.location == location and o.stat != "value"
+    ]
+    return sorted(rows)
+
+
+def _draw_periods(ax, periods, colour: str) -> bool:
+    """Shade each reported period's range (mean: filled box; peak: hatched box)."""
+    from matplotlib.patches import Rectangle
+
+    for start, end, stat, low, high in periods:
+        x0 = np.datetime64(start, "D")
+        width = (np.datetime64(end, "D") + 1 - x0).astype(int)
+        ax.add_patch(
+            Rectangle(
+                (x0, low),
+                np.timedelta64(int(width), "D"),
+                high - low,
+                facecolor=colour if stat == "mean" else "none",
+                edgecolor=colour,
+                hatch=None if stat == "mean" else "///",
+                alpha=0.25 if stat == "mean" else 0.6,
+                zorder=2,
+            )
+        )
+    return bool(periods)
 
 
 def difference(
@@ -272,7 +306,7 @@ def plot_stranded(table: pa.Table, case: BorderCase):
     """People stranded each evening per crossing, with reported ranges and the origin."""
     fig = _figure(11, 6)
     ax = fig.add_subplot()
-    has_obs = False
+    has_obs = has_periods = False
     for i, name in enumerate(crossings(table, case)):
         dates, values = series(table, "stranded", name)
         colour = _colour(i)
@@ -287,6 +321,10 @@ def plot_stranded(table: pa.Table, case: BorderCase):
             for y in (low, high):
                 ax.scatter(x, y, marker="_", s=40, color=colour, alpha=0.8, zorder=3)
             ax.plot([], [], color=colour, linewidth=2.2, alpha=0.5, label=f"{name}: reported range")
+        if _draw_periods(ax, observed_periods(case, "stranded", name), colour):
+            has_obs = has_periods = True
+            label = f"{name}: reported mean (box) / peak (hatched) over a period"
+            ax.plot([], [], color=colour, linewidth=6, alpha=0.25, label=label)
     _origin_line(ax, case.spec.case.origin)
     _date_axis(ax, _run_dates(table))
     _people_axis(ax, "People stranded at the border (count each evening)")
@@ -302,6 +340,8 @@ def plot_stranded(table: pa.Table, case: BorderCase):
         )
     else:
         note += " Right of the dashed line (forecast origin) the model forecasts."
+    if has_periods:
+        note += " Boxes: a reported mean (filled) or peak (hatched) over the period they span."
     fig.text(0.01, 0.01, _wrap(note, 150), fontsize=8.5, color="#555555", va="bottom")
     fig.get_layout_engine().set(rect=(0, 0.06, 1, 0.94))
     return fig
