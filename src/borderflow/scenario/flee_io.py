@@ -68,29 +68,28 @@ class Series:
     days: np.ndarray  # int64, sorted
     values: np.ndarray  # float64
 
-    def at(self, day: int) -> int:
-        """Flee's full interpolation: constant outside the points, linear between, truncated."""
-        days, values = self.days, self.values
-        if day <= days[0]:
-            return int(values[0])
-        if day >= days[-1]:
-            return int(values[-1])
-        j = int(np.searchsorted(days, day, side="right"))
-        d0, d1 = days[j - 1], days[j]
-        v0, v1 = values[j - 1], values[j]
-        return int(v0 + (v1 - v0) * (day - d0) / (d1 - d0))
+    def interpolate(self, t: np.ndarray) -> np.ndarray:
+        """Flee's full interpolation at days ``t`` (int64).
 
-    def daily(self, n_days: int) -> np.ndarray:
-        """Values for days 0..n_days-1 (int64), the same numbers as :meth:`at`."""
+        Constant outside the points, linear between them, truncated toward zero.
+        """
         days, values = self.days, self.values
+        t = np.asarray(t)
         if len(days) == 1:
-            return np.full(n_days, int(values[0]), dtype=np.int64)
-        t = np.arange(n_days)
+            return np.full(t.shape, int(values[0]), dtype=np.int64)
         j = np.clip(np.searchsorted(days, t, side="right"), 1, len(days) - 1)
         d0, d1, v0, v1 = days[j - 1], days[j], values[j - 1], values[j]
         out = (v0 + (v1 - v0) * (t - d0) / (d1 - d0)).astype(np.int64)  # truncates like int()
         out = np.where(t <= days[0], int(values[0]), out)
         return np.where(t >= days[-1], int(values[-1]), out).astype(np.int64)
+
+    def at(self, day: int) -> int:
+        """The value on one day (see :meth:`interpolate`)."""
+        return int(self.interpolate(np.array([day]))[0])
+
+    def daily(self, n_days: int) -> np.ndarray:
+        """Values for days 0..n_days-1 (int64)."""
+        return self.interpolate(np.arange(n_days))
 
 
 @dataclass(frozen=True)
