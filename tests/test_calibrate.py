@@ -11,6 +11,7 @@ import numpy as np
 
 from border_factory import write_case
 from borderflow.calibrate.abc import abc_smc, write_posterior
+from borderflow.calibrate.problem import BorderProblem
 from borderflow.ensemble.params import read_uncertain
 from borderflow.rules.border import INDICATOR_INDEX, BorderModel
 from borderflow.scenario.border_io import override, read_border_case
@@ -47,8 +48,8 @@ def synthetic(tmp_path):
 def test_abc_smc_recovers_known_parameters(tmp_path):
     root, case = synthetic(tmp_path)
     priors = read_uncertain(root / "uncertain.toml", case)
-    post = abc_smc(case, priors, particles=60, generations=4, indicators=("stranded", "arrived"),
-                   seed=3, workers=2)  # fmt: skip
+    post = abc_smc(BorderProblem.from_case(case), priors, particles=60, generations=4, seed=3,
+                   workers=2)  # fmt: skip
     q05, q95 = post.quantiles([0.05, 0.95])
     for j, name in enumerate(post.names):
         assert q05[j] <= TRUTH[name] <= q95[j], (name, q05[j], q95[j])
@@ -66,8 +67,10 @@ def test_abc_smc_recovers_known_parameters(tmp_path):
 def test_same_seed_same_posterior(tmp_path):
     root, case = synthetic(tmp_path)
     priors = read_uncertain(root / "uncertain.toml", case)
-    a = abc_smc(case, priors, particles=20, generations=2, indicators=("stranded",), seed=5)
-    b = abc_smc(case, priors, particles=20, generations=2, indicators=("stranded",), seed=5)
+    stranded = [o for o in case.observations if o.indicator == "stranded"]
+    problem = BorderProblem.from_case(case).with_observations(stranded)
+    a = abc_smc(problem, priors, particles=20, generations=2, seed=5)
+    b = abc_smc(problem, priors, particles=20, generations=2, seed=5)
     np.testing.assert_array_equal(a.particles, b.particles)
     np.testing.assert_array_equal(a.weights, b.weights)
 

@@ -1,4 +1,4 @@
-"""Approximate Bayesian computation by sequential Monte Carlo (ABC-SMC) for border cases.
+"""Approximate Bayesian computation by sequential Monte Carlo (ABC-SMC).
 
 The uncertain parameters' distributions (``uncertain.toml``) are the priors. Generation 0
 draws particles from the priors; each later generation perturbs particles of the previous one
@@ -6,28 +6,28 @@ with a Gaussian kernel (twice the weighted covariance), keeps those whose simula
 closer to the observations than the generation's tolerance (the median distance of the
 previous generation), and weighs them by prior / proposal density (Beaumont et al. 2009).
 
-The distance is the range-aware loss of :mod:`borderflow.calibrate.grid`: an observation's
-simulated value inside its reported range costs nothing, outside it costs its relative
-distance squared; days without observations cost nothing (missing data need no filling).
-Simulations run in a process pool; particle ``k`` of generation ``g`` uses random numbers
-derived from (seed, g, k), so a calibration is reproducible.
+The distance is the problem's own (:mod:`borderflow.calibrate.problem`): for a border case, an
+observation's simulated value inside its reported range costs nothing, outside it costs its
+relative distance squared, and days without observations cost nothing (missing data need no
+filling); for a Flee scenario, Flee's averaged relative difference on the camp series.
+Simulations run on an executor (a process pool by default, or a Dask cluster); particle ``k``
+of generation ``g`` uses random numbers derived from (seed, g, k), so a calibration is
+reproducible on any executor.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from borderflow.calibrate.grid import observation_loss
-from borderflow.ensemble.params import Distribution, Fixed
+from borderflow.calibrate.problem import Problem
+from borderflow.ensemble.params import Distribution, Fixed, LogNormal
+from borderflow.ensemble.runner import Executor, Job, pool_executor
 from borderflow.errors import ScenarioError
-from borderflow.scenario.border_io import BorderCase, override
 
 
 @dataclass
@@ -54,107 +54,129 @@ class Posterior:
 _CTX: dict = {}
 
 
-def _init(case: BorderCase, indicators: list[str], seed: int, until) -> None:
-    _CTX.update(case=case, indicators=indicators, seed=seed, until=until)
+def _init(problem: Problem, seed: int, until: int) -> None:
+    _CTX.update(problem=problem, seed=seed, until=until)
 
 
-def _distance(task: tuple[int, int, dict[str, float]]) -> float:
-    from borderflow.rules.border import BorderModel
-
-    generation, k, values = task
-    case = override(_CTX["case"], values)
+def _distance(task: tuple[int, int, int, dict[str, float]]) -> tuple[int, float]:
+    index, generation, k, values = task
+    problem: Problem = _CTX["problem"]
     sim_seed = int(np.random.SeedSequence([_CTX["seed"], generation, k]).generate_state(1)[0])
-    model = BorderModel(case, sim_seed, until=_CTX["until"]).run()
-    loss, _, total = observation_loss(model, case, _CTX["indicators"])
-    return math.sqrt(loss / max(total, 1))
+    return index, problem.distance(problem.simulate(values, sim_seed, _CTX["until"]))
+
+
+PARTICLE_JOB = Job(_init, _distance)
 
 
 def abc_smc(
-    case: BorderCase,
+    problem: Problem,
     priors: dict[str, Distribution],
     *,
     particles: int = 100,
     generations: int = 4,
-    indicators: tuple[str, ...] = ("stranded",),
     seed: int = 0,
     workers: int | None = None,
+    executor: Executor | None = None,
     max_attempts: int = 20,
     on_generation: Callable[[int, float, int], None] | None = None,
 ) -> Posterior:
-    """Run ABC-SMC; returns the last generation's weighted particles."""
+    """Run ABC-SMC; returns the last generation's weighted particles.
+
+    Simulations run on ``executor`` (default: a process pool of ``workers``).
+    """
     names = [n for n, d in priors.items() if not isinstance(d, Fixed)]
     fixed = {n: d.value for n, d in priors.items() if isinstance(d, Fixed)}
     if not names:
         raise ScenarioError("nothing to calibrate: every parameter is fixed")
-    dated = [o.end or o.date for o in case.observations if o.indicator in indicators]
-    if not dated:
+    if not problem.covered():
         raise ScenarioError(
-            f"no observations with indicator(s) {', '.join(indicators)}",
-            file=case.path / case.spec.files.observations,
+            f"{problem.name}: no observations inside the simulated period to fit to",
+            file=problem.path,
         )
-    until = min(max(dated), case.spec.case.end)
+    until = problem.until()
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 999])))
     dists = [priors[n] for n in names]
 
-    def log_prior(x: np.ndarray) -> float:
-        return float(sum(d.logpdf(float(v)) for d, v in zip(dists, x, strict=True)))
+    # Particles move in a transformed space where a Gaussian kernel fits the prior's support:
+    # log for lognormal parameters (positive, spread over factors), as is elsewhere.
+    logs = np.array([isinstance(d, LogNormal) for d in dists])
+
+    def to_x(z: np.ndarray) -> np.ndarray:
+        x = np.array(z, dtype=float)
+        x[..., logs] = np.exp(x[..., logs])
+        return x
+
+    def to_z(x: np.ndarray) -> np.ndarray:
+        z = np.array(x, dtype=float)
+        z[..., logs] = np.log(z[..., logs])
+        return z
+
+    def log_prior(z: np.ndarray) -> float:
+        """Prior log density in the transformed space (with the log transform's Jacobian)."""
+        x = to_x(z)
+        lp = sum(d.logpdf(float(v)) for d, v in zip(dists, x, strict=True))
+        return float(lp + z[logs].sum())
 
     simulations = 0
     tolerances: list[float] = []
-    with cf.ProcessPoolExecutor(
-        max_workers=workers or os.cpu_count() or 1,
-        initializer=_init,
-        initargs=(case, list(indicators), seed, until),
-    ) as pool:
+    executor = executor or pool_executor(workers)
+    with executor.session((problem, seed, until), PARTICLE_JOB) as submit:
 
         def simulate(generation: int, start: int, xs: np.ndarray) -> np.ndarray:
             nonlocal simulations
             tasks = [
-                (generation, start + k, dict(zip(names, map(float, x), strict=True)) | fixed)
+                (k, generation, start + k, dict(zip(names, map(float, x), strict=True)) | fixed)
                 for k, x in enumerate(xs)
             ]
             simulations += len(tasks)
-            return np.array(list(pool.map(_distance, tasks, chunksize=4)))
+            out = np.empty(len(tasks))
 
-        x = np.array([[d.sample(rng) for d in dists] for _ in range(particles)])
-        dist = simulate(0, 0, x)
+            def done(k: int, d: float) -> None:
+                out[k] = d
+
+            submit(tasks, done)
+            return out
+
+        z = to_z(np.array([[d.sample(rng) for d in dists] for _ in range(particles)]))
+        dist = simulate(0, 0, to_x(z))
         w = np.full(particles, 1.0 / particles)
         tolerances.append(float(np.max(dist)))
         if on_generation is not None:
             on_generation(0, tolerances[-1], simulations)
         for g in range(1, generations):
             eps = float(np.quantile(dist, 0.5))
-            cov = 2.0 * np.atleast_2d(np.cov(x, rowvar=False, aweights=w))
+            cov = 2.0 * np.atleast_2d(np.cov(z, rowvar=False, aweights=w))
             cov += 1e-12 * np.eye(len(names))
             chol = np.linalg.cholesky(cov)
             inv = np.linalg.inv(cov)
-            new_x, new_d = [], []
+            new_z, new_d = [], []
             attempts = 0
-            while len(new_x) < particles and attempts < max_attempts:
-                need = particles - len(new_x)
+            while len(new_z) < particles and attempts < max_attempts:
+                need = particles - len(new_z)
                 batch = max(need * 2, 8)
                 parents = rng.choice(particles, size=batch, p=w)
-                props = x[parents] + rng.standard_normal((batch, len(names))) @ chol.T
+                props = z[parents] + rng.standard_normal((batch, len(names))) @ chol.T
                 ok = np.array([math.isfinite(log_prior(p)) for p in props])
                 props = props[ok]
                 if len(props):
-                    d = simulate(g, attempts * 10_000, props)
+                    d = simulate(g, attempts * 10_000, to_x(props))
                     keep = d <= eps
-                    new_x.extend(props[keep][:need])
+                    new_z.extend(props[keep][:need])
                     new_d.extend(d[keep][:need])
                 attempts += 1
-            if len(new_x) < particles:
+            if len(new_z) < particles:
                 break  # the tolerance cannot be met any more: keep the last full generation
-            new_x = np.array(new_x)
+            new_z = np.array(new_z)
             # weights: prior / mixture of perturbation kernels around the previous particles
-            diffs = new_x[:, None, :] - x[None, :, :]
+            diffs = new_z[:, None, :] - z[None, :, :]
             kernel = np.exp(-0.5 * np.einsum("ijk,kl,ijl->ij", diffs, inv, diffs))
-            denom = kernel @ w
-            new_w = np.array([math.exp(log_prior(p)) for p in new_x]) / np.maximum(denom, 1e-300)
-            x, dist, w = new_x, np.array(new_d), new_w / new_w.sum()
+            log_w = np.array([log_prior(p) for p in new_z]) - np.log(np.maximum(kernel @ w, 1e-300))
+            new_w = np.exp(log_w - log_w.max())
+            z, dist, w = new_z, np.array(new_d), new_w / new_w.sum()
             tolerances.append(eps)
             if on_generation is not None:
                 on_generation(g, eps, simulations)
+    x = to_x(z)
     return Posterior(names, x, w, tolerances, simulations)
 
 

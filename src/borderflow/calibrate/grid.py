@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from borderflow.calibrate.problem import BorderSimulation, range_loss
 from borderflow.errors import ScenarioError
-from borderflow.rules.border import CROSSING_INDICATORS, INDICATOR_INDEX, BorderModel
+from borderflow.rules.border import BorderModel
 from borderflow.scenario.border_io import (
     BorderCase,
     override,
@@ -83,40 +84,20 @@ def read_fit_file(path: Path, case: BorderCase) -> FitFile:
 
 def simulated(model: BorderModel, o: ObservationRow) -> float | None:
     """The model's figure for an observation row (None if the model does not cover it)."""
-    crossings = {name: k for k, name in enumerate(model.crossing_names)}
-    if o.indicator not in CROSSING_INDICATORS or o.location not in crossings:
-        return None
-    first = (o.date - model.start_date).days
-    last = ((o.end or o.date) - model.start_date).days
-    if first < 0 or last >= model.days:
-        return None
-    values = model.at_crossing[
-        first : last + 1, crossings[o.location], INDICATOR_INDEX[o.indicator]
-    ]
-    if o.stat == "mean":
-        return float(values.mean())
-    if o.stat == "max":
-        return float(values.max())
-    return float(values[0])
+    return BorderSimulation(model).value(o)
 
 
 def observation_loss(
     model: BorderModel, case: BorderCase, indicators: list[str]
 ) -> tuple[float, int, int]:
     """Squared relative distance of the simulation to each observed range it covers."""
-    loss, inside, total = 0.0, 0, 0
-    for o in case.observations:
-        if o.indicator not in indicators:
-            continue
-        v = simulated(model, o)
-        if v is None:
-            continue
-        below = max(0.0, o.low - v) / max(o.low, 1.0)
-        above = max(0.0, v - o.high) / max(o.high, 1.0)
-        loss += below**2 + above**2
-        inside += int(o.low <= v <= o.high)
-        total += 1
-    return loss, inside, total
+    sim = BorderSimulation(model)
+    pairs = [
+        (o, v)
+        for o in case.observations
+        if o.indicator in indicators and (v := sim.value(o)) is not None
+    ]
+    return range_loss(pairs)
 
 
 def run_grid(

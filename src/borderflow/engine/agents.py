@@ -65,3 +65,11 @@ class Agents:
             self._data[name][start:stop] = value
         self._n = stop
         return slice(start, stop)
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Drop the agents where ``mask`` is False, keeping the others in order."""
+        n = int(np.count_nonzero(mask))
+        for name in self._spec:
+            live = self._data[name][: self._n]
+            self._data[name][:n] = live[mask]
+        self._n = n

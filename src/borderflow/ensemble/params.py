@@ -117,8 +117,15 @@ Distribution = Annotated[
 _ADAPTER = TypeAdapter(dict[str, Distribution])
 
 
-def read_uncertain(path: Path, case: BorderCase) -> dict[str, Distribution]:
-    """Validate a parameter file against a case; errors name the parameter."""
+def _known(owner) -> tuple[set[str], str]:
+    """Parameter names of a border case, or of a calibration problem (any scenario)."""
+    if isinstance(owner, BorderCase):
+        return set(parameter_names(owner)), owner.name
+    return set(owner.parameter_names()), owner.name
+
+
+def read_uncertain(path: Path, case) -> dict[str, Distribution]:
+    """Validate a parameter file against a case or problem; errors name the parameter."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -133,12 +140,10 @@ def read_uncertain(path: Path, case: BorderCase) -> dict[str, Distribution]:
         where = ".".join(str(x) for x in err["loc"] if str(x) not in tags)
         msg = err["msg"].removeprefix("Value error, ")
         raise ScenarioError(msg, file=path, column=where) from None
-    known = set(parameter_names(case))
+    known, owner = _known(case)
     for name in params:
         if name not in known:
-            raise ScenarioError(
-                f"'{name}' is not a parameter of {case.name}", file=path, column=name
-            )
+            raise ScenarioError(f"'{name}' is not a parameter of {owner}", file=path, column=name)
     if not params:
         raise ScenarioError("no parameters", file=path)
     return params
@@ -164,7 +169,7 @@ class PosteriorSampler:
         return dict(zip(self.names, map(float, self.particles[k]), strict=True))
 
 
-def read_posterior(path: Path, case: BorderCase) -> PosteriorSampler:
+def read_posterior(path: Path, case) -> PosteriorSampler:
     """A posterior.csv (header, HXL row, one particle per row, weight last)."""
     from borderflow.csvfile import csv_rows
 
@@ -175,12 +180,10 @@ def read_posterior(path: Path, case: BorderCase) -> PosteriorSampler:
     if header[-1] != "weight":
         raise ScenarioError("the last column must be 'weight'", file=path, row=rows[0][0])
     names = header[:-1]
-    known = set(parameter_names(case))
+    known, owner = _known(case)
     for name in names:
         if name not in known:
-            raise ScenarioError(
-                f"'{name}' is not a parameter of {case.name}", file=path, column=name
-            )
+            raise ScenarioError(f"'{name}' is not a parameter of {owner}", file=path, column=name)
     body = rows[2:] if rows[1][1][0].startswith("#") else rows[1:]
     try:
         values = np.array([[float(c) for c in cells] for _, cells in body])

@@ -13,9 +13,11 @@ import concurrent.futures as cf
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,51 +93,90 @@ def run_member(index: int) -> tuple[int, bytes]:
     return index, buffer.getvalue()
 
 
-def _run_member_with(index: int, init: tuple) -> tuple[int, bytes]:
-    """Dask task: initialise this worker on first use (the scattered case arrives once)."""
-    if _WORKER.get("key") != (init[2].seed, init[2].params_digest):
-        _init_worker(*init)
-    return run_member(index)
+@dataclass(frozen=True)
+class Job:
+    """Work an executor spreads: ``setup(*init)`` once per worker, then ``task(item)`` per item.
+
+    ``task`` returns (key, result). Ensembles run members; calibration runs particles.
+    """
+
+    setup: Callable[..., None]
+    task: Callable[[Any], tuple[Any, Any]]
 
 
-# -- executors: run members, hand each result to ``done`` as it arrives -----------------------
-Done = Callable[[int, bytes], None]
-Executor = Callable[[Sequence[int], tuple, Done], None]
+MEMBER_JOB = Job(_init_worker, run_member)
+_SET_UP: dict[str, str] = {}
 
 
-def pool_executor(workers: int | None = None) -> Executor:
-    """A local process pool (default: all cores)."""
+def _call(job: Job, item: Any, token: str, init: tuple) -> tuple[Any, Any]:
+    """Dask task: set this worker up on first use (the scattered input arrives once)."""
+    if _SET_UP.get("token") != token:
+        job.setup(*init)
+        _SET_UP["token"] = token
+    return job.task(item)
 
-    def run(todo: Sequence[int], init: tuple, done: Done) -> None:
-        n = workers or os.cpu_count() or 1
+
+# -- executors: run items, hand each result to ``done`` as it arrives -------------------------
+Done = Callable[[Any, Any], None]
+Submit = Callable[[Sequence[Any], Done], None]
+
+
+class Executor:
+    """Where the items of a job run.
+
+    A session keeps its workers (and their set-up input) between batches, which calibration
+    needs: it submits a batch per generation step.
+    """
+
+    def session(self, init: tuple, job: Job = MEMBER_JOB) -> AbstractContextManager[Submit]:
+        raise NotImplementedError
+
+    def __call__(self, todo: Sequence[Any], init: tuple, done: Done, job: Job = MEMBER_JOB) -> None:
+        with self.session(init, job) as submit:
+            submit(todo, done)
+
+
+class _Pool(Executor):
+    def __init__(self, workers: int | None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+
+    @contextmanager
+    def session(self, init: tuple, job: Job = MEMBER_JOB) -> Iterator[Submit]:
         with cf.ProcessPoolExecutor(
-            max_workers=min(n, max(len(todo), 1)), initializer=_init_worker, initargs=init
+            max_workers=self.workers, initializer=job.setup, initargs=init
         ) as pool:
-            for fut in cf.as_completed([pool.submit(run_member, i) for i in todo]):
-                done(*fut.result())
 
-    return run
+            def submit(todo: Sequence[Any], done: Done) -> None:
+                for fut in cf.as_completed([pool.submit(job.task, i) for i in todo]):
+                    done(*fut.result())
 
-
-def serial_executor() -> Executor:
-    """In this process: for tests and debugging."""
-
-    def run(todo: Sequence[int], init: tuple, done: Done) -> None:
-        _init_worker(*init)
-        for i in todo:
-            done(*run_member(i))
-
-    return run
+            yield submit
 
 
-def dask_executor(scheduler: str | None = None, local_workers: int | None = None) -> Executor:
-    """A Dask cluster: an existing one at ``scheduler`` (tcp://host:port), or a local one."""
+class _Serial(Executor):
+    @contextmanager
+    def session(self, init: tuple, job: Job = MEMBER_JOB) -> Iterator[Submit]:
+        job.setup(*init)
 
-    def run(todo: Sequence[int], init: tuple, done: Done) -> None:
+        def submit(todo: Sequence[Any], done: Done) -> None:
+            for i in todo:
+                done(*job.task(i))
+
+        yield submit
+
+
+class _Dask(Executor):
+    def __init__(self, scheduler: str | None, local_workers: int | None) -> None:
+        self.scheduler, self.local_workers = scheduler, local_workers
+
+    @contextmanager
+    def session(self, init: tuple, job: Job = MEMBER_JOB) -> Iterator[Submit]:
+        import uuid
+
         from distributed import Client, LocalCluster, as_completed
 
         cluster = None
-        if scheduler is None:
+        if self.scheduler is None:
             import dask
 
             # Dask's default MALLOC_TRIM_THRESHOLD_ (64 KiB) makes glibc hand memory back after
@@ -144,24 +185,44 @@ def dask_executor(scheduler: str | None = None, local_workers: int | None = None
             environ = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
             with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
                 cluster = LocalCluster(
-                    n_workers=local_workers or os.cpu_count() or 1,
+                    n_workers=self.local_workers or os.cpu_count() or 1,
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
                 )
         try:
-            with Client(cluster or scheduler, timeout="10s") as client:
+            with Client(cluster or self.scheduler, timeout="10s") as client:
                 shared = client.scatter(init, broadcast=True)  # once per worker
-                futures = [client.submit(_run_member_with, i, shared, pure=False) for i in todo]
-                for fut in as_completed(futures):
-                    done(*fut.result())
+                token = uuid.uuid4().hex
+
+                def submit(todo: Sequence[Any], done: Done) -> None:
+                    futures = [
+                        client.submit(_call, job, i, token, shared, pure=False) for i in todo
+                    ]
+                    for fut in as_completed(futures):
+                        done(*fut.result())
+
+                yield submit
         except OSError as exc:
             raise ScenarioError(f"cannot reach the Dask scheduler ({exc})") from None
         finally:
             if cluster is not None:
                 cluster.close()
 
-    return run
+
+def pool_executor(workers: int | None = None) -> Executor:
+    """A local process pool (default: all cores)."""
+    return _Pool(workers)
+
+
+def serial_executor() -> Executor:
+    """In this process: for tests and debugging."""
+    return _Serial()
+
+
+def dask_executor(scheduler: str | None = None, local_workers: int | None = None) -> Executor:
+    """A Dask cluster: an existing one at ``scheduler`` (tcp://host:port), or a local one."""
+    return _Dask(scheduler, local_workers)
 
 
 # -- the ensemble ------------------------------------------------------------------------------

@@ -997,3 +997,121 @@ def plot_sobol(result, path: Path) -> None:
         fontsize=12,
     )
     _save(fig, path)
+
+
+# -- backtest.png ------------------------------------------------------------------------------
+BACKTEST_ROWS = 4  # series shown (those with the most scored points)
+
+
+def plot_backtest(results, problem, path: Path) -> None:
+    """Forecast against observed, one column per origin, one row per observed series.
+
+    Each panel spans one horizon before and after its origin: the predictive 50 % and 90 %
+    bands (members with the error model), their median, the observations known at the origin
+    (grey) and those it was scored on (black), and persistence (dotted).
+    """
+    from borderflow.calibrate.predictive import with_error
+    from borderflow.calibrate.problem import last_day
+
+    counts: dict[tuple[str, str], int] = {}
+    for r in results:
+        for p in r.points:
+            key = (p.obs.location, p.obs.indicator)
+            counts[key] = counts.get(key, 0) + 1
+    keys = sorted(counts, key=lambda k: (-counts[k], k))[:BACKTEST_ROWS]
+    if not keys:
+        keys = sorted({k for r in results for k in r.runs.keys})[:BACKTEST_ROWS]
+    ncol = len(results)
+    fig = _figure(max(4.2 * ncol, 7), 3.0 * max(len(keys), 1))
+    axes = fig.subplots(max(len(keys), 1), max(ncol, 1), squeeze=False)
+    for c, r in enumerate(results):
+        origin = (r.origin - problem.start).days
+        span = max((p.lead for p in r.points), default=7)
+        first = max(0, origin - span)
+        last = r.runs.values.shape[1] - 1
+        day0 = np.datetime64(problem.start, "D")
+        dates = day0 + np.arange(first, last + 1).astype("timedelta64[D]")
+        for row, key in enumerate(keys):
+            ax = axes[row][c]
+            if key in r.runs.keys:
+                j = r.runs.keys.index(key)
+                draws = with_error(r.runs.values[:, first : last + 1, j], r.sigma, 0)
+                draws = np.moveaxis(draws, 0, -1).reshape(len(dates), -1)  # day × draws
+                q = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
+                ax.fill_between(dates, q[0], q[4], color=_colour(0), alpha=0.18, lw=0,
+                                label="90 % interval")  # fmt: skip
+                ax.fill_between(dates, q[1], q[3], color=_colour(0), alpha=0.35, lw=0,
+                                label="50 % interval")  # fmt: skip
+                ax.plot(dates, q[2], color=_colour(0), linewidth=1.8, label="median")
+            known = [
+                o for o in problem.observations
+                if (o.location, o.indicator) == key and last_day(o) <= r.origin
+                and (last_day(o) - problem.start).days >= first
+            ]  # fmt: skip
+            scored = [p for p in r.points if (p.obs.location, p.obs.indicator) == key]
+            for obs_rows, colour, label in (
+                (known, "#999999", "known at the origin"),
+                ([p.obs for p in scored], "black", "scored"),
+            ):
+                for k, o in enumerate(obs_rows):
+                    x0, x1 = np.datetime64(o.date, "D"), np.datetime64(last_day(o), "D")
+                    if o.low == o.high and x0 == x1:
+                        ax.plot([x0], [o.low], "o", color=colour, markersize=3.5,
+                                label=label if k == 0 else None)  # fmt: skip
+                    else:
+                        ax.add_patch(_period_box(x0, x1, o.low, o.high, colour))
+                        if k == 0:
+                            ax.plot([], [], "s", color=colour, label=label)
+            if scored and scored[0].persistence is not None:
+                ax.axhline(scored[0].persistence, color="#555555", linestyle=":", linewidth=1,
+                           label="persistence")  # fmt: skip
+            _origin_line(ax, r.origin, label=False)
+            _date_axis(ax, dates)
+            _people_axis(ax, key[1].replace("_", " "))
+            ax.set_title(_wrap(f"{key[0]} — origin {r.origin}", 45), fontsize=9)
+            if row == 0 and c == 0:
+                ax.legend(loc="upper left", frameon=False, fontsize=7)
+    fig.suptitle(
+        _wrap(f"{problem.name}: backtest, forecast vs observed at {ncol} origin(s)"), fontsize=11
+    )
+    _save(fig, path)
+
+
+def _period_box(x0, x1, low: float, high: float, colour: str):
+    import matplotlib.dates as mdates
+    from matplotlib.patches import Rectangle
+
+    a, b = mdates.date2num(x0), mdates.date2num(x1 + np.timedelta64(1, "D"))
+    return Rectangle((a, low), b - a, max(high - low, 0.5), facecolor="none",
+                     edgecolor=colour, linewidth=1.3)  # fmt: skip
+
+
+def plot_camp_fan(runs, problem, members: int, path: Path) -> None:
+    """Posterior-predictive bands of each observed camp with its observed counts."""
+    keys = runs.keys
+    ncol = 2 if len(keys) > 1 else 1
+    nrow = (len(keys) + ncol - 1) // ncol
+    fig = _figure(6.5 * ncol, 2.8 * nrow)
+    axes = fig.subplots(nrow, ncol, squeeze=False)
+    day0 = np.datetime64(problem.start, "D")
+    dates = day0 + np.arange(runs.values.shape[1]).astype("timedelta64[D]")
+    q = np.quantile(runs.values, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+    for j, (loc, ind) in enumerate(keys):
+        ax = axes[j // ncol][j % ncol]
+        ax.fill_between(dates, q[0, :, j], q[4, :, j], color=_colour(0), alpha=0.18, lw=0,
+                        label="90 % of members")  # fmt: skip
+        ax.fill_between(dates, q[1, :, j], q[3, :, j], color=_colour(0), alpha=0.35, lw=0,
+                        label="50 % of members")  # fmt: skip
+        ax.plot(dates, q[2, :, j], color=_colour(0), linewidth=1.8, label="median")
+        pts = [o for o in problem.observations if (o.location, o.indicator) == (loc, ind)]
+        ax.plot([np.datetime64(o.date, "D") for o in pts], [o.low for o in pts], "o",
+                color="black", markersize=3, label="observed")  # fmt: skip
+        _date_axis(ax, dates)
+        _people_axis(ax, ind.replace("_", " "))
+        ax.set_title(loc, fontsize=10)
+        if j == 0:
+            ax.legend(loc="upper left", frameon=False, fontsize=7)
+    for j in range(len(keys), nrow * ncol):
+        axes[j // ncol][j % ncol].set_visible(False)
+    fig.suptitle(f"{problem.name}: posterior-predictive ensemble of {members} members", fontsize=11)
+    _save(fig, path)

@@ -166,6 +166,14 @@ class FleeModel:
         widest = int(np.max(np.diff(self.cands.by_origin))) if n else 0
         self.scratch = np.zeros(max(widest, 1), dtype=np.float64)
 
+        self.location_weight = np.ones(n)
+        for name, w in settings.location_weights.items():
+            if name not in self.index:
+                raise ScenarioError(
+                    f"location_weights names '{name}', which is not a location of the scenario",
+                    file=scenario.path / "input_csv" / "locations.csv",
+                )
+            self.location_weight[self.index[name]] = w
         self.camps = [names[i] for i in np.flatnonzero(self.is_camp)]
         self.camp_idx = np.flatnonzero(self.is_camp)
         self.schedule = spawn_schedule(scenario, settings, self.camps, self.days)
@@ -210,6 +218,30 @@ class FleeModel:
             return
         self.agents.add(len(places), loc=places, home=places)
         self.count += np.bincount(places, minlength=len(self.count))
+
+    def set_counts(self, day: int, counts: dict[str, int]) -> None:
+        """Make the named places hold exactly these numbers of agents (not travelling).
+
+        A forecast from an origin starts from what was observed there: agents are added at a
+        place, as new arrivals, or drawn at random and removed. Flee has no such step; it is
+        how borderflow's backtest and skill benchmark start a forecast from the known state.
+        """
+        rng = self.streams.generator("assimilate", day)
+        a = self.agents
+        drop = np.zeros(len(a), dtype=bool)
+        add = []
+        for name, target in counts.items():
+            i = self.index[name]
+            here = np.flatnonzero((a.loc == i) & (a.link < 0))
+            if target > len(here):
+                add.append(np.full(int(target) - len(here), i, dtype=np.int32))
+            elif target < len(here):
+                drop[rng.choice(here, size=len(here) - int(target), replace=False)] = True
+        if drop.any():
+            self.count -= np.bincount(a.loc[drop], minlength=len(self.count))
+            a.keep(~drop)
+        for places in add:
+            self._add_agents(places)
 
     # -- phases ---------------------------------------------------------------------------
     def update_conflicts(self, day: int) -> None:
@@ -293,7 +325,7 @@ class FleeModel:
     def scores(self, day: int) -> np.ndarray:
         """Flee's location attractiveness, recomputed every day."""
         m = self.settings.move_rules
-        score = np.ones(len(self.pop))
+        score = self.location_weight.copy()
         score[self.foreign] *= m.foreign_weight
         score[self.is_camp_now] *= m.camp_weight
         active = self.conflict > 0
@@ -338,6 +370,8 @@ class FleeModel:
     def date(self, day: int) -> dt.date:
         return self.start_date + dt.timedelta(days=day)
 
-    def run(self, on_day=None) -> FleeModel:
-        self.plan.run(range(self.days), on_day)
+    def run(self, on_day=None, until: int | None = None) -> FleeModel:
+        """Run every day, or days 0..``until`` (later rows of the history stay zero)."""
+        last = self.days - 1 if until is None else min(until, self.days - 1)
+        self.plan.run(range(last + 1), on_day)
         return self

@@ -94,6 +94,16 @@ class FleeSettings(BaseModel):
     # camp capacity on day 0, dates out.csv rows StartDate + t, ends a conflict only from an
     # intensity of exactly 1, and does not keep agents with a planned route moving.
     compatibility: Literal["head", "3.1"] = "head"
+    # borderflow's own key: a multiplier of each named location's attractiveness (1 when not
+    # named). Calibration fits it per camp; Flee has no such knob, so it is empty by default.
+    location_weights: dict[str, float] = {}
+
+    @model_validator(mode="after")
+    def _weights(self) -> FleeSettings:
+        for name, w in self.location_weights.items():
+            if not (w > 0 and w < float("inf")):
+                raise ValueError(f"location_weights.{name} must be a positive number, not {w}")
+        return self
 
     @model_validator(mode="after")
     def _v1_bundle(self) -> FleeSettings:

@@ -1,0 +1,202 @@
+"""Rolling-origin backtest: fit on what was known at each origin, forecast, score what followed.
+
+At each origin t: ABC-SMC on the observations fully known by t; a posterior-predictive
+ensemble run from t to t + horizon (from the observed state at t where the model can take it);
+an error model fitted on a hindcast before t (:mod:`borderflow.calibrate.predictive`); then
+every observation ending in (t, t + horizon] is scored against the ensemble and against two
+naive forecasts (persistence and trend), with :mod:`borderflow.calibrate.scoring`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from borderflow.calibrate.abc import Posterior, abc_smc
+from borderflow.calibrate.predictive import (
+    MemberRuns,
+    log_error,
+    posterior_sampler,
+    run_members,
+    with_error,
+)
+from borderflow.calibrate.problem import Problem, last_day
+from borderflow.calibrate.scoring import SCORE_COLUMNS, ForecastPoint, baselines, score
+from borderflow.ensemble.params import Distribution
+from borderflow.ensemble.runner import Executor
+from borderflow.errors import ScenarioError
+
+
+@dataclass(frozen=True)
+class BacktestSettings:
+    horizon: int = 14
+    particles: int = 40
+    generations: int = 3
+    members: int = 30
+    seed: int = 0
+    assimilate: bool = True
+
+
+@dataclass
+class OriginResult:
+    origin: dt.date
+    posterior: Posterior
+    sigma: float  # the error model's log-scale sd
+    sigma_points: int  # hindcast points it was estimated from
+    runs: MemberRuns  # forecast members, days 0..origin + horizon
+    points: list[ForecastPoint]
+
+
+def default_origins(problem: Problem, horizon: int, count: int) -> list[dt.date]:
+    """``count`` origins spread over the observed period, each with data before and after.
+
+    Candidates are the days observations end; an origin needs at least one observation
+    known by it and one ending within the horizon after it.
+    """
+    rows = problem.covered()
+    ends = sorted({last_day(o) for o in rows})
+    ok = [
+        t
+        for t in ends
+        if any(t < last_day(o) <= t + dt.timedelta(days=horizon) for o in rows) and t > ends[0]
+    ]
+    if not ok:
+        raise ScenarioError(
+            f"{problem.name}: no origin has observations both before it and within "
+            f"{horizon} days after it",
+            file=problem.path,
+        )
+    if len(ok) <= count:
+        return ok
+    picks = np.linspace(0, len(ok) - 1, count).round().astype(int)
+    return [ok[i] for i in sorted(set(picks))]
+
+
+def backtest(
+    problem: Problem,
+    priors: dict[str, Distribution],
+    origins: Sequence[dt.date],
+    settings: BacktestSettings,
+    *,
+    executor: Executor | None = None,
+    report: Callable[[str], None] | None = None,
+) -> list[OriginResult]:
+    """Fit, forecast and score at each origin, in order."""
+    s = settings
+    say = report or (lambda _msg: None)
+    horizon = dt.timedelta(days=s.horizon)
+    out = []
+    for i, t in enumerate(origins):
+        fit = problem.restrict(t)
+        if not fit.covered():
+            raise ScenarioError(f"{problem.name}: nothing observed by the origin {t}")
+        tests = [o for o in problem.covered() if t < last_day(o) <= t + horizon]
+        origin = (t - problem.start).days
+        until = min(origin + s.horizon, problem.days - 1)
+        say(f"origin {t}: fitting to {len(fit.observations)} observations")
+        post = abc_smc(fit, priors, particles=s.particles, generations=s.generations,
+                       seed=s.seed + 1000 * i, executor=executor)  # fmt: skip
+        sampler = posterior_sampler(post, priors)
+        keys = sorted({(o.location, o.indicator) for o in [*fit.observations, *tests]})
+        say(f"origin {t}: {s.members} members to {problem.start + dt.timedelta(days=until)}")
+        runs = run_members(fit, sampler, keys, members=s.members, until=until,
+                           origin=origin if s.assimilate else None, seed=s.seed,
+                           stream=2 * i + 1, executor=executor)  # fmt: skip
+        sigma, n = _error_scale(problem, fit, sampler, keys, t, origin, s, i, executor, runs)
+        points = []
+        for k, o in enumerate(tests):
+            f = runs.figures(o)
+            if f is None:
+                continue
+            draws = with_error(f, sigma, s.seed + 7919 * i + k).ravel()
+            persistence, trend = baselines(fit.observations, o)
+            points.append(ForecastPoint(t, o, draws, persistence, trend))
+        out.append(OriginResult(t, post, sigma, n, runs, points))
+    return out
+
+
+def _error_scale(problem, fit, sampler, keys, t, origin, s, i, executor, runs):
+    """σ from a hindcast one horizon before the origin; else from the fit itself."""
+    t0 = t - dt.timedelta(days=s.horizon)
+    early = problem.restrict(t0)
+    if t0 > problem.start and early.covered():
+        hind = run_members(early, sampler, keys, members=s.members, until=origin,
+                           origin=(t0 - problem.start).days if s.assimilate else None,
+                           seed=s.seed, stream=2 * i + 2, executor=executor)  # fmt: skip
+        sigma, n = log_error(hind, fit.observations, after=t0)
+        if n:
+            return sigma, n
+    return log_error(runs, fit.observations, after=dt.date.min)
+
+
+def all_points(results: Sequence[OriginResult]) -> list[ForecastPoint]:
+    return [p for r in results for p in r.points]
+
+
+def score_table(results: Sequence[OriginResult]) -> list[dict]:
+    """One row of scores per origin, then one for all origins together."""
+    rows = [{"origin": str(r.origin), **score(r.points)} for r in results]
+    rows.append({"origin": "all", **score(all_points(results))})
+    return rows
+
+
+def write_backtest(results: Sequence[OriginResult], problem: Problem, out_dir: Path) -> list[Path]:
+    """scores.csv, points.csv and posteriors.csv (HXL), and backtest.png."""
+    from borderflow.report.plots import plot_backtest
+    from borderflow.results.atomic import atomic_outputs
+
+    def scores_csv(path: Path) -> None:
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            w = csv.writer(handle, lineterminator="\n")
+            w.writerow(["origin", *SCORE_COLUMNS])
+            w.writerow(["#date+origin", *(f"#indicator+score+{c}" for c in SCORE_COLUMNS)])
+            for row in score_table(results):
+                w.writerow([row["origin"], *(_num(row[c]) for c in SCORE_COLUMNS)])
+
+    def points_csv(path: Path) -> None:
+        head = ["origin", "date", "end", "stat", "location", "indicator", "low", "high", "lead",
+                "q05", "q25", "q50", "q75", "q95", "persistence", "trend"]  # fmt: skip
+        tags = ["#date+origin", "#date+start", "#date+end", "#meta+stat", "#loc+name",
+                "#indicator+code", "#indicator+num+min", "#indicator+num+max", "#meta+lead",
+                "#value+q05", "#value+q25", "#value+q50", "#value+q75", "#value+q95",
+                "#value+persistence", "#value+trend"]  # fmt: skip
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            w = csv.writer(handle, lineterminator="\n")
+            w.writerow(head)
+            w.writerow(tags)
+            for p in all_points(results):
+                o = p.obs
+                qs = np.quantile(p.members, [0.05, 0.25, 0.5, 0.75, 0.95])
+                w.writerow([p.origin, o.date, o.end or "", o.stat, o.location, o.indicator,
+                            _num(o.low), _num(o.high), p.lead, *(_num(q) for q in qs),
+                            _num(p.persistence), _num(p.trend)])  # fmt: skip
+
+    def posteriors_csv(path: Path) -> None:
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            w = csv.writer(handle, lineterminator="\n")
+            w.writerow(["origin", "parameter", "q05", "median", "q95", "error_sd", "simulations"])
+            w.writerow(["#date+origin", "#meta+param", "#value+q05", "#value+median",
+                        "#value+q95", "#value+error_sd", "#meta+runs"])  # fmt: skip
+            for r in results:
+                q = r.posterior.quantiles([0.05, 0.5, 0.95])
+                for j, name in enumerate(r.posterior.names):
+                    w.writerow([r.origin, name, *(_num(q[k, j]) for k in range(3)),
+                                _num(r.sigma), r.posterior.simulations])  # fmt: skip
+
+    with atomic_outputs(out_dir) as out:
+        out.write("scores.csv", scores_csv)
+        out.write("points.csv", points_csv)
+        out.write("posteriors.csv", posteriors_csv)
+        out.write("backtest.png", lambda p: plot_backtest(results, problem, p))
+    return [out_dir / n for n in ("scores.csv", "points.csv", "posteriors.csv", "backtest.png")]
+
+
+def _num(x: float | None) -> str:
+    if x is None or not np.isfinite(x):
+        return ""
+    return f"{x:.6g}"

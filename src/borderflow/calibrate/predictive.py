@@ -1,0 +1,183 @@
+"""Posterior-predictive forecasts from an origin, with an error model fitted before the origin.
+
+Members draw whole particles of the posterior and run to the end of the horizon; with
+``assimilate``, each starts from the state observed at the origin (a Flee scenario's camp
+counts). The members' spread says what the parameters and chance leave open; it does not
+say how far the model itself is from reality. That is what the error model adds: each
+member's figure is multiplied by exp(σ·z), z standard normal, where σ is the root mean square
+log error of the same forecaster in a hindcast *before* the origin (started one horizon
+earlier, scored on the observations in between). Only data up to the origin enter it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from borderflow.calibrate.problem import Problem, figure, last_day
+from borderflow.ensemble.params import PosteriorSampler, draw
+from borderflow.ensemble.runner import Executor, Job, pool_executor
+from borderflow.scenario.border_schema import ObservationRow
+
+Key = tuple[str, str]  # (location, indicator)
+ERROR_DRAWS = 10  # error-model draws per member
+
+
+@dataclass
+class MemberRuns:
+    """Daily series of each member for each (location, indicator), days 0..until."""
+
+    keys: list[Key]
+    values: np.ndarray  # (members, days, keys)
+    start: dt.date
+
+    def figures(self, o: ObservationRow) -> np.ndarray | None:
+        """Each member's figure for an observation (None if not simulated)."""
+        key = (o.location, o.indicator)
+        if key not in self.keys:
+            return None
+        j = self.keys.index(key)
+        out = [figure(self.values[m, :, j], self.start, o) for m in range(len(self.values))]
+        return None if out[0] is None else np.array(out)
+
+
+def posterior_sampler(post, priors) -> PosteriorSampler:
+    """A calibration's particles, with the fixed parameters as constant columns."""
+    from borderflow.ensemble.params import Fixed
+
+    fixed = {n: d.value for n, d in priors.items() if isinstance(d, Fixed)}
+    cols = [post.particles] + [np.full((len(post.particles), 1), v) for v in fixed.values()]
+    return PosteriorSampler([*post.names, *fixed], np.hstack(cols), post.weights)
+
+
+_CTX: dict = {}
+
+
+def _setup(problem: Problem, keys: list[Key], until: int, origin: int | None) -> None:
+    _CTX.update(problem=problem, keys=keys, until=until, origin=origin)
+
+
+def _member(task: tuple[int, dict[str, float], int]) -> tuple[int, np.ndarray]:
+    m, values, seed = task
+    sim = _CTX["problem"].simulate(values, seed, _CTX["until"], origin=_CTX["origin"])
+    days = _CTX["until"] + 1
+    cols = []
+    for loc, ind in _CTX["keys"]:
+        series = sim.daily(loc, ind)
+        cols.append(np.full(days, np.nan) if series is None else series[:days])
+    return m, np.column_stack(cols).astype(float)
+
+
+MEMBER_RUN_JOB = Job(_setup, _member)
+
+
+def run_members(
+    problem: Problem,
+    posterior: PosteriorSampler,
+    keys: Sequence[Key],
+    *,
+    members: int,
+    until: int,
+    origin: int | None,
+    seed: int,
+    stream: int = 0,
+    executor: Executor | None = None,
+) -> MemberRuns:
+    """Run ``members`` posterior draws to day ``until`` (same draws for the same seed/stream)."""
+    tasks = []
+    for m in range(members):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, stream, m, 0])))
+        sim_seed = int(np.random.SeedSequence([seed, stream, m, 1]).generate_state(1)[0])
+        tasks.append((m, draw(posterior, rng), sim_seed))
+    out = np.empty((members, until + 1, len(keys)))
+
+    def done(m: int, values: np.ndarray) -> None:
+        out[m] = values
+
+    (executor or pool_executor())(tasks, (problem, list(keys), until, origin), done, MEMBER_RUN_JOB)
+    return MemberRuns(list(keys), out, problem.start)
+
+
+def log_error(
+    runs: MemberRuns, rows: Sequence[ObservationRow], after: dt.date
+) -> tuple[float, int]:
+    """RMS of log((observed + 1) / (median member + 1)) over rows ending after ``after``."""
+    errs = []
+    for o in rows:
+        if last_day(o) <= after:
+            continue
+        f = runs.figures(o)
+        if f is None:
+            continue
+        y = 0.5 * (o.low + o.high)
+        errs.append(math.log((y + 1.0) / (float(np.median(f)) + 1.0)))
+    if not errs:
+        return float("nan"), 0
+    return float(np.sqrt(np.mean(np.square(errs)))), len(errs)
+
+
+def with_error(values: np.ndarray, sigma: float, seed: int) -> np.ndarray:
+    """Predictive draws, ERROR_DRAWS per member along a new last axis: (x + 1)·exp(σ·z) − 1.
+
+    The +1 matches :func:`log_error`, so a count of zero stays possible and never negative.
+    """
+    x = np.asarray(values, dtype=float)[..., None]
+    if not (sigma > 0):
+        return np.repeat(x, 1, axis=-1)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 77])))
+    z = rng.standard_normal((*x.shape[:-1], ERROR_DRAWS))
+    return np.maximum((x + 1.0) * np.exp(sigma * z) - 1.0, 0.0)
+
+
+def write_flee_predictive(
+    problem: Problem,
+    posterior,
+    priors,
+    out_dir,
+    *,
+    members: int,
+    seed: int,
+    executor: Executor | None = None,
+) -> list:
+    """A Flee scenario's posterior-predictive ensemble over its whole period.
+
+    bands.csv (HXL: date, camp, indicator, 5–95 % quantiles and mean over members) and
+    fan.png (each observed camp's bands with its observations).
+    """
+    import csv
+    from pathlib import Path
+
+    from borderflow.calibrate.problem import CAMP_INDICATOR
+    from borderflow.report.plots import plot_camp_fan
+    from borderflow.results.atomic import atomic_outputs
+
+    camps = sorted({o.location for o in problem.observations if o.indicator == CAMP_INDICATOR})
+    keys = [(c, CAMP_INDICATOR) for c in camps]
+    sampler = posterior_sampler(posterior, priors)
+    runs = run_members(problem, sampler, keys, members=members, until=problem.days - 1,
+                       origin=None, seed=seed, executor=executor)  # fmt: skip
+    q = np.quantile(runs.values, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)  # (5, days, keys)
+    mean = runs.values.mean(axis=0)
+
+    def bands(path: Path) -> None:
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            w = csv.writer(handle, lineterminator="\n")
+            w.writerow(["date", "location", "indicator", "q05", "q25", "q50", "q75", "q95",
+                        "mean"])  # fmt: skip
+            w.writerow(["#date", "#loc+name", "#indicator+code", "#value+q05", "#value+q25",
+                        "#value+q50", "#value+q75", "#value+q95", "#value+mean"])  # fmt: skip
+            for d in range(runs.values.shape[1]):
+                date = problem.start + dt.timedelta(days=d)
+                for j, (loc, ind) in enumerate(keys):
+                    w.writerow([date, loc, ind, *(f"{q[k, d, j]:.6g}" for k in range(5)),
+                                f"{mean[d, j]:.6g}"])  # fmt: skip
+
+    out_dir = Path(out_dir)
+    with atomic_outputs(out_dir) as out:
+        out.write("bands.csv", bands)
+        out.write("fan.png", lambda p: plot_camp_fan(runs, problem, members, p))
+    return [out_dir / "bands.csv", out_dir / "fan.png"]

@@ -1,0 +1,345 @@
+"""What calibration and backtesting need from a model, for border cases and Flee scenarios alike.
+
+A :class:`Problem` knows its parameter names, its observations (ranges, possibly over periods)
+and how to simulate with some parameters set: a :class:`Simulation` gives a daily series per
+(place, indicator), from which :func:`figure` takes the value, mean or maximum an observation
+reports. ABC-SMC and the backtest only talk to this interface, so both work on either model.
+
+The distance to the observations differs by kind, on purpose: reports at a border post are
+ranges ("150–200 on average"), scored by how far the simulation falls outside them; a Flee
+scenario's camp series are counts, scored by Flee's own averaged relative difference (simulated
+camps rescaled to the observed total), the measure its validation uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from borderflow.errors import ScenarioError
+from borderflow.scenario.border_schema import ObservationRow
+
+#: The indicator of a Flee camp series in the observation store.
+CAMP_INDICATOR = "refugees_in_camp"
+
+
+def last_day(o: ObservationRow) -> dt.date:
+    return o.end or o.date
+
+
+def figure(daily: np.ndarray, start: dt.date, o: ObservationRow) -> float | None:
+    """The simulated counterpart of one observation (None if the run does not cover it)."""
+    first = (o.date - start).days
+    last = (last_day(o) - start).days
+    if first < 0 or last >= len(daily):
+        return None
+    values = daily[first : last + 1]
+    if o.stat == "mean":
+        return float(values.mean())
+    if o.stat == "max":
+        return float(values.max())
+    return float(values[0])
+
+
+def range_loss(pairs: Iterable[tuple[ObservationRow, float]]) -> tuple[float, int, int]:
+    """Squared relative distance of each simulated value to its observed range (0 inside).
+
+    Returns (loss, observations inside their range, observations scored).
+    """
+    loss, inside, total = 0.0, 0, 0
+    for o, v in pairs:
+        below = max(0.0, o.low - v) / max(o.low, 1.0)
+        above = max(0.0, v - o.high) / max(o.high, 1.0)
+        loss += below**2 + above**2
+        inside += int(o.low <= v <= o.high)
+        total += 1
+    return loss, inside, total
+
+
+class Simulation(ABC):
+    start: dt.date
+
+    @abstractmethod
+    def daily(self, location: str, indicator: str) -> np.ndarray | None:
+        """The simulated daily series, or None if the model has no such figure."""
+
+    def value(self, o: ObservationRow) -> float | None:
+        series = self.daily(o.location, o.indicator)
+        return None if series is None else figure(series, self.start, o)
+
+
+@dataclass(frozen=True)
+class Problem(ABC):
+    """A model, its observations and its parameter space."""
+
+    name: str
+    path: Path
+    start: dt.date
+    days: int
+    observations: tuple[ObservationRow, ...]
+
+    @abstractmethod
+    def parameter_names(self) -> list[str]: ...
+
+    @abstractmethod
+    def simulate(
+        self, values: dict[str, float], seed: int, until: int, origin: int | None = None
+    ) -> Simulation:
+        """Run days 0..``until`` with ``values`` set.
+
+        With an ``origin`` (a day), a forecast starts from the state this problem's
+        observations give on that day, where the model can take it (Flee camps: their counts).
+        """
+
+    @abstractmethod
+    def distance(self, sim: Simulation) -> float:
+        """How far a simulation lies from the observations (0 = a perfect fit)."""
+
+    def priors_path(self) -> Path:
+        return self.path / "uncertain.toml"
+
+    def until(self) -> int:
+        """The last day any observation needs."""
+        if not self.observations:
+            raise ScenarioError(f"{self.name}: no observations to fit to", file=self.path)
+        last = max(last_day(o) for o in self.observations)
+        return min((last - self.start).days, self.days - 1)
+
+    def with_observations(self, rows: Sequence[ObservationRow]) -> Problem:
+        return dataclasses.replace(self, observations=tuple(rows))
+
+    def restrict(self, until: dt.date) -> Problem:
+        """Only the observations fully known by ``until`` (their last day on or before it)."""
+        return self.with_observations([o for o in self.observations if last_day(o) <= until])
+
+    def covered(self) -> list[ObservationRow]:
+        """Observations inside the simulated period (others can be neither fitted nor scored)."""
+        end = self.start + dt.timedelta(days=self.days - 1)
+        return [o for o in self.observations if o.date >= self.start and last_day(o) <= end]
+
+
+# -- border cases -----------------------------------------------------------------------------
+class BorderSimulation(Simulation):
+    def __init__(self, model) -> None:
+        from borderflow.rules.border import INDICATOR_INDEX
+
+        self.model = model
+        self.start = model.start_date
+        self._crossing = {name: k for k, name in enumerate(model.crossing_names)}
+        self._indicator = INDICATOR_INDEX
+
+    def daily(self, location: str, indicator: str) -> np.ndarray | None:
+        k = self._crossing.get(location)
+        j = self._indicator.get(indicator)
+        if k is None or j is None:
+            return None
+        return self.model.at_crossing[:, k, j]
+
+
+@dataclass(frozen=True)
+class BorderProblem(Problem):
+    case: object = None  # BorderCase
+
+    @classmethod
+    def load(cls, path: Path) -> BorderProblem:
+        from borderflow.scenario.border_io import read_border_case
+
+        return cls.from_case(read_border_case(path))
+
+    @classmethod
+    def from_case(cls, case) -> BorderProblem:
+        days = (case.spec.case.end - case.spec.case.start).days + 1
+        return cls(case.name, case.path, case.spec.case.start, days, case.observations, case)
+
+    def parameter_names(self) -> list[str]:
+        from borderflow.scenario.border_io import parameter_names
+
+        return parameter_names(self.case)
+
+    def simulate(
+        self, values: dict[str, float], seed: int, until: int, origin: int | None = None
+    ) -> BorderSimulation:
+        """A border run; ``origin`` changes nothing.
+
+        Reports are ranges of a few figures at the posts, not a state to start from, and the
+        case's known inputs already run up to the origin.
+        """
+        from borderflow.rules.border import BorderModel
+        from borderflow.scenario.border_io import override
+
+        case = override(self.case, values) if values else self.case
+        end = self.start + dt.timedelta(days=until)
+        return BorderSimulation(BorderModel(case, seed, until=end).run())
+
+    def distance(self, sim: Simulation) -> float:
+        pairs = [(o, v) for o in self.observations if (v := sim.value(o)) is not None]
+        loss, _, total = range_loss(pairs)
+        return math.sqrt(loss / max(total, 1))
+
+
+# -- Flee scenarios ---------------------------------------------------------------------------
+FLEE_FLOAT_RULES = (
+    "camp_weight",
+    "conflict_weight",
+    "foreign_weight",
+    "conflict_movechance",
+    "default_movechance",
+    "camp_movechance",
+    "idpcamp_movechance",
+    "max_move_speed",
+    "softening",
+    "weight_softening",
+    "distance_power",
+    "weight_power",
+)
+
+
+class FleeSimulation(Simulation):
+    def __init__(self, model) -> None:
+        self.model = model
+        self.start = model.start_date
+
+    def daily(self, location: str, indicator: str) -> np.ndarray | None:
+        i = self.model.index.get(location)
+        if indicator != CAMP_INDICATOR or i is None:
+            return None
+        return self.model.history[:, i]
+
+
+def flee_series_rows(scenario) -> list[ObservationRow]:
+    """A Flee scenario's camp series (after registration corrections) as observations."""
+    rows = []
+    for series in scenario.series[1:]:
+        for day, value in zip(series.days, series.values, strict=True):
+            date = scenario.start_date + dt.timedelta(days=int(day))
+            rows.append(
+                ObservationRow(
+                    date=date, location=series.name, indicator=CAMP_INDICATOR,
+                    low=float(value), high=float(value),
+                )
+            )  # fmt: skip
+    return rows
+
+
+@dataclass(frozen=True)
+class FleeProblem(Problem):
+    scenario: object = None  # FleeScenario
+    settings: object = None  # FleeSettings
+
+    @classmethod
+    def load(
+        cls, path: Path, settings_path: Path | None = None, compatibility: str | None = None
+    ) -> FleeProblem:
+        from borderflow.scenario.flee_io import read_flee_scenario
+        from borderflow.scenario.flee_settings import load_flee_settings
+
+        settings = load_flee_settings(settings_path, compatibility)
+        sc = read_flee_scenario(path, hasten=settings.optimisations.hasten)
+        rows = tuple(flee_series_rows(sc))
+        return cls(sc.name, sc.path, sc.start_date, sc.length, rows, sc, settings)
+
+    def parameter_names(self) -> list[str]:
+        names = [f"move_rules.{k}" for k in FLEE_FLOAT_RULES]
+        return names + [f"location_weights.{loc.name}" for loc in self.scenario.locations]
+
+    def settings_with(self, values: dict[str, float]):
+        """Flee settings with ``move_rules.*`` and ``location_weights.*`` values set."""
+        rules, weights = {}, dict(self.settings.location_weights)
+        known = set(self.parameter_names())
+        for name, value in values.items():
+            if name not in known:
+                raise ScenarioError(f"'{name}' is not a parameter of {self.name}", column=name)
+            section, _, key = name.partition(".")
+            if section == "move_rules":
+                rules[key] = float(value)
+            else:
+                weights[key] = float(value)
+        move = self.settings.move_rules.model_copy(update=rules)
+        return self.settings.model_copy(update={"move_rules": move, "location_weights": weights})
+
+    def simulate(
+        self, values: dict[str, float], seed: int, until: int, origin: int | None = None
+    ) -> FleeSimulation:
+        from borderflow.engine.loop import Phase
+        from borderflow.rules.flee import FleeModel
+
+        model = FleeModel(self.scenario, self.settings_with(values), seed)
+        if origin is not None:
+            counts = self.origin_counts(origin)
+
+            def assimilate(day: int) -> None:
+                if day == origin:
+                    model.set_counts(day, counts)
+
+            model.plan.insert(
+                Phase("assimilate", assimilate, "camp counts observed at the origin"),
+                before="record",
+            )
+        return FleeSimulation(model.run(until=until))
+
+    def origin_counts(self, day: int) -> dict[str, int]:
+        """Each observed camp's count on ``day``: its last observation on or before it."""
+        out = {}
+        for camp in sorted({o.location for o in self.observations}):
+            pts = sorted(
+                ((o.date - self.start).days, o.low)
+                for o in self.observations
+                if o.location == camp and o.indicator == CAMP_INDICATOR
+            )
+            pts = [p for p in pts if p[0] <= day]
+            if pts:
+                out[camp] = round(pts[-1][1])
+        return out
+
+    def camp_matrix(self, rows: Sequence[ObservationRow]) -> tuple[list[str], range, np.ndarray]:
+        """Observed camps, the days they span, and each camp's interpolated daily counts.
+
+        Only the given points are interpolated, so a fit on the first half never sees the
+        second half's counts.
+        """
+        camps = sorted({o.location for o in rows if o.indicator == CAMP_INDICATOR})
+        points = [o for o in rows if o.indicator == CAMP_INDICATOR]
+        if not points:
+            return [], range(0), np.zeros((0, 0))
+        first = min((o.date - self.start).days for o in points)
+        last = max((o.date - self.start).days for o in points)
+        days = range(max(first, 0), min(last, self.days - 1) + 1)
+        t = np.arange(days.start, days.stop)
+        cols = []
+        for camp in camps:
+            pts = sorted(((o.date - self.start).days, o.low) for o in points if o.location == camp)
+            cols.append(np.interp(t, [p[0] for p in pts], [p[1] for p in pts]))
+        return camps, days, np.column_stack(cols)
+
+    def distance(self, sim: Simulation) -> float:
+        from borderflow.results.metrics import averaged_relative_difference, rescaled
+
+        camps, days, data = self.camp_matrix(self.observations)
+        if not camps:
+            return 0.0
+        columns = [sim.daily(c, CAMP_INDICATOR) for c in camps]
+        if any(c is None for c in columns):
+            missing = camps[[c is None for c in columns].index(True)]
+            raise ScenarioError(f"'{missing}' is not a location of {self.name}", file=self.path)
+        simulated = np.column_stack([c[days.start : days.stop] for c in columns]).astype(float)
+        return averaged_relative_difference(rescaled(simulated, data), data)
+
+    def priors_path(self) -> Path:
+        return self.path / "uncertain.toml"
+
+
+def load_problem(
+    path: Path, *, settings_path: Path | None = None, compatibility: str | None = None
+) -> Problem:
+    from borderflow.scenario.locate import scenario_kind
+
+    if scenario_kind(path) == "border":
+        return BorderProblem.load(path)
+    return FleeProblem.load(path, settings_path, compatibility)
