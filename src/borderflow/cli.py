@@ -561,18 +561,76 @@ def sensitivity(
     out.print(f"wrote {', '.join(str(p) for p in result.files)}", highlight=False)
 
 
+SchedulerOption = Annotated[
+    str | None, typer.Option(help="Run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786.")
+]
+DaskLocalOption = Annotated[
+    int | None, typer.Option(min=1, help="Run on a local Dask cluster of N workers.")
+]
+ObsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Fit to stored observations matching 'place=…,indicator=…,since=…,until=…' "
+        "(see --db); default: the scenario's own (a case's observations.csv, a Flee "
+        "scenario's camp series)."
+    ),
+]
+CompatOption = Annotated[
+    Compat | None,
+    typer.Option(help="Flee scenarios: behave like this Flee (default: Flee's current code)."),
+]
+
+
+def _executor(workers: int | None, scheduler: str | None, dask_local: int | None):
+    from borderflow.ensemble.runner import dask_executor, pool_executor
+
+    if scheduler or dask_local:
+        return dask_executor(scheduler, dask_local)
+    return pool_executor(workers)
+
+
+def _problem(scenario: str, obs: str | None, db: str | None, compat: Compat | None):
+    """The calibration problem of a scenario, with stored observations if asked."""
+    from borderflow.calibrate.problem import load_problem
+    from borderflow.scenario.border_schema import ObservationRow
+    from borderflow.scenario.locate import resolve_scenario
+
+    path = resolve_scenario(scenario)
+    problem = load_problem(path, compatibility=compat.value if compat else None)
+    if obs is None:
+        return problem
+    from borderflow.observe.store import Store
+
+    query = _pairs([q for q in obs.split(",") if q], "--obs")
+    unknown = set(query) - {"place", "indicator", "since", "until"}
+    if unknown:
+        raise ScenarioError(f"--obs: unknown filter '{sorted(unknown)[0]}'")
+    filters = _obs_filters(
+        query.get("place"), query.get("indicator"), query.get("since"), query.get("until")
+    )
+    rows = [
+        ObservationRow(
+            date=r.date,
+            end=r.end_date if r.end_date != r.date else None,
+            stat=r.stat,
+            location=r.place_name,
+            indicator=r.indicator,
+            low=r.value_low,
+            high=r.value_high,
+        )
+        for r in Store(db).query(**filters)
+    ]
+    if not rows:
+        raise ScenarioError(f"--obs '{obs}': no stored observations match (see --db)")
+    return problem.with_observations(rows)
+
+
 @app.command()
 def calibrate(
-    scenario: Annotated[str, typer.Argument(help="A border case (name or folder).")] = (
-        DEFAULT_SCENARIO
-    ),
-    obs: Annotated[
-        str | None,
-        typer.Option(
-            help="Fit to stored observations matching 'place=…,indicator=…,since=…,until=…' "
-            "(see --db); default: the case's own observations.csv."
-        ),
-    ] = None,
+    scenario: Annotated[
+        str, typer.Argument(help="A border case or a Flee scenario (name or folder).")
+    ] = DEFAULT_SCENARIO,
+    obs: ObsOption = None,
     db: DbOption = None,
     params: ParamsOption = None,
     particles: Annotated[int, typer.Option(min=10, help="Particles per generation.")] = 100,
@@ -582,7 +640,10 @@ def calibrate(
         Path | None,
         typer.Option("--out", help="Folder (default: results/calibrate-<case>-seed<seed>)."),
     ] = None,
+    compat: CompatOption = None,
     workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    dask_local: DaskLocalOption = None,
     predictive: Annotated[
         int,
         typer.Option(
@@ -594,79 +655,156 @@ def calibrate(
     """Fit the uncertain parameters to observations by ABC-SMC; write the posterior.
 
     Then runs a posterior-predictive ensemble (members drawn from the posterior's particles)
-    into predictive/, with its bands and fan chart.
+    into predictive/: for a border case the full ensemble outputs (bands.parquet, fan.png),
+    for a Flee scenario the camp bands (bands.csv) and their fan chart (fan.png).
     """
-    import dataclasses
-
     from rich.table import Table
 
     from borderflow.calibrate.abc import abc_smc, write_posterior
+    from borderflow.calibrate.problem import BorderProblem
     from borderflow.ensemble.params import read_uncertain
-    from borderflow.scenario.border_io import read_border_case
-    from borderflow.scenario.border_schema import ObservationRow
-    from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
     try:
-        path = resolve_scenario(scenario)
-        if scenario_kind(path) != "border":
-            raise ScenarioError("calibration needs a border case (scenario.toml)", file=path)
-        case = read_border_case(path)
-        if obs is not None:
-            from borderflow.observe.store import Store
-
-            query = _pairs([q for q in obs.split(",") if q], "--obs")
-            unknown = set(query) - {"place", "indicator", "since", "until"}
-            if unknown:
-                raise ScenarioError(f"--obs: unknown filter '{sorted(unknown)[0]}'")
-            filters = _obs_filters(
-                query.get("place"), query.get("indicator"), query.get("since"), query.get("until")
-            )
-            rows = Store(db).query(**filters)
-            observations = tuple(
-                ObservationRow(
-                    date=r.date,
-                    end=r.end_date if r.end_date != r.date else None,
-                    stat=r.stat,
-                    location=r.place_name,
-                    indicator=r.indicator,
-                    low=r.value_low,
-                    high=r.value_high,
-                )
-                for r in rows
-            )
-            case = dataclasses.replace(case, observations=observations)
-        indicators = tuple(sorted({o.indicator for o in case.observations}))
-        priors = read_uncertain(params or path / "uncertain.toml", case)
+        problem = _problem(scenario, obs, db, compat)
+        path = problem.path
+        priors = read_uncertain(params or problem.priors_path(), problem)
         target = out_dir or Path("results") / f"calibrate-{path.resolve().name}-seed{seed}"
+        executor = _executor(workers, scheduler, dask_local)
 
         def report(g: int, eps: float, n: int) -> None:
             err.print(f"generation {g}: tolerance {eps:.4f}, {n} simulations so far")
 
-        post = abc_smc(case, priors, particles=particles, generations=generations,
-                       indicators=indicators, seed=seed, workers=workers,
-                       on_generation=report)  # fmt: skip
+        post = abc_smc(problem, priors, particles=particles, generations=generations,
+                       seed=seed, executor=executor, on_generation=report)  # fmt: skip
         files = write_posterior(post, target)
-        if predictive:
-            from borderflow.ensemble.runner import pool_executor, run_ensemble
+        if predictive and isinstance(problem, BorderProblem):
+            from borderflow.ensemble.runner import run_ensemble
 
-            run_ensemble(
-                path,
-                target / "posterior.csv",
-                target / "predictive",
-                members=predictive,
-                seed=seed,
-                executor=pool_executor(workers),
-            )
+            run_ensemble(path, target / "posterior.csv", target / "predictive",
+                         members=predictive, seed=seed, executor=executor)  # fmt: skip
             files.append(target / "predictive")
+        elif predictive:
+            from borderflow.calibrate.predictive import write_flee_predictive
+
+            files += write_flee_predictive(problem, post, priors, target / "predictive",
+                                           members=predictive, seed=seed,
+                                           executor=executor)  # fmt: skip
     except ScenarioError as exc:
         _fail(exc)
         return
     q = post.quantiles([0.05, 0.5, 0.95])
-    table = Table(title=f"{case.name}: posterior ({particles} particles, {post.simulations} runs)")
+    table = Table(
+        title=f"{problem.name}: posterior ({particles} particles, {post.simulations} runs, "
+        f"distance {post.tolerances[-1]:.4g})"
+    )
     for col in ("parameter", "5 %", "median", "95 %"):
         table.add_column(col, justify="left" if col == "parameter" else "right")
     for j, name in enumerate(post.names):
         table.add_row(name, *(f"{q[i, j]:.4g}" for i in range(3)))
+    out.print(table)
+    out.print(f"wrote {', '.join(str(p) for p in files)}", highlight=False)
+
+
+@app.command()
+def backtest(
+    scenario: Annotated[
+        str, typer.Argument(help="A border case or a Flee scenario (name or folder).")
+    ] = DEFAULT_SCENARIO,
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(help="A forecast origin (YYYY-MM-DD); repeat for several."),
+    ] = None,
+    origins: Annotated[
+        int, typer.Option(min=1, help="Without --origin: this many, spread over the data.")
+    ] = 4,
+    horizon: Annotated[int, typer.Option(min=1, help="Days forecast after each origin.")] = 14,
+    obs: ObsOption = None,
+    db: DbOption = None,
+    params: ParamsOption = None,
+    particles: Annotated[int, typer.Option(min=10, help="Particles per generation.")] = 40,
+    generations: Annotated[int, typer.Option(min=1, help="ABC-SMC generations.")] = 3,
+    members: Annotated[int, typer.Option(min=2, help="Forecast members per origin.")] = 30,
+    seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 0,
+    free: Annotated[
+        bool,
+        typer.Option(
+            "--free", help="Do not start forecasts from the state observed at the origin."
+        ),
+    ] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder (default: results/backtest-<case>-seed<seed>)."),
+    ] = None,
+    compat: CompatOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    dask_local: DaskLocalOption = None,
+) -> None:
+    """Rolling-origin backtest: fit up to each origin, forecast the horizon, score it.
+
+    Scores: averaged relative difference (Flee's), MAE, MASE against persistence and a naive
+    trend, CRPS of the ensemble, and coverage of its 50 % and 90 % intervals. Writes
+    scores.csv, points.csv, posteriors.csv and backtest.png.
+    """
+    import datetime as dt
+
+    from rich.table import Table
+
+    from borderflow.calibrate.backtest import (
+        BacktestSettings,
+        default_origins,
+        score_table,
+        write_backtest,
+    )
+    from borderflow.calibrate.backtest import (
+        backtest as run_backtest,
+    )
+    from borderflow.ensemble.params import read_uncertain
+
+    try:
+        problem = _problem(scenario, obs, db, compat)
+        priors = read_uncertain(params or problem.priors_path(), problem)
+        settings = BacktestSettings(horizon=horizon, particles=particles, generations=generations,
+                                    members=members, seed=seed, assimilate=not free)  # fmt: skip
+        if origin:
+            try:
+                chosen = sorted({dt.date.fromisoformat(o) for o in origin})
+            except ValueError as exc:
+                raise ScenarioError(f"--origin: not a date (YYYY-MM-DD): {exc}") from None
+        else:
+            chosen = default_origins(problem, horizon, origins)
+        target = out_dir or Path("results") / f"backtest-{problem.path.resolve().name}-seed{seed}"
+        t0 = time.perf_counter()
+
+        def say(msg: str) -> None:
+            err.print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", highlight=False)
+
+        results = run_backtest(problem, priors, chosen, settings,
+                               executor=_executor(workers, scheduler, dask_local),
+                               report=say)  # fmt: skip
+        files = write_backtest(results, problem, target)
+    except ScenarioError as exc:
+        _fail(exc)
+        return
+    table = Table(title=f"{problem.name}: backtest, horizon {horizon} days")
+    heads = {"origin": "origin", "points": "points", "ard": "ARD", "mae": "MAE",
+             "mase_persistence": "MASE persist.", "mase_trend": "MASE trend", "crps": "CRPS",
+             "cover50": "50 % cover", "cover90": "90 % cover"}  # fmt: skip
+    for col in heads.values():
+        table.add_column(col, justify="left" if col == "origin" else "right")
+    for row in score_table(results):
+        cells = []
+        for key in heads:
+            v = row[key]
+            if key == "origin":
+                cells.append(str(v))
+            elif key == "points":
+                cells.append(str(int(v)))
+            elif key.startswith("cover"):
+                cells.append("–" if math.isnan(v) else f"{v:.0%}")
+            else:
+                cells.append("–" if math.isnan(v) else f"{v:,.3g}")
+        table.add_row(*cells)
     out.print(table)
     out.print(f"wrote {', '.join(str(p) for p in files)}", highlight=False)
 
@@ -786,6 +924,7 @@ def fit(
 
 obs_app = typer.Typer(help="The observation store: import, export and list counts.")
 app.add_typer(obs_app, name="obs")
+
 DbOption = Annotated[
     str | None,
     typer.Option(
