@@ -90,7 +90,7 @@ def abc_smc(
         raise ScenarioError("nothing to calibrate: every parameter is fixed")
     if not problem.covered():
         raise ScenarioError(
-            f"{problem.name}: no observations inside the simulated period to fit to",
+            "no observations inside the simulated period to fit to",
             file=problem.path,
         )
     until = problem.until()

@@ -67,7 +67,7 @@ def default_origins(problem: Problem, horizon: int, count: int) -> list[dt.date]
     ]
     if not ok:
         raise ScenarioError(
-            f"{problem.name}: no origin has observations both before it and within "
+            "no origin has observations both before it and within "
             f"{horizon} days after it",
             file=problem.path,
         )
@@ -121,8 +121,13 @@ def backtest(
 
 
 def _error_scale(problem, fit, sampler, keys, t, origin, s, i, executor, runs):
-    """σ from a hindcast one horizon before the origin; else from the fit itself."""
-    t0 = t - dt.timedelta(days=s.horizon)
+    """σ from a hindcast started before the origin; else from the fit itself.
+
+    The hindcast starts one horizon before the origin, or halfway through the data known by
+    then if that is shorter, so that it always has observations to start from and to score.
+    """
+    first = min(last_day(o) for o in fit.covered())
+    t0 = t - dt.timedelta(days=min(s.horizon, (t - first).days // 2))
     early = problem.restrict(t0)
     if t0 > problem.start and early.covered():
         hind = run_members(early, sampler, keys, members=s.members, until=origin,

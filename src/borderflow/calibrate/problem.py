@@ -108,7 +108,7 @@ class Problem(ABC):
     def until(self) -> int:
         """The last day any observation needs."""
         if not self.observations:
-            raise ScenarioError(f"{self.name}: no observations to fit to", file=self.path)
+            raise ScenarioError("no observations to fit to", file=self.path)
         last = max(last_day(o) for o in self.observations)
         return min((last - self.start).days, self.days - 1)
 
