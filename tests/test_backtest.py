@@ -196,7 +196,7 @@ def test_backtest_forecasts_and_scores_each_origin(tmp_path):
     for r in a:
         assert r.points, "every origin has observations after it"
         assert all(r.origin < p.obs.date <= r.origin + dt.timedelta(days=9) for p in r.points)
-        assert r.sigma > 0 and r.sigma_points > 0
+        assert r.errors.pooled > 0 and r.errors.points > 0
     table = score_table(a)
     assert [row["origin"] for row in table] == [*(str(o) for o in origins), "all"]
     assert table[-1]["points"] == sum(len(r.points) for r in a)
@@ -220,12 +220,14 @@ def test_error_scale_comes_from_before_the_origin(tmp_path):
     keys = [("C1", CAMP_INDICATOR), ("C2", CAMP_INDICATOR)]
     runs = run_members(problem, sampler, keys, members=3, until=30, origin=None, seed=0,
                        executor=serial_executor())  # fmt: skip
-    sigma, n = log_error(runs, rows, after=START + dt.timedelta(days=10))
+    model = log_error(runs, rows, after=START + dt.timedelta(days=10))
     window = [o for o in rows if 10 < (o.date - START).days <= 30]  # after 10, simulated
-    assert n == len(window) and sigma >= 0
+    assert model.points == len(window) and model.pooled >= 0
+    assert set(model.by_key) == {("C1", CAMP_INDICATOR), ("C2", CAMP_INDICATOR)}
+    assert model.sigma(("C9", CAMP_INDICATOR)) == model.pooled
     # moving the truth moves the error
     shifted = [o.model_copy(update={"low": o.low * 2 + 5, "high": o.high * 2 + 5}) for o in rows]
-    assert log_error(runs, shifted, after=START)[0] > sigma
+    assert log_error(runs, shifted, after=START).pooled > model.pooled
 
 
 def run_cli(*args, cwd=None):

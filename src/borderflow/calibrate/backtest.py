@@ -19,6 +19,7 @@ import numpy as np
 
 from borderflow.calibrate.abc import Posterior, abc_smc
 from borderflow.calibrate.predictive import (
+    ErrorModel,
     MemberRuns,
     log_error,
     posterior_sampler,
@@ -46,8 +47,7 @@ class BacktestSettings:
 class OriginResult:
     origin: dt.date
     posterior: Posterior
-    sigma: float  # the error model's log-scale sd
-    sigma_points: int  # hindcast points it was estimated from
+    errors: ErrorModel  # fitted on a hindcast before the origin
     runs: MemberRuns  # forecast members, days 0..origin + horizon
     points: list[ForecastPoint]
 
@@ -67,8 +67,7 @@ def default_origins(problem: Problem, horizon: int, count: int) -> list[dt.date]
     ]
     if not ok:
         raise ScenarioError(
-            "no origin has observations both before it and within "
-            f"{horizon} days after it",
+            f"no origin has observations both before it and within {horizon} days after it",
             file=problem.path,
         )
     if len(ok) <= count:
@@ -107,20 +106,21 @@ def backtest(
         runs = run_members(fit, sampler, keys, members=s.members, until=until,
                            origin=origin if s.assimilate else None, seed=s.seed,
                            stream=2 * i + 1, executor=executor)  # fmt: skip
-        sigma, n = _error_scale(problem, fit, sampler, keys, t, origin, s, i, executor, runs)
+        errors = _error_model(problem, fit, sampler, keys, t, origin, s, i, executor, runs)
         points = []
         for k, o in enumerate(tests):
             f = runs.figures(o)
             if f is None:
                 continue
+            sigma = errors.sigma((o.location, o.indicator))
             draws = with_error(f, sigma, s.seed + 7919 * i + k).ravel()
             persistence, trend = baselines(fit.observations, o)
             points.append(ForecastPoint(t, o, draws, persistence, trend))
-        out.append(OriginResult(t, post, sigma, n, runs, points))
+        out.append(OriginResult(t, post, errors, runs, points))
     return out
 
 
-def _error_scale(problem, fit, sampler, keys, t, origin, s, i, executor, runs):
+def _error_model(problem, fit, sampler, keys, t, origin, s, i, executor, runs) -> ErrorModel:
     """σ from a hindcast started before the origin; else from the fit itself.
 
     The hindcast starts one horizon before the origin, or halfway through the data known by
@@ -133,9 +133,9 @@ def _error_scale(problem, fit, sampler, keys, t, origin, s, i, executor, runs):
         hind = run_members(early, sampler, keys, members=s.members, until=origin,
                            origin=(t0 - problem.start).days if s.assimilate else None,
                            seed=s.seed, stream=2 * i + 2, executor=executor)  # fmt: skip
-        sigma, n = log_error(hind, fit.observations, after=t0)
-        if n:
-            return sigma, n
+        model = log_error(hind, fit.observations, after=t0)
+        if model.points:
+            return model
     return log_error(runs, fit.observations, after=dt.date.min)
 
 
@@ -184,14 +184,17 @@ def write_backtest(results: Sequence[OriginResult], problem: Problem, out_dir: P
     def posteriors_csv(path: Path) -> None:
         with path.open("w", newline="", encoding="utf-8") as handle:
             w = csv.writer(handle, lineterminator="\n")
-            w.writerow(["origin", "parameter", "q05", "median", "q95", "error_sd", "simulations"])
+            w.writerow(["origin", "parameter", "q05", "median", "q95", "simulations"])
             w.writerow(["#date+origin", "#meta+param", "#value+q05", "#value+median",
-                        "#value+q95", "#value+error_sd", "#meta+runs"])  # fmt: skip
+                        "#value+q95", "#meta+runs"])  # fmt: skip
             for r in results:
                 q = r.posterior.quantiles([0.05, 0.5, 0.95])
                 for j, name in enumerate(r.posterior.names):
                     w.writerow([r.origin, name, *(_num(q[k, j]) for k in range(3)),
-                                _num(r.sigma), r.posterior.simulations])  # fmt: skip
+                                r.posterior.simulations])  # fmt: skip
+                for (loc, ind), sd in [(("ALL", "ALL"), r.errors.pooled), *r.errors.by_key.items()]:
+                    w.writerow([r.origin, f"error_sd.{loc}.{ind}", "", _num(sd), "",
+                                r.errors.points])  # fmt: skip
 
     with atomic_outputs(out_dir) as out:
         out.write("scores.csv", scores_csv)

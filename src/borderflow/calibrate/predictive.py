@@ -102,11 +102,28 @@ def run_members(
     return MemberRuns(list(keys), out, problem.start)
 
 
-def log_error(
-    runs: MemberRuns, rows: Sequence[ObservationRow], after: dt.date
-) -> tuple[float, int]:
+@dataclass(frozen=True)
+class ErrorModel:
+    """Log-scale sd of the forecaster's error, per observed series, fitted before the origin.
+
+    Series differ a lot (a large camp the model follows closely, a small one it misses by a
+    factor), so each has its own sd when the hindcast scored it at least ``MIN_POINTS`` times;
+    the others take the pooled sd.
+    """
+
+    pooled: float
+    by_key: dict[Key, float]
+    points: int
+
+    MIN_POINTS = 3
+
+    def sigma(self, key: Key) -> float:
+        return self.by_key.get(key, self.pooled)
+
+
+def log_error(runs: MemberRuns, rows: Sequence[ObservationRow], after: dt.date) -> ErrorModel:
     """RMS of log((observed + 1) / (median member + 1)) over rows ending after ``after``."""
-    errs = []
+    errs: dict[Key, list[float]] = {}
     for o in rows:
         if last_day(o) <= after:
             continue
@@ -114,10 +131,14 @@ def log_error(
         if f is None:
             continue
         y = 0.5 * (o.low + o.high)
-        errs.append(math.log((y + 1.0) / (float(np.median(f)) + 1.0)))
-    if not errs:
-        return float("nan"), 0
-    return float(np.sqrt(np.mean(np.square(errs)))), len(errs)
+        e = math.log((y + 1.0) / (float(np.median(f)) + 1.0))
+        errs.setdefault((o.location, o.indicator), []).append(e)
+    every = [e for es in errs.values() for e in es]
+    if not every:
+        return ErrorModel(float("nan"), {}, 0)
+    rms = lambda es: float(np.sqrt(np.mean(np.square(es))))  # noqa: E731
+    by_key = {k: rms(es) for k, es in errs.items() if len(es) >= ErrorModel.MIN_POINTS}
+    return ErrorModel(rms(every), by_key, len(every))
 
 
 def with_error(values: np.ndarray, sigma: float, seed: int) -> np.ndarray:

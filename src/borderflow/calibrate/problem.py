@@ -156,7 +156,7 @@ class BorderProblem(Problem):
     @classmethod
     def from_case(cls, case) -> BorderProblem:
         days = (case.spec.case.end - case.spec.case.start).days + 1
-        return cls(case.name, case.path, case.spec.case.start, days, case.observations, case)
+        return cls(case.name, case.path, case.spec.case.start, days, case.observations, case=case)
 
     def parameter_names(self) -> list[str]:
         from borderflow.scenario.border_io import parameter_names
@@ -243,7 +243,7 @@ class FleeProblem(Problem):
         settings = load_flee_settings(settings_path, compatibility)
         sc = read_flee_scenario(path, hasten=settings.optimisations.hasten)
         rows = tuple(flee_series_rows(sc))
-        return cls(sc.name, sc.path, sc.start_date, sc.length, rows, sc, settings)
+        return cls(sc.name, sc.path, sc.start_date, sc.length, rows, scenario=sc, settings=settings)
 
     def parameter_names(self) -> list[str]:
         names = [f"move_rules.{k}" for k in FLEE_FLOAT_RULES]

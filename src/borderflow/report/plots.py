@@ -1035,7 +1035,8 @@ def plot_backtest(results, problem, path: Path) -> None:
             ax = axes[row][c]
             if key in r.runs.keys:
                 j = r.runs.keys.index(key)
-                draws = with_error(r.runs.values[:, first : last + 1, j], r.sigma, 0)
+                sigma = r.errors.sigma(key)
+                draws = with_error(r.runs.values[:, first : last + 1, j], sigma, 0)
                 draws = np.moveaxis(draws, 0, -1).reshape(len(dates), -1)  # day × draws
                 q = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
                 ax.fill_between(dates, q[0], q[4], color=_colour(0), alpha=0.18, lw=0,
