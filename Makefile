@@ -18,9 +18,12 @@ run: $(STAMP)
 
 # The tests also run against a throwaway PostgreSQL server (installed from Debian's packages
 # when missing and run as root); the script prints its URL, or nothing when it cannot start one.
+# The dashboard's browser tests drive Debian's chromium (installed the same way, never by
+# `playwright install`); the script prints its path, or nothing, and then they are skipped.
 test: run
 	$(BIN)/ruff check src tests benchmarks
-	BORDERFLOW_TEST_PG="$$(scripts/postgres-for-tests.sh start)" $(BIN)/python -m pytest -q; \
+	BORDERFLOW_TEST_PG="$$(scripts/postgres-for-tests.sh start)" \
+	BORDERFLOW_TEST_CHROMIUM="$$(scripts/chromium-for-tests.sh)" $(BIN)/python -m pytest -q; \
 	status=$$?; scripts/postgres-for-tests.sh stop; exit $$status
 
 lint: $(STAMP)

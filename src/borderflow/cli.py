@@ -925,6 +925,11 @@ def fit(
 obs_app = typer.Typer(help="The observation store: import, export and list counts.")
 app.add_typer(obs_app, name="obs")
 
+from borderflow.web.commands import serve, users_app  # noqa: E402  (the web app: issue 6)
+
+app.command("serve")(serve)
+app.add_typer(users_app, name="users")
+
 DbOption = Annotated[
     str | None,
     typer.Option(

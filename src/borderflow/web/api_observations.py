@@ -1,0 +1,277 @@
+"""Stored observations: read them, and add them with exactly the CLI's rules.
+
+An upload goes through the observation store as ``borderflow obs import`` does: a CSV body (or
+file) is read by the same HXL reader, a JSON list is validated row by row with the same model,
+any bad row rejects the whole upload (every bad row listed, nothing stored), and rows already
+stored (same natural key) are skipped, so uploading twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.message
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import HTTPException, Query, Request, Response
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from borderflow.errors import ScenarioError
+from borderflow.observe.models import Observation
+from borderflow.observe.store import (
+    ImportRejectedError,
+    ObservationIn,
+    RowError,
+    Store,
+    _first_data_line,
+)
+from borderflow.web.auth import DataEntry, Principal, Viewer
+from borderflow.web.db import audit, writing
+from borderflow.web.results import json_bytes
+from borderflow.web.routing import BODY_RESPONSES, api_router
+from borderflow.web.schemas import (
+    PLAIN,
+    ErrorOut,
+    ImportResult,
+    IsoDate,
+    ObservationOut,
+    RowProblem,
+)
+
+router = api_router("observations")
+
+Filter = Annotated[str | None, Query(max_length=300, pattern=PLAIN)]
+COLUMNS = [c.name for c in Observation.__table__.columns]
+
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {"type": "array", "minItems": 1, "items": ObservationIn.model_json_schema()}
+        },
+        "text/csv": {
+            "schema": {"type": "string", "description": "HXL-tagged CSV, as `obs import`."}
+        },
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+    },
+}
+REJECTED = {
+    "description": "Bad rows: nothing was stored.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "detail": {
+                        "type": "object",
+                        "properties": {
+                            "errors": {
+                                "type": "array",
+                                "items": RowProblem.model_json_schema(),
+                            }
+                        },
+                    }
+                },
+            }
+        }
+    },
+}
+
+
+class Rejected(HTTPException):
+    """422 listing every bad row: ``{"detail": {"errors": [{row, field, reason}]}}``."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(
+            422, {"errors": [{"row": e.row, "field": e.field, "reason": e.reason} for e in errors]}
+        )
+
+    @classmethod
+    def whole(cls, field: str, reason: str) -> Rejected:
+        """The upload as a whole is unreadable (no row to name)."""
+        return cls([RowError(None, field, reason)])  # type: ignore[arg-type]
+
+
+def _record(r: Observation) -> dict[str, Any]:
+    out = {}
+    for c in COLUMNS:
+        v = getattr(r, c)
+        out[c] = v.isoformat() if isinstance(v, dt.date) else v
+    return out
+
+
+@router.get(
+    "/observations",
+    response_model=list[ObservationOut],
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def list_observations(
+    request: Request,
+    user: Viewer,
+    place: Filter = None,
+    indicator: Filter = None,
+    since: IsoDate | None = None,
+    until: IsoDate | None = None,
+    fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> Response:
+    """Stored observations, filtered; CSV is what ``borderflow obs export`` writes."""
+    store: Store = request.app.state.store
+    rows = store.query(place=place, indicator=indicator, since=since, until=until)
+    if fmt == "csv":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "observations.csv"
+            store.export_csv(rows, path)
+            return Response(path.read_bytes(), media_type="text/csv")
+    return Response(json_bytes([_record(r) for r in rows]), media_type="application/json")
+
+
+def _from_json(body: bytes) -> list[ObservationIn]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Rejected.whole("(body)", "not JSON") from None
+    if not isinstance(data, list) or not data:
+        raise Rejected.whole("(body)", "expected a non-empty list of observations")
+    rows, errors = [], []
+    for n, item in enumerate(data, start=1):  # row n: the n-th item of the list
+        try:
+            # Strict JSON: a date is a "YYYY-MM-DD" string and a number a number (lax
+            # validation would read 0 as 1970-01-01 and "12" as 12.0).
+            rows.append(ObservationIn.model_validate_json(json.dumps(item), strict=True))
+        except ValidationError as exc:
+            for err in exc.errors():
+                field = ".".join(str(x) for x in err["loc"]) or "(row)"
+                errors.append(RowError(n, field, err["msg"].removeprefix("Value error, ")))
+    if errors:
+        raise Rejected(errors)
+    return rows
+
+
+def _from_csv(store: Store, body: bytes) -> tuple[list[ObservationIn], int]:
+    """The rows of an HXL CSV and the file line of the first one."""
+    if b"\x00" in body:
+        raise Rejected.whole("(file)", "contains NUL bytes: not a CSV file")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Rejected.whole("(file)", "not UTF-8 text") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "upload.csv"
+        path.write_bytes(body)
+        try:
+            return store.read_file(path), _first_data_line(path)
+        except ImportRejectedError as exc:
+            raise Rejected(exc.errors) from None
+        except ScenarioError as exc:
+            raise Rejected.whole("(file)", exc.message) from None
+
+
+def _no_nul(rows: list[ObservationIn], first: int) -> None:
+    """PostgreSQL cannot store NUL characters: refuse them as the bad input they are."""
+    errors = [
+        RowError(first + k, name, "contains a NUL character")
+        for k, row in enumerate(rows)
+        for name, value in row
+        if isinstance(value, str) and "\x00" in value
+    ]
+    if errors:
+        raise Rejected(errors)
+
+
+def _check_publisher(user: Principal, rows: list[ObservationIn], first: int, csv: bool) -> None:
+    """A data-entry user adds only observations published by their own organisation."""
+    if user.role != "data-entry":
+        return
+    wrong = [(first + k, r.source_publisher) for k, r in enumerate(rows)
+             if r.source_publisher != user.organisation]  # fmt: skip
+    if not wrong:
+        return
+    reason = (
+        "data-entry users may only add observations of their own organisation, "
+        f"{user.organisation!r}"
+    )
+    if csv:
+        raise Rejected([RowError(n, "source_publisher", f"{pub!r}: {reason}") for n, pub in wrong])
+    raise HTTPException(403, f"row {wrong[0][0]} names {wrong[0][1]!r}: {reason}")
+
+
+async def _upload(request: Request) -> tuple[str, bytes]:
+    """The body's kind (json or csv) and bytes; 415 for any other media type."""
+    message = email.message.Message()
+    message["content-type"] = request.headers.get("content-type", "")
+    kind = message.get_content_type()
+    if kind == "application/json" or kind.endswith("+json"):
+        return "json", await request.body()
+    if kind in ("text/csv", "application/csv", "text/plain"):
+        return "csv", await request.body()
+    if kind == "multipart/form-data":
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except HTTPException:
+            raise
+        except Exception:
+            raise Rejected.whole("(body)", "not a multipart form") from None
+        upload = form.get("file")
+        if isinstance(upload, UploadFile):
+            return "csv", await upload.read()
+        if isinstance(upload, str):
+            return "csv", upload.encode()
+        raise Rejected.whole("file", "the form needs a 'file' part (the CSV)")
+    raise HTTPException(415, "send a JSON list, a text/csv body or a multipart form with 'file'")
+
+
+@router.post(
+    "/observations",
+    response_model=ImportResult,
+    openapi_extra={"requestBody": UPLOAD_BODY},
+    responses={
+        403: {
+            "model": ErrorOut,
+            "description": "Not allowed (the role, or another organisation's rows in JSON).",
+        },
+        413: BODY_RESPONSES[413],
+        415: {"model": ErrorOut, "description": "Neither JSON, CSV nor a multipart form."},
+        422: REJECTED,
+    },
+)
+async def add_observations(request: Request, user: DataEntry) -> dict:
+    """Add observations: all rows or none; rows already stored are counted, not added again.
+
+    Row numbers are file lines for CSV (as ``borderflow obs import``) and 1-based item numbers
+    for a JSON list.
+    """
+    store: Store = request.app.state.store
+    kind, body = await _upload(request)
+    if kind == "json":
+        rows, first = await _in_thread(_from_json, body), 1
+    else:
+        rows, first = await _in_thread(_from_csv, store, body)
+    _no_nul(rows, first)
+    _check_publisher(user, rows, first, csv=kind == "csv")
+    report = await _in_thread(store.insert, rows)
+    detail = {"rows": report.rows, "added": report.added, "already_stored": report.already_stored,
+              "format": kind}  # fmt: skip
+    await _in_thread(_audit_insert, request, user, detail)
+    return {"added": report.added, "already_stored": report.already_stored}
+
+
+def _audit_insert(request: Request, user: Principal, detail: dict) -> None:
+    # The store commits the rows in its own transaction; this row follows right after.
+    with writing(request.app.state.store.engine) as session:
+        audit(session, user.username, "observations.add", "observations", detail)
+
+
+async def _in_thread(fn, *args):
+    """Blocking work (files, database) off the event loop."""
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn, *args)

@@ -1,0 +1,207 @@
+"""Runs and ensembles requested through the API, executed in the background of the server.
+
+A small thread pool takes queued runs one after another. A single run goes through
+:func:`borderflow.runs.run_border`; an ensemble through
+:func:`borderflow.ensemble.runner.run_ensemble` on a local process pool. Each run's row says
+where it stands: status ``queued`` → ``running`` → ``done`` or ``failed`` with a one-line
+message (never a traceback: those go to the server log), and progress from 0 to 1.
+
+The server may stop at any time. Stopping it cancels what is queued and stops what is running
+within a simulated day (a run) or a batch of members (an ensemble); those runs are marked
+failed ("interrupted"), and so are any left ``queued``/``running`` by a server that died,
+when the next one starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import Engine, select, update
+
+from borderflow.errors import ScenarioError
+from borderflow.web.db import reading, writing
+from borderflow.web.models import Run, utcnow
+
+log = logging.getLogger("borderflow.web")
+
+THREADS = 2  # runs executed at the same time; an ensemble uses a process pool of its own
+PROGRESS_EVERY = 0.5  # seconds between progress updates of a run's row
+INTERRUPTED = "interrupted: the server stopped before the run finished"
+
+
+class RunInterruptedError(Exception):
+    """The server is stopping: abandon the run."""
+
+
+class Jobs:
+    """The background executor of one server."""
+
+    def __init__(
+        self, engine: Engine, data_dir: Path, workers: int | None = None, threads: int = THREADS
+    ) -> None:
+        self.engine, self.data_dir, self.workers, self.threads = engine, data_dir, workers, threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def recover(self) -> int:
+        """Mark runs that a previous server left unfinished as failed; returns how many."""
+        with writing(self.engine) as session:
+            result = session.execute(
+                update(Run)
+                .where(Run.status.in_(("queued", "running")))
+                .values(status="failed", message=INTERRUPTED, finished_at=utcnow())
+            )
+            return result.rowcount or 0
+
+    def start(self) -> None:
+        """Start taking runs (again, after a shutdown: an app may serve several lifespans)."""
+        with self._lock:
+            if self._pool is None:
+                self._stop.clear()
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="borderflow-run")
+
+    def shutdown(self) -> None:
+        """Cancel queued runs, stop running ones, and mark them all failed."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            self._stop.set()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self.recover()
+
+    # -- work --------------------------------------------------------------------------------
+    def folder_name(self, run_id: int) -> str:
+        """A fresh folder per run: an old data folder reused with a new database never mixes."""
+        return f"run-{run_id}-{secrets.token_hex(4)}"
+
+    def submit(self, run_id: int) -> None:
+        self.start()
+        with self._lock:
+            if self._pool is not None:  # else the server stopped meanwhile: the run stays queued
+                self._pool.submit(self.execute, run_id)
+
+    def _set(self, run_id: int, **values: object) -> None:
+        with writing(self.engine) as session:
+            session.execute(update(Run).where(Run.id == run_id).values(**values))
+
+    def execute(self, run_id: int) -> None:
+        """Run one queued run in this thread (the pool calls it for every run it takes)."""
+        with reading(self.engine) as session:
+            run = session.scalar(select(Run).where(Run.id == run_id))
+        if run is None or run.status != "queued":
+            return
+        if self._stop.is_set():
+            return  # marked interrupted by shutdown()
+        self._set(run_id, status="running", progress=0.0)
+        try:
+            self._run(run)
+        except RunInterruptedError:
+            self._set(run_id, status="failed", message=INTERRUPTED, finished_at=utcnow())
+        except ScenarioError as exc:
+            self._fail(run_id, exc.describe())
+        except Exception:
+            log.exception("run %s failed", run_id)
+            self._fail(run_id, "internal error (the server log has the details)")
+        else:
+            self._set(run_id, status="done", progress=1.0, message="", finished_at=utcnow())
+
+    def _fail(self, run_id: int, message: str) -> None:
+        line = " ".join(message.split())[:500]
+        self._set(run_id, status="failed", message=line, finished_at=utcnow())
+
+    def _progress(self, run_id: int):
+        """A callback taking the fraction done: checks for a stop, writes at most every 0.5 s."""
+        last = [0.0]
+
+        def tick(fraction: float) -> None:
+            if self._stop.is_set():
+                raise RunInterruptedError
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_EVERY:
+                last[0] = now
+                self._set(run_id, progress=min(max(fraction, 0.0), 1.0))
+
+        return tick
+
+    def _run(self, run: Run) -> None:
+        from borderflow.web import catalogue, results
+
+        path = catalogue.path_of(run.scenario)
+        folder = self.data_dir / run.folder
+        if folder.exists():
+            shutil.rmtree(folder)  # a half-written folder of an interrupted attempt
+        tick = self._progress(run.id)
+        if run.members == 0:
+            from borderflow.runs import run_border
+
+            total = [1]
+            run_border(
+                path,
+                seed=run.seed,
+                variant=run.variant,
+                capacity=run.capacity,
+                out_dir=folder,
+                plots=False,
+                on_start=lambda days: total.__setitem__(0, max(days, 1)),
+                on_day=lambda day: tick((day + 1) / total[0]),
+            )
+            return
+        from borderflow.ensemble.runner import run_ensemble
+        from borderflow.results.atomic import atomic_outputs
+        from borderflow.runs import SUMMARY_JSON
+
+        done = [0, 1]
+
+        def start(total: int, already: int) -> None:
+            done[:] = [already, max(total, 1)]
+
+        def member(_: int) -> None:
+            done[0] += 1
+            tick(done[0] / done[1])
+
+        run_ensemble(
+            path,
+            path / "uncertain.toml",
+            folder,
+            members=run.members,
+            seed=run.seed,
+            variant=run.variant,
+            capacity=run.capacity,
+            executor=self._executor(),
+            on_start=start,
+            on_member=member,
+        )
+        case = catalogue.border_case(run.scenario, run.variant)
+        summary = results.ensemble_summary(folder, case, run.members)
+        with atomic_outputs(folder) as out:
+            out.write(SUMMARY_JSON, lambda p: p.write_bytes(results.json_bytes(summary)))
+
+    def _executor(self):
+        """The local process pool, fed a batch of members at a time so that a stop is prompt.
+
+        (A process pool finishes every member already submitted to it before it closes.) The
+        workers stay up from one batch to the next.
+        """
+        from borderflow.ensemble.runner import pool_executor
+
+        pool = pool_executor(self.workers)
+        batch = 2 * (self.workers or os.cpu_count() or 1)
+
+        def run(todo: Sequence[int], init: tuple, done) -> None:
+            with pool.session(init) as submit:
+                for start in range(0, len(todo), batch):
+                    if self._stop.is_set():
+                        raise RunInterruptedError
+                    submit(todo[start : start + batch], done)
+
+        return run

@@ -1,0 +1,103 @@
+"""Tables of the web app: users, their tokens, runs started through the API, the audit log.
+
+They share the observation store's declarative base, so one database and one migration chain
+hold everything. Table names avoid ``user``, a reserved word in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from borderflow.observe.models import Base
+
+ROLES = ("viewer", "analyst", "data-entry", "admin")
+RUN_STATUSES = ("queued", "running", "done", "failed")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC (SQLite keeps no zone), always read back as an aware UTC time."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give times in UTC with a zone")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class User(Base):
+    __tablename__ = "web_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    organisation: Mapped[str] = mapped_column(String(300), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    tokens: Mapped[list[Token]] = relationship(back_populates="user")
+
+
+class Token(Base):
+    """An API token; only its SHA-256 is stored, so a stolen database reveals no token."""
+
+    __tablename__ = "web_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("web_user.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    label: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class Run(Base):
+    """A run or ensemble requested through the API; its outputs are in ``data_dir/folder``."""
+
+    __tablename__ = "web_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scenario: Mapped[str] = mapped_column(String(200), nullable=False)
+    variant: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    capacity: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    seed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    members: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    status: Mapped[str] = mapped_column(String(8), nullable=False, default="queued", index=True)
+    progress: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    message: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    folder: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+
+
+class AuditLog(Base):
+    """One row per accepted write: who, when (UTC), what, on what, and the counts."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    action: Mapped[str] = mapped_column(String(40), nullable=False)
+    target: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    detail: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)

@@ -1,0 +1,229 @@
+"""Reading a run folder for the API: series, bands, needs and summary, as JSON rows or HXL CSV.
+
+A run's folder never changes once the run is done, so tables are cached by path and
+modification time. An ensemble's "series" is its median band (q50); its summary.json, written
+when it finishes, holds the median band's figures and each figure's 5-95 % range over members.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import tempfile
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from borderflow.ensemble.runner import BANDS, MEMBERS_DIR, QUANTILE_COLUMNS, member_file
+from borderflow.results.series import HXL_TAGS, write_hxl_csv
+from borderflow.runs import COMPARE_METRICS, SERIES_PARQUET, SUMMARY_JSON
+from borderflow.scenario.border_io import BorderCase
+
+KEYS = ("date", "location", "indicator")
+BAND_COLUMNS = (*QUANTILE_COLUMNS, "mean")
+BAND_TAGS = {**{k: HXL_TAGS[k] for k in KEYS}, **{c: f"#indicator+num+{c}" for c in BAND_COLUMNS}}
+NEED_TAGS = {"people": "#affected+num", "children": "#affected+children+num"}
+
+
+@lru_cache(maxsize=64)
+def _read(path: str, mtime_ns: int) -> pa.Table:
+    table = pq.read_table(path)
+    # Plain strings and ISO dates once, so that every request only filters and serialises.
+    cols = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if name in ("location", "indicator"):
+            col = col.cast(pa.string())
+        cols[name] = col
+    return pa.table(cols)
+
+
+def read_table(path: Path) -> pa.Table:
+    return _read(str(path), path.stat().st_mtime_ns)
+
+
+def _filter(table: pa.Table, indicator: str | None, location: str | None) -> pa.Table:
+    if indicator:
+        table = table.filter(pc.equal(table.column("indicator"), indicator))
+    if location:
+        table = table.filter(pc.equal(table.column("location"), location))
+    return table
+
+
+def series(folder: Path, ensemble: bool, indicator: str | None, location: str | None) -> pa.Table:
+    """``date, location, indicator, value``: the run's series, or an ensemble's q50 band."""
+    if ensemble:
+        bands = _filter(read_table(folder / BANDS), indicator, location)
+        return bands.select(list(KEYS)).append_column("value", bands.column("q50"))
+    table = _filter(read_table(folder / SERIES_PARQUET), indicator, location)
+    return table.select([*KEYS, "value"])
+
+
+def bands(folder: Path, indicator: str | None, location: str | None) -> pa.Table:
+    table = _filter(read_table(folder / BANDS), indicator, location)
+    return table.select([*KEYS, *BAND_COLUMNS])
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def rows(table: pa.Table) -> list[dict[str, Any]]:
+    names = table.column_names
+    columns = [table.column(n).to_pylist() for n in names]
+    return [
+        {n: _clean(v) for n, v in zip(names, values, strict=True)}
+        for values in zip(*columns, strict=True)
+    ]
+
+
+def json_bytes(data: Any) -> bytes:
+    return json.dumps(data, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _num(value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.6g}"
+    return str(value)
+
+
+def csv_bytes(records: Iterable[dict[str, Any]], tags: dict[str, str]) -> bytes:
+    """Header, HXL hashtag row, then the records' values in the order of ``tags``."""
+    buffer = io.StringIO()
+    w = csv.writer(buffer, lineterminator="\n")
+    w.writerow(list(tags))
+    w.writerow(list(tags.values()))
+    for r in records:
+        w.writerow([_num(_clean(r.get(k))) for k in tags])
+    return buffer.getvalue().encode()
+
+
+def series_csv(table: pa.Table) -> bytes:
+    """The same file ``borderflow run`` writes as series.csv (HXL row included)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "series.csv"
+        write_hxl_csv(table, path)
+        return path.read_bytes()
+
+
+def summary(folder: Path) -> list[dict[str, Any]]:
+    return json.loads((folder / SUMMARY_JSON).read_text())
+
+
+def need_indicators(case: BorderCase) -> list[str]:
+    head = ["people", "children"]
+    return head + [n.indicator for n in case.needs if n.indicator not in head]
+
+
+def needs(folder: Path, ensemble: bool, indicators: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per day and place with people in need: people, children and each need."""
+    table = series(folder, ensemble, None, None)
+    table = table.filter(pc.is_in(table.column("indicator"), pa.array(list(indicators))))
+    data = table.to_pydict()
+    out: dict[tuple, dict[str, Any]] = {}
+    for date, loc, ind, value in zip(*(data[k] for k in (*KEYS, "value")), strict=True):
+        row = out.setdefault((date, loc), {"date": date, "location": loc})
+        row[ind] = value
+    ordered = [out[k] for k in sorted(out)]
+    return [{k: _clean(row.get(k)) for k in ("date", "location", *indicators)} for row in ordered]
+
+
+def needs_tags(indicators: Sequence[str]) -> dict[str, str]:
+    tags = {"date": HXL_TAGS["date"], "location": HXL_TAGS["location"]}
+    tags.update({i: NEED_TAGS.get(i, f"#indicator+num+{i}") for i in indicators})
+    return tags
+
+
+def ensemble_summary(folder: Path, case: BorderCase, members: int) -> list[dict[str, Any]]:
+    """Headline figures of an ensemble per crossing, from the forecast origin on.
+
+    The figures are those of the median band (q50), the curve the dashboard draws; the spread
+    of each figure over the members is given as its 5-95 % range (``members_90``).
+    """
+    from borderflow.ensemble.compare import headline
+    from borderflow.results.series import read_parquet
+
+    key_of = {name: key for key, name in COMPARE_METRICS}
+    band = read_table(folder / BANDS)
+    q50 = band.select(["day", *KEYS]).append_column("value", band.column("q50"))
+    crossings = [c.name for c in case.crossings]
+    since = max((case.spec.case.origin - case.spec.case.start).days, 0)
+    mid = headline(q50, crossings, since)
+    per_member = [
+        headline(read_parquet(folder / MEMBERS_DIR / member_file(i)), crossings, since)
+        for i in range(members)
+    ]
+    wanted = need_indicators(case)
+    day = q50.column("day").to_numpy()
+    out = []
+    for crossing in crossings:
+        here = q50.filter(pc.equal(q50.column("location"), crossing))
+        days = here.column("day").to_numpy()
+        ind = here.column("indicator").to_numpy(zero_copy_only=False)
+        value = here.column("value").to_numpy()
+        later = (ind == "stranded") & (days >= since)
+        stranded, stranded_days = value[later], days[later]
+        peak = int(np.argmax(stranded)) if len(stranded) else 0
+        peak_day = int(stranded_days[peak]) if len(stranded) else since
+        at_peak = days == peak_day
+        needs_at_peak = {
+            i: _clean(float(value[at_peak & (ind == i)][0])) if (at_peak & (ind == i)).any()
+            else None
+            for i in wanted
+        }  # fmt: skip
+        peak_date = q50.column("date")[int(np.flatnonzero(day == peak_day)[0])].as_py()
+        row: dict[str, Any] = {"crossing": crossing}
+        for (name, c), v in mid.items():
+            if c == crossing:
+                row[key_of[name]] = v
+        row.update(
+            peak_date=peak_date.isoformat(),
+            days_with_stranded=int((stranded > 0).sum()),
+            needs_at_peak=needs_at_peak,
+            members_90={
+                key_of[name]: [
+                    float(q)
+                    for q in np.quantile([m[(name, crossing)] for m in per_member], [0.05, 0.95])
+                ]
+                for name, c in mid
+                if c == crossing
+            },
+        )
+        out.append(row)
+    return out
+
+
+def differences(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``b - a`` per crossing present in both, for every figure and need at the peak."""
+    figures = ("peak_stranded", "person_days_stranded", "days_with_stranded", "crossed",
+               "refused", "irregular")  # fmt: skip
+    by_crossing = {row["crossing"]: row for row in a}
+    out = []
+    for row in b:
+        base = by_crossing.get(row["crossing"])
+        if base is None:
+            continue
+        diff: dict[str, Any] = {"crossing": row["crossing"]}
+        for f in figures:
+            diff[f] = float(row[f]) - float(base[f])
+        needs_b, needs_a = row.get("needs_at_peak", {}), base.get("needs_at_peak", {})
+        diff["needs_at_peak"] = {
+            k: (needs_b[k] - needs_a[k])
+            if needs_b.get(k) is not None and needs_a.get(k) is not None
+            else None
+            for k in needs_b
+        }
+        out.append(diff)
+    return out
