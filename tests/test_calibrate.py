@@ -93,6 +93,10 @@ def test_cli_calibrates_to_stored_observations(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "departure.base_hazard" in res.stdout
     assert (tmp_path / "cal" / "posterior-summary.csv").read_text().count("\n") == 2 + 6
+    # the fit: each stored observation against the predictive members, reported and written
+    fit = (tmp_path / "cal" / "fit.csv").read_text().splitlines()
+    assert fit[1].startswith("#date+start") and len(fit) == 2 + 4  # the 4 'stranded' rows
+    assert "against each observation" in res.stdout and "inside" in res.stdout
     # the posterior-predictive ensemble: every member's parameters are one of the particles
     predictive = tmp_path / "cal" / "predictive"
     assert (predictive / "bands.parquet").exists() and (predictive / "fan.png").exists()

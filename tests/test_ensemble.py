@@ -252,3 +252,28 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     )  # fmt: skip
     assert res.returncode == 2
     assert "Dask scheduler" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_bands_align_members_that_used_different_roads():
+    """A member's series leaves out roads it did not use; a missing row means zero."""
+    import datetime as dt
+
+    from borderflow.ensemble.runner import aligned
+    from borderflow.results.series import SeriesBuilder
+
+    def member(roads: dict[str, float]):
+        b = SeriesBuilder(dt.date(2025, 1, 1), 2)
+        b.add("stranded", ["A"], np.array([[1.0], [2.0]]))
+        b.add("flow", list(roads), np.array([list(roads.values())] * 2))
+        return b.table()
+
+    rows, values = aligned([member({"X>Y": 5.0}), member({"X>Y": 1.0, "X>Z": 3.0})])
+    cols = [rows.column("day"), rows.column("location").cast("string"),
+            rows.column("indicator").cast("string")]  # fmt: skip
+    keys = list(zip(*(c.to_pylist() for c in cols), strict=True))
+    assert len(keys) == len(set(keys)) == 2 + 2 + 2
+    z = [i for i, k in enumerate(keys) if k[1] == "X>Z"]
+    np.testing.assert_array_equal(values[:, z], [[0.0, 0.0], [3.0, 3.0]])
+    same = member({"X>Y": 5.0})
+    rows2, values2 = aligned([same, same])
+    assert rows2.num_rows == same.num_rows and values2.shape == (2, same.num_rows)

@@ -677,6 +677,14 @@ def calibrate(
         post = abc_smc(problem, priors, particles=particles, generations=generations,
                        seed=seed, executor=executor, on_generation=report)  # fmt: skip
         files = write_posterior(post, target)
+        fit = []
+        if predictive:
+            from borderflow.calibrate.predictive import fit_rows, posterior_sampler, write_fit
+
+            sampler = posterior_sampler(post, priors)
+            fit = fit_rows(problem, sampler, members=predictive, seed=seed, executor=executor)
+            write_fit(fit, target / "fit.csv")
+            files.append(target / "fit.csv")
         if predictive and isinstance(problem, BorderProblem):
             from borderflow.ensemble.runner import run_ensemble
 
@@ -702,7 +710,30 @@ def calibrate(
     for j, name in enumerate(post.names):
         table.add_row(name, *(f"{q[i, j]:.4g}" for i in range(3)))
     out.print(table)
+    if fit and len(fit) <= 40:
+        _print_fit(fit, problem.name, predictive)
+    elif fit:
+        inside = sum(r.inside for r in fit)
+        out.print(f"fit: the median of {predictive} members lies inside {inside} of {len(fit)} "
+                  "reported ranges (each in fit.csv)")  # fmt: skip
     out.print(f"wrote {', '.join(str(p) for p in files)}", highlight=False)
+
+
+def _print_fit(fit, name: str, members: int) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{name}: the posterior-predictive ensemble ({members} members) "
+                  "against each observation")  # fmt: skip
+    for col in ("date", "place", "indicator", "stat", "reported", "5 %", "median", "95 %", ""):
+        table.add_column(col, justify="right" if col in ("5 %", "median", "95 %") else "left")
+    for r in fit:
+        o = r.obs
+        when = f"{o.date}–{o.end}" if o.end else str(o.date)
+        reported = f"{o.low:,.0f}" if o.low == o.high else f"{o.low:,.0f}–{o.high:,.0f}"
+        verdict = "inside" if r.inside else "outside"
+        table.add_row(when, o.location, o.indicator, o.stat, reported, f"{r.q05:,.0f}",
+                      f"{r.q50:,.0f}", f"{r.q95:,.0f}", verdict)  # fmt: skip
+    out.print(table)
 
 
 @app.command()
@@ -818,7 +849,7 @@ def info(
     """Describe a border case: dates, crossings, variants, and every parameter's provenance."""
     from rich.table import Table
 
-    from borderflow.scenario.border_io import PARAM_SECTIONS, read_border_case
+    from borderflow.scenario.border_io import parameter_sources, read_border_case
     from borderflow.scenario.locate import resolve_scenario
 
     try:
@@ -854,12 +885,9 @@ def info(
     params = Table(title="parameters")
     for col in ("parameter", "value", "source or assumption"):
         params.add_column(col)
-    for section in PARAM_SECTIONS:
-        block = getattr(case.spec, section)
-        for key in type(block).model_fields:
-            p = getattr(block, key)
-            why = f"source: {p.source}" if p.source else f"assumption: {p.assumption}"
-            params.add_row(f"{section}.{key}", f"{p.value:g}", why)
+    for p in parameter_sources(case):
+        why = f"source: {p.source}" if p.source else f"assumption: {p.assumption}"
+        params.add_row(p.parameter, f"{p.value:g}", why)
     out.print(params)
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from borderflow.calibrate.problem import Problem
-from borderflow.ensemble.params import Distribution, Fixed, LogNormal
+from borderflow.ensemble.params import Bounded, Distribution, Fixed, LogNormal
 from borderflow.ensemble.runner import Executor, Job, pool_executor
 from borderflow.errors import ScenarioError
 
@@ -68,6 +68,10 @@ def _distance(task: tuple[int, int, int, dict[str, float]]) -> tuple[int, float]
 PARTICLE_JOB = Job(_init, _distance)
 
 
+def _expit(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
+
+
 def abc_smc(
     problem: Problem,
     priors: dict[str, Distribution],
@@ -97,25 +101,35 @@ def abc_smc(
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 999])))
     dists = [priors[n] for n in names]
 
-    # Particles move in a transformed space where a Gaussian kernel fits the prior's support:
-    # log for lognormal parameters (positive, spread over factors), as is elsewhere.
+    # Particles move in a space where a Gaussian kernel cannot leave the prior's support: log
+    # for lognormal parameters (positive, spread over factors), logit of the position between
+    # the bounds for bounded ones (uniform, truncated normal), as is for the others. Without
+    # this, most proposals of a few narrow uniform priors fall outside, and generations stall.
     logs = np.array([isinstance(d, LogNormal) for d in dists])
+    bounded = np.array([isinstance(d, Bounded) for d in dists])
+    low = np.array([d.low if isinstance(d, Bounded) else 0.0 for d in dists])
+    span = np.array([d.high - d.low if isinstance(d, Bounded) else 1.0 for d in dists])
 
     def to_x(z: np.ndarray) -> np.ndarray:
         x = np.array(z, dtype=float)
         x[..., logs] = np.exp(x[..., logs])
+        x[..., bounded] = low[bounded] + span[bounded] * _expit(x[..., bounded])
         return x
 
     def to_z(x: np.ndarray) -> np.ndarray:
         z = np.array(x, dtype=float)
         z[..., logs] = np.log(z[..., logs])
+        u = np.clip((z[..., bounded] - low[bounded]) / span[bounded], 1e-12, 1 - 1e-12)
+        z[..., bounded] = np.log(u) - np.log1p(-u)
         return z
 
     def log_prior(z: np.ndarray) -> float:
-        """Prior log density in the transformed space (with the log transform's Jacobian)."""
+        """Prior log density in the transformed space (with the transforms' Jacobians)."""
         x = to_x(z)
         lp = sum(d.logpdf(float(v)) for d, v in zip(dists, x, strict=True))
-        return float(lp + z[logs].sum())
+        s = _expit(z[bounded])
+        jac = z[logs].sum() + np.sum(np.log(span[bounded]) + np.log(s) + np.log1p(-s))
+        return float(lp + jac)
 
     simulations = 0
     tolerances: list[float] = []

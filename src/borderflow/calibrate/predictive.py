@@ -202,3 +202,58 @@ def write_flee_predictive(
         out.write("bands.csv", bands)
         out.write("fan.png", lambda p: plot_camp_fan(runs, problem, members, p))
     return [out_dir / "bands.csv", out_dir / "fan.png"]
+
+
+@dataclass(frozen=True)
+class FitRow:
+    """How a posterior-predictive ensemble reproduces one observation."""
+
+    obs: ObservationRow
+    q05: float
+    q50: float
+    q95: float
+
+    @property
+    def inside(self) -> bool:
+        """The median lies inside the reported range."""
+        return self.obs.low <= self.q50 <= self.obs.high
+
+
+def fit_rows(
+    problem: Problem,
+    posterior: PosteriorSampler,
+    *,
+    members: int,
+    seed: int,
+    executor: Executor | None = None,
+) -> list[FitRow]:
+    """Each observation against the 5 %, 50 % and 95 % of members drawn from the posterior."""
+    rows = problem.covered()
+    keys = sorted({(o.location, o.indicator) for o in rows})
+    runs = run_members(problem, posterior, keys, members=members, until=problem.until(),
+                       origin=None, seed=seed, stream=5, executor=executor)  # fmt: skip
+    out = []
+    for o in rows:
+        f = runs.figures(o)
+        if f is not None:
+            q05, q50, q95 = np.quantile(f, [0.05, 0.5, 0.95])
+            out.append(FitRow(o, float(q05), float(q50), float(q95)))
+    return out
+
+
+def write_fit(rows: Sequence[FitRow], path) -> None:
+    """fit.csv: each observation, its reported range and the ensemble's quantiles (HXL)."""
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        w = csv.writer(handle, lineterminator="\n")
+        w.writerow(["date", "end", "stat", "location", "indicator", "low", "high",
+                    "q05", "median", "q95", "inside"])  # fmt: skip
+        w.writerow(["#date+start", "#date+end", "#meta+stat", "#loc+name", "#indicator+code",
+                    "#indicator+num+min", "#indicator+num+max", "#value+q05", "#value+median",
+                    "#value+q95", "#meta+inside"])  # fmt: skip
+        for r in rows:
+            o = r.obs
+            w.writerow([o.date, o.end or "", o.stat, o.location, o.indicator, f"{o.low:g}",
+                        f"{o.high:g}", f"{r.q05:.6g}", f"{r.q50:.6g}", f"{r.q95:.6g}",
+                        "yes" if r.inside else "no"])  # fmt: skip

@@ -30,18 +30,20 @@ class _Dist(BaseModel):
     why: str = Field(min_length=1)
 
 
-class _Bounded(_Dist):
+class Bounded(_Dist):
+    """A distribution on [low, high]."""
+
     low: float
     high: float
 
     @model_validator(mode="after")
-    def _order(self) -> _Bounded:
+    def _order(self) -> Bounded:
         if self.high <= self.low:
             raise ValueError(f"high {self.high} is not above low {self.low}")
         return self
 
 
-class Uniform(_Bounded):
+class Uniform(Bounded):
     dist: Literal["uniform"]
 
     def logpdf(self, x: float) -> float:
@@ -79,7 +81,7 @@ class LogNormal(_Dist):
         return -0.5 * z * z - math.log(x * self.sigma * math.sqrt(2 * math.pi))
 
 
-class TruncNormal(_Bounded):
+class TruncNormal(Bounded):
     dist: Literal["truncnormal"]
     mean: float
     sd: float = Field(gt=0)

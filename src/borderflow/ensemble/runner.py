@@ -316,6 +316,40 @@ def run_ensemble(
     return EnsembleResult(out_dir, members, sorted(ran), files)
 
 
+def aligned(tables: Sequence) -> tuple[Any, np.ndarray]:
+    """Members' series on common rows: (a table of the rows, values of shape members × rows).
+
+    Members usually have the same rows; they differ when one used a road another did not
+    (roads without flow are left out of a series), and then a missing row means zero.
+    """
+    import pyarrow as pa
+
+    def keys(t) -> list[tuple]:
+        cols = [t.column(c).cast(pa.string()) if c != "day" else t.column(c)
+                for c in ("day", "location", "indicator")]  # fmt: skip
+        return list(zip(*(c.to_pylist() for c in cols), strict=True))
+
+    first = tables[0]
+    n = first.num_rows
+    if all(t.num_rows == n for t in tables):
+        k0 = keys(first)
+        if all(keys(t) == k0 for t in tables[1:]):
+            return first, np.stack([t.column("value").to_numpy() for t in tables])
+    index: dict[tuple, int] = {}
+    rows = []
+    for t in tables:
+        for k, row in zip(keys(t), range(t.num_rows), strict=True):
+            if k not in index:
+                index[k] = len(rows)
+                rows.append((t, row))
+    values = np.zeros((len(tables), len(rows)))
+    for m, t in enumerate(tables):
+        v = t.column("value").to_numpy()
+        values[m, [index[k] for k in keys(t)]] = v
+    picks = pa.concat_tables([src.slice(row, 1) for src, row in rows])
+    return picks.combine_chunks(), values
+
+
 def write_summary(out_dir: Path, params: dict[str, Distribution], spec: EnsembleSpec) -> list[Path]:
     """Draws of every member (CSV) and quantile bands over members (Parquet)."""
     import pyarrow as pa
@@ -323,8 +357,7 @@ def write_summary(out_dir: Path, params: dict[str, Distribution], spec: Ensemble
     from borderflow.results.series import read_parquet, write_parquet
 
     tables = [read_parquet(out_dir / MEMBERS_DIR / member_file(i)) for i in range(spec.members)]
-    first = tables[0]
-    values = np.stack([t.column("value").to_numpy() for t in tables])
+    first, values = aligned(tables)
     bands = np.quantile(values, QUANTILES, axis=0)
     cols = {name: first.column(name) for name in ("day", "date", "location", "indicator")}
     cols.update({q: pa.array(bands[k]) for k, q in enumerate(QUANTILE_COLUMNS)})
