@@ -297,6 +297,30 @@ def parameter_names(case: BorderCase) -> list[str]:
     return names
 
 
+@dataclass(frozen=True)
+class ParameterSource:
+    """One scenario.toml parameter with its provenance: a source, or else an assumption."""
+
+    parameter: str  # section.name
+    value: float
+    source: str | None
+    assumption: str | None
+
+
+def parameter_sources(case: BorderCase) -> list[ParameterSource]:
+    """Every scenario.toml parameter (section by section) with its source or assumption.
+
+    One list for ``borderflow info`` and the web API's sources, so the two never disagree.
+    """
+    out = []
+    for section in PARAM_SECTIONS:
+        block = getattr(case.spec, section)
+        for key in type(block).model_fields:
+            p = getattr(block, key)
+            out.append(ParameterSource(f"{section}.{key}", p.value, p.source, p.assumption))
+    return out
+
+
 def parameter_value(case: BorderCase, name: str) -> float:
     section, _, key = name.partition(".")
     if section == "event":
