@@ -108,3 +108,18 @@ def test_cli_calibrates_to_stored_observations(tmp_path):
         line.split(",")[2:] for line in (predictive / "draws.csv").read_text().splitlines()[2:]
     ]
     assert len(members) == 4 and all(tuple(m) in particles for m in members)
+
+
+def test_abc_gives_the_same_posterior_on_every_executor(tmp_path):
+    from borderflow.ensemble.runner import dask_executor, serial_executor
+
+    root, case = synthetic(tmp_path)
+    priors = read_uncertain(root / "uncertain.toml", case)
+    problem = BorderProblem.from_case(case)
+    runs = [
+        abc_smc(problem, priors, particles=12, generations=2, seed=7, executor=executor)
+        for executor in (serial_executor(), None, dask_executor(local_workers=2))
+    ]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(runs[0].particles, other.particles)
+        np.testing.assert_array_equal(runs[0].weights, other.weights)
