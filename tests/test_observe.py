@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
+from borderflow.observe.models import Observation
 from borderflow.observe.store import ImportRejectedError, Store
 
 HEADER = (
@@ -90,6 +92,52 @@ def test_a_file_with_bad_rows_is_rejected_whole_with_every_row_named(tmp_path, u
     assert (7, "indicator") in found and (7, "reliability") in found
     assert 3 not in {e.row for e in info.value.errors}
     assert count(url) == 0  # nothing of the file was stored
+
+
+def test_a_date_that_is_a_number_is_rejected_naming_row_and_field(tmp_path, url):
+    f = tmp_path / "zero.csv"
+    f.write_text(
+        HEADER
+        + "2025-11-01,Chacalluta,stranded,10,20,test,B\n"
+        + "0,Chacalluta,stranded,10,20,test,B\n"  # line 4: lax parsing reads 1970-01-01
+    )
+    with pytest.raises(ImportRejectedError) as info:
+        Store(url).import_file(f)
+    assert [(e.row, e.field, e.reason) for e in info.value.errors] == [
+        (4, "date", "not a date (YYYY-MM-DD)")
+    ]
+    assert count(url) == 0
+    dates = tmp_path / "dates.csv"  # the other date columns too
+    dates.write_text(
+        "date,end,reported,location,indicator,value,source\n"
+        "#date,#date+end,#date+reported,#loc+name,#indicator+code,#indicator+value+num,"
+        "#meta+source\n"
+        "2025-11-01,0,2025-11-02,Chacalluta,stranded,10,test\n"
+        "2025-11-01,2025-11-03,1.5,Chacalluta,stranded,10,test\n"
+    )
+    with pytest.raises(ImportRejectedError) as info:
+        Store(url).import_file(dates)
+    assert [(e.row, e.field) for e in info.value.errors] == [(3, "end_date"), (4, "source_date")]
+    assert count(url) == 0
+
+
+def test_what_insert_also_writes_commits_with_the_rows_or_not_at_all(tmp_path, url):
+    store = Store(url)
+    rows = store.read_file(rows_file(tmp_path / "a.csv", range(1, 6)))
+    seen = []
+
+    def fails(conn, report):
+        inside = conn.execute(select(func.count()).select_from(Observation)).scalar()
+        seen.append((report.rows, report.added, inside, len(store.query())))
+        raise RuntimeError("audit failed")
+
+    with pytest.raises(RuntimeError, match="audit failed"):
+        store.insert(rows, also=fails)
+    assert seen == [(5, 5, 5, 0)]  # after the rows went in, before they were committed
+    assert count(url) == 0
+    report = store.insert(rows, also=lambda conn, report: seen.append(report))
+    assert seen[-1] == report and (report.rows, report.added) == (5, 5)
+    assert count(url) == 5
 
 
 def test_cli_lists_every_bad_row_and_exits_2(tmp_path, url):

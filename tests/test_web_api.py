@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -32,9 +33,9 @@ from borderflow.observe.models import Observation
 from borderflow.observe.store import EXPORT_TAGS
 from borderflow.runs import run_border
 from borderflow.scenario.locate import resolve_scenario
-from borderflow.web import catalogue
+from borderflow.web import api_observations, catalogue
 from borderflow.web.accounts import add_token, add_user
-from borderflow.web.app import create_app, plotly_js
+from borderflow.web.app import create_app, plotly_js, swagger_ui_dir
 from borderflow.web.models import AuditLog, Run, Token, User
 from borderflow.web.schemas import UserIn
 
@@ -133,6 +134,21 @@ def test_health_schema_and_dashboard_need_no_token(api):
     js = c.get("/static/vendor/plotly.min.js")
     assert js.status_code == 200 and js.content == plotly_js().read_bytes()
     assert c.get("/api/no-such-thing").status_code == 404
+
+
+def test_the_docs_page_loads_swagger_ui_from_the_server_itself(api):
+    c = api.client
+    page = c.get("/api/docs")
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    assert not re.search(r"https?://", page.text, re.IGNORECASE)  # no CDN: works offline
+    assets = re.findall(r'(?:href|src)="([^"]+)"', page.text)
+    assert len(assets) == 3 and "'/api/openapi.json'" in page.text
+    for url in assets:
+        served = c.get(url)
+        assert served.status_code == 200
+        assert served.content == (swagger_ui_dir() / url.rsplit("/", 1)[1]).read_bytes()
+    assert c.get("/static/vendor/swagger-ui/core.py").status_code == 404
+    assert "/api/docs" not in c.get("/api/openapi.json").json()["paths"]
 
 
 # method, path, body for the JSON (or CSV) body, roles allowed (beside admin)
@@ -319,6 +335,59 @@ def test_csv_upload_is_idempotent_and_audited_once_per_upload(api, tmp_path):
     again = c.post("/api/observations", content=exported.content,
                    headers={**api.h("admin"), "content-type": "text/csv"})  # fmt: skip
     assert again.json() == {"added": 0, "already_stored": 14}
+
+
+def test_an_upload_and_its_audit_row_are_stored_together_or_not_at_all(api, monkeypatch):
+    c = api.client
+    before = api.counts()
+    r = c.post("/api/observations", json=obs_json(4), headers=api.h("entry"))
+    assert r.json() == {"added": 4, "already_stored": 0}
+    after = api.counts()
+    assert after["Observation"] == before["Observation"] + 4
+    assert after["AuditLog"] == before["AuditLog"] + 1  # exactly one audit row
+    [entry] = api.audit()[-1:]
+    assert (entry.username, entry.action, entry.target) == ("entry", "observations.add",
+                                                            "observations")  # fmt: skip
+    assert entry.detail == {"rows": 4, "added": 4, "already_stored": 0, "format": "json"}
+
+    def failing_audit(*args, **kwargs):
+        raise RuntimeError("the audit log is unwritable")
+
+    monkeypatch.setattr(api_observations, "audit", failing_audit)
+    before = api.counts()
+    with TestClient(api.app, raise_server_exceptions=False) as quiet:
+        new_rows = obs_json(3, place="Colchane")
+        r = quiet.post("/api/observations", json=new_rows, headers=api.h("entry"))
+        assert r.status_code == 500 and r.json() == {"detail": "internal error"}
+        f = f"{test_observe.HEADER}2025-11-01,Colchane,stranded,1,2,{ORG},B\n"
+        r = quiet.post("/api/observations", content=f.encode(),
+                       headers={**api.h("entry"), "content-type": "text/csv"})  # fmt: skip
+        assert r.status_code == 500
+    assert api.counts() == before  # no observation of either upload, no audit row
+    assert api.client.get("/api/observations?place=Colchane", headers=api.h("viewer")).json() == []
+
+
+def test_dates_must_be_written_yyyy_mm_dd(api):
+    """Not a number read as a Unix time (lax parsing would store 0 as 1970-01-01)."""
+    before = api.counts()
+    for bad in (0, "0", "2025-11-1", "20251101", "2025-02-30"):
+        rows = obs_json(2)
+        rows[1]["date"] = bad
+        rows[0]["source_date"] = bad
+        r = api.client.post("/api/observations", json=rows, headers=api.h("entry"))
+        assert r.status_code == 422, bad
+        errors = [(e["row"], e["field"], e["reason"]) for e in r.json()["detail"]["errors"]]
+        assert errors == [(1, "source_date", "not a date (YYYY-MM-DD)"),
+                          (2, "date", "not a date (YYYY-MM-DD)")], bad  # fmt: skip
+    csv = f"{test_observe.HEADER}0,Chacalluta,stranded,10,20,{ORG},B\n"
+    r = api.client.post("/api/observations", content=csv.encode(),
+                        headers={**api.h("entry"), "content-type": "text/csv"})  # fmt: skip
+    assert r.json()["detail"]["errors"] == [
+        {"row": 3, "field": "date", "reason": "not a date (YYYY-MM-DD)"}
+    ]
+    assert api.counts() == before
+    bad_query = api.client.get("/api/observations?since=0", headers=api.h("viewer"))
+    assert bad_query.status_code == 422
 
 
 def test_a_csv_with_one_bad_row_is_rejected_whole_naming_row_and_field(api):

@@ -12,15 +12,23 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import re
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import Engine, create_engine, event, select
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.orm import Session
 
 from borderflow.errors import ScenarioError
@@ -71,13 +79,33 @@ EXPORT_TAGS = {
 }
 
 
+def _iso_date(value: Any) -> dt.date:
+    """A ``YYYY-MM-DD`` string (or a date object from code) as a date, nothing else.
+
+    Pydantic's lax parsing would read ``0`` or ``"0"`` as 1970-01-01 (a Unix time), silently
+    storing a wrong date from a bad cell; an observation's dates must be written out.
+    """
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass  # e.g. month 13: the same error as any other non-date
+    raise ValueError("not a date (YYYY-MM-DD)")
+
+
+# A calendar date written YYYY-MM-DD, in CSV, JSON and queries alike.
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+
 class ObservationIn(BaseModel):
     """One row of an import, validated."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
-    date: dt.date
-    end_date: dt.date | None = None
+    date: IsoDate
+    end_date: IsoDate | None = None
     stat: Literal["value", "mean", "max"] = "value"
     place_name: str = Field(min_length=1, max_length=200)
     place_code: str = Field("", max_length=40)
@@ -90,7 +118,7 @@ class ObservationIn(BaseModel):
     value_high: float | None = Field(None, ge=0)
     source_publisher: str = Field(min_length=1, max_length=300)
     source_url: str = Field("", max_length=500)
-    source_date: dt.date | None = None
+    source_date: IsoDate | None = None
     reliability: Literal["", "A", "B", "C", "D"] = ""
     coverage: str = Field("", max_length=500)
 
@@ -250,8 +278,18 @@ class Store:
                 )
         return self.insert(rows)
 
-    def insert(self, rows: list[ObservationIn]) -> ImportReport:
-        """One transaction; rows already stored (same natural key) are skipped."""
+    def insert(
+        self,
+        rows: list[ObservationIn],
+        *,
+        also: Callable[[Connection, ImportReport], None] | None = None,
+    ) -> ImportReport:
+        """One transaction; rows already stored (same natural key) are skipped.
+
+        ``also`` runs inside that transaction once the rows are in, with its report: what it
+        writes (the web app's audit row) commits with them or not at all, so an exception in
+        it, or a crash, leaves neither the rows nor its own writes.
+        """
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
@@ -273,7 +311,10 @@ class Store:
                 )
                 added += len(conn.execute(stmt).all())  # the rows actually inserted
                 _fault("import", start + len(batch))
-        return ImportReport(len(rows), added)
+            report = ImportReport(len(rows), added)
+            if also is not None:
+                also(conn, report)
+        return report
 
     # -- reading ----------------------------------------------------------------------------
     def query(

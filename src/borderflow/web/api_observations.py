@@ -12,36 +12,40 @@ import datetime as dt
 import email.message
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import HTTPException, Query, Request, Response
 from pydantic import ValidationError
+from sqlalchemy import Connection
 from starlette.datastructures import UploadFile
 
 from borderflow.errors import ScenarioError
 from borderflow.observe.models import Observation
 from borderflow.observe.store import (
     ImportRejectedError,
+    ImportReport,
+    IsoDate,
     ObservationIn,
     RowError,
     Store,
     _first_data_line,
 )
 from borderflow.web.auth import DataEntry, Principal, Viewer
-from borderflow.web.db import audit, writing
+from borderflow.web.db import audit
 from borderflow.web.results import json_bytes
 from borderflow.web.routing import BODY_RESPONSES, api_router
 from borderflow.web.schemas import (
     PLAIN,
     ErrorOut,
     ImportResult,
-    IsoDate,
     ObservationOut,
     RowProblem,
 )
 
 router = api_router("observations")
+T = TypeVar("T")
 
 Filter = Annotated[str | None, Query(max_length=300, pattern=PLAIN)]
 COLUMNS = [c.name for c in Observation.__table__.columns]
@@ -257,21 +261,23 @@ async def add_observations(request: Request, user: DataEntry) -> dict:
         rows, first = await _in_thread(_from_csv, store, body)
     _no_nul(rows, first)
     _check_publisher(user, rows, first, csv=kind == "csv")
-    report = await _in_thread(store.insert, rows)
-    detail = {"rows": report.rows, "added": report.added, "already_stored": report.already_stored,
-              "format": kind}  # fmt: skip
-    await _in_thread(_audit_insert, request, user, detail)
+    report = await _in_thread(store.insert, rows, also=_audit_insert(user, kind))
     return {"added": report.added, "already_stored": report.already_stored}
 
 
-def _audit_insert(request: Request, user: Principal, detail: dict) -> None:
-    # The store commits the rows in its own transaction; this row follows right after.
-    with writing(request.app.state.store.engine) as session:
-        audit(session, user.username, "observations.add", "observations", detail)
+def _audit_insert(user: Principal, kind: str) -> Callable[[Connection, ImportReport], None]:
+    """The upload's audit row, written in the store's transaction: with the rows or not at all."""
+
+    def write(conn: Connection, report: ImportReport) -> None:
+        detail = {"rows": report.rows, "added": report.added,
+                  "already_stored": report.already_stored, "format": kind}  # fmt: skip
+        audit(conn, user.username, "observations.add", "observations", detail)
+
+    return write
 
 
-async def _in_thread(fn, *args):
+async def _in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Blocking work (files, database) off the event loop."""
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(fn, *args)
+    return await run_in_threadpool(fn, *args, **kwargs)

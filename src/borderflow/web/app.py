@@ -16,7 +16,8 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -35,9 +36,27 @@ MAX_BODY = 2 * 1024 * 1024
 STATIC = Path(__file__).parent / "static"
 
 
+VENDOR = "/static/vendor"
+# Swagger UI's files the docs page loads, and their media types.
+SWAGGER_FILES = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon.png": "image/png",
+}
+
+
 def plotly_js() -> Path:
     """plotly.min.js as the pinned ``plotly`` package ships it (the dashboard uses no CDN)."""
     return Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
+
+
+def swagger_ui_dir() -> Path:
+    """Swagger UI 5 as the pinned ``fastapi-offline`` package ships it.
+
+    FastAPI's own docs page loads Swagger UI from a CDN, so it is blank on an offline network.
+    (``swagger-ui-bundle`` ships Swagger UI 4, which cannot show FastAPI's OpenAPI 3.1 schema.)
+    """
+    return Path(str(resources.files("fastapi_offline") / "static"))
 
 
 class BodyLimit:
@@ -118,7 +137,7 @@ def create_app(
         summary="Forecasts of migrant flows at border crossings, and the observations behind them.",
         version="0.1.0",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from local files, not a CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -146,11 +165,34 @@ def create_app(
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
-    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
+    @app.get(VENDOR + "/plotly.min.js", include_in_schema=False)
     def plotly() -> FileResponse:
         return FileResponse(
             plotly_js(),
             media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    @app.get("/api/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}{VENDOR}/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{VENDOR}/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=f"{root}{VENDOR}/swagger-ui/favicon.png",
+            # no validator badge: it is an image fetched from validator.swagger.io
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get(VENDOR + "/swagger-ui/{name}", include_in_schema=False)
+    def swagger_ui(name: str) -> FileResponse:
+        if name not in SWAGGER_FILES:
+            raise HTTPException(404, "Not Found")
+        return FileResponse(
+            swagger_ui_dir() / name,
+            media_type=SWAGGER_FILES[name],
             headers={"Cache-Control": "public, max-age=86400"},
         )
 

@@ -7,13 +7,14 @@ arbitrary folder. Descriptions are cached: the built-in files do not change whil
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException
 
-from borderflow.scenario.border_io import PARAM_SECTIONS, BorderCase, read_border_case
+from borderflow.scenario.border_io import BorderCase, parameter_sources, read_border_case
 from borderflow.scenario.locate import BUILTIN_CASES, BUILTIN_FLEE, resolve_scenario
 
 
@@ -117,19 +118,7 @@ def sources(name: str) -> list[dict[str, Any]]:
     if kind_of(name) == "flee":
         return []
     case = border_case(name)
-    out = []
-    for section in PARAM_SECTIONS:
-        block = getattr(case.spec, section)
-        for key in type(block).model_fields:
-            p = getattr(block, key)
-            out.append(
-                {
-                    "parameter": f"{section}.{key}",
-                    "value": p.value,
-                    "source": p.source,
-                    "assumption": p.assumption,
-                }
-            )
+    out = [asdict(p) for p in parameter_sources(case)]
     for x in case.crossings:
         for key in ("capacity_per_day", "regular_per_day", "open_hour", "close_hour"):
             out.append(_row(f"crossings.{x.name}.{key}", getattr(x, key), x.source))

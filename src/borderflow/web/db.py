@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.orm import Session
 
 from borderflow.web.models import AuditLog, utcnow
@@ -31,9 +31,20 @@ def reading(engine: Engine) -> Session:
 
 
 def audit(
-    session: Session, username: str, action: str, target: str, detail: dict[str, Any] | None = None
+    db: Session | Connection,
+    username: str,
+    action: str,
+    target: str,
+    detail: dict[str, Any] | None = None,
 ) -> None:
-    """Record an accepted write; call it inside the write's own transaction."""
-    session.add(
-        AuditLog(at=utcnow(), username=username, action=action, target=target, detail=detail or {})
-    )
+    """Record an accepted write; call it inside the write's own transaction.
+
+    A Connection is the observation store's own transaction (``Store.insert(also=...)``), so
+    an upload's audit row commits with its rows or not at all.
+    """
+    row = {"at": utcnow(), "username": username, "action": action, "target": target,
+           "detail": detail or {}}  # fmt: skip
+    if isinstance(db, Connection):
+        db.execute(insert(AuditLog).values(**row))
+    else:
+        db.add(AuditLog(**row))

@@ -8,10 +8,9 @@ a 422, never a 500.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from borderflow.web.models import ROLES
 
@@ -32,16 +31,6 @@ Organisation = Annotated[
 ]
 Label = Annotated[str, StringConstraints(max_length=100, pattern=PLAIN)]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PLAIN)]
-
-
-def _iso_day(value: Any) -> Any:
-    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("not a date (YYYY-MM-DD)")
-    return value
-
-
-# A date in a query: YYYY-MM-DD only (pydantic alone would read "0" as 1970-01-01).
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_day)]
 
 
 class ErrorOut(BaseModel):
