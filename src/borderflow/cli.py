@@ -833,8 +833,10 @@ def backtest(
                 cells.append(str(int(v)))
             elif key.startswith("cover"):
                 cells.append("–" if math.isnan(v) else f"{v:.0%}")
+            elif math.isnan(v):
+                cells.append("–")
             else:
-                cells.append("–" if math.isnan(v) else f"{v:,.3g}")
+                cells.append(f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}")
         table.add_row(*cells)
     out.print(table)
     out.print(f"wrote {', '.join(str(p) for p in files)}", highlight=False)
