@@ -1010,6 +1010,8 @@ def plot_backtest(results, problem, path: Path) -> None:
     bands (members with the error model), their median, the observations known at the origin
     (grey) and those it was scored on (black), and persistence (dotted).
     """
+    import matplotlib.dates as mdates
+
     from borderflow.calibrate.predictive import with_error
     from borderflow.calibrate.problem import last_day
 
@@ -1068,10 +1070,11 @@ def plot_backtest(results, problem, path: Path) -> None:
                            label="persistence")  # fmt: skip
             _origin_line(ax, r.origin, label=False)
             _date_axis(ax, dates)
+            ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=5))
             _people_axis(ax, key[1].replace("_", " "))
             ax.set_title(_wrap(f"{key[0]} — origin {r.origin}", 45), fontsize=9)
             if row == 0 and c == 0:
-                ax.legend(loc="upper left", frameon=False, fontsize=7)
+                ax.legend(loc="best", frameon=True, framealpha=0.85, fontsize=7)
     fig.suptitle(
         _wrap(f"{problem.name}: backtest, forecast vs observed at {ncol} origin(s)"), fontsize=11
     )
