@@ -111,8 +111,9 @@ def baselines(
 ) -> tuple[float | None, float | None]:
     """Persistence and naive-trend forecasts of ``target`` from the observations ``history``.
 
-    Both use the same place and indicator; values are range midpoints dated by their last day
-    (a period's figure by its middle). The trend is clipped at zero: counts cannot go below.
+    Both use the same place and indicator; values are range midpoints, dated by the middle of
+    their period (a day's figure by that day). The trend is clipped at zero: counts cannot go
+    below it.
     """
     same = sorted(
         (
