@@ -679,24 +679,25 @@ def calibrate(
         files = write_posterior(post, target)
         fit = []
         if predictive:
-            from borderflow.calibrate.predictive import fit_rows, posterior_sampler, write_fit
+            from borderflow.calibrate import predictive as pp
 
-            sampler = posterior_sampler(post, priors)
-            fit = fit_rows(problem, sampler, members=predictive, seed=seed, executor=executor)
-            write_fit(fit, target / "fit.csv")
+            sampler = pp.posterior_sampler(post, priors)
+            flee = not isinstance(problem, BorderProblem)
+            # a Flee scenario's members run the whole period: its bands and the fit share them
+            until = problem.days - 1 if flee else problem.until()
+            runs = pp.observed_runs(problem, sampler, members=predictive, until=until,
+                                    seed=seed, executor=executor)  # fmt: skip
+            fit = pp.fit_rows(problem.covered(), runs)
+            pp.write_fit(fit, target / "fit.csv")
             files.append(target / "fit.csv")
-        if predictive and isinstance(problem, BorderProblem):
-            from borderflow.ensemble.runner import run_ensemble
+            if flee:
+                files += pp.write_flee_predictive(problem, runs, target / "predictive")
+            else:
+                from borderflow.ensemble.runner import run_ensemble
 
-            run_ensemble(path, target / "posterior.csv", target / "predictive",
-                         members=predictive, seed=seed, executor=executor)  # fmt: skip
-            files.append(target / "predictive")
-        elif predictive:
-            from borderflow.calibrate.predictive import write_flee_predictive
-
-            files += write_flee_predictive(problem, post, priors, target / "predictive",
-                                           members=predictive, seed=seed,
-                                           executor=executor)  # fmt: skip
+                run_ensemble(path, target / "posterior.csv", target / "predictive",
+                             members=predictive, seed=seed, executor=executor)  # fmt: skip
+                files.append(target / "predictive")
     except ScenarioError as exc:
         _fail(exc)
         return

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,6 @@ class Posterior:
     weights: np.ndarray  # (n,), sum 1
     tolerances: list[float]
     simulations: int
-    files: list[Path] = field(default_factory=list)
 
     def quantiles(self, q: float | list[float]) -> np.ndarray:
         """Weighted quantiles of each parameter, shape (len(q), d)."""

@@ -28,7 +28,7 @@ from borderflow.calibrate.predictive import (
 )
 from borderflow.calibrate.problem import Problem, last_day
 from borderflow.calibrate.scoring import SCORE_COLUMNS, ForecastPoint, baselines, score
-from borderflow.ensemble.params import Distribution
+from borderflow.ensemble.params import Distribution, PosteriorSampler
 from borderflow.ensemble.runner import Executor
 from borderflow.errors import ScenarioError
 
@@ -106,7 +106,7 @@ def backtest(
         runs = run_members(fit, sampler, keys, members=s.members, until=until,
                            origin=origin if s.assimilate else None, seed=s.seed,
                            stream=2 * i + 1, executor=executor)  # fmt: skip
-        errors = _error_model(problem, fit, sampler, keys, t, origin, s, i, executor, runs)
+        errors = _error_model(problem, t, runs, sampler, s, i, executor)
         points = []
         for k, o in enumerate(tests):
             f = runs.figures(o)
@@ -120,17 +120,28 @@ def backtest(
     return out
 
 
-def _error_model(problem, fit, sampler, keys, t, origin, s, i, executor, runs) -> ErrorModel:
-    """σ from a hindcast started before the origin; else from the fit itself.
+def _error_model(
+    problem: Problem,
+    t: dt.date,
+    runs: MemberRuns,
+    sampler: PosteriorSampler,
+    s: BacktestSettings,
+    i: int,
+    executor: Executor | None,
+) -> ErrorModel:
+    """σ from a hindcast started before the origin ``t``; else from the forecast's own fit.
 
     The hindcast starts one horizon before the origin, or halfway through the data known by
     then if that is shorter, so that it always has observations to start from and to score.
+    It runs the forecast's members (``runs``) over the same series up to the origin.
     """
+    fit = problem.restrict(t)
     first = min(last_day(o) for o in fit.covered())
     t0 = t - dt.timedelta(days=min(s.horizon, (t - first).days // 2))
     early = problem.restrict(t0)
     if t0 > problem.start and early.covered():
-        hind = run_members(early, sampler, keys, members=s.members, until=origin,
+        origin = (t - problem.start).days
+        hind = run_members(early, sampler, runs.keys, members=s.members, until=origin,
                            origin=(t0 - problem.start).days if s.assimilate else None,
                            seed=s.seed, stream=2 * i + 2, executor=executor)  # fmt: skip
         model = log_error(hind, fit.observations, after=t0)

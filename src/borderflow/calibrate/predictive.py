@@ -154,16 +154,7 @@ def with_error(values: np.ndarray, sigma: float, seed: int) -> np.ndarray:
     return np.maximum((x + 1.0) * np.exp(sigma * z) - 1.0, 0.0)
 
 
-def write_flee_predictive(
-    problem: Problem,
-    posterior,
-    priors,
-    out_dir,
-    *,
-    members: int,
-    seed: int,
-    executor: Executor | None = None,
-) -> list:
+def write_flee_predictive(problem: Problem, runs: MemberRuns, out_dir) -> list:
     """A Flee scenario's posterior-predictive ensemble over its whole period.
 
     bands.csv (HXL: date, camp, indicator, 5–95 % quantiles and mean over members) and
@@ -172,15 +163,10 @@ def write_flee_predictive(
     import csv
     from pathlib import Path
 
-    from borderflow.calibrate.problem import CAMP_INDICATOR
     from borderflow.report.plots import plot_camp_fan
     from borderflow.results.atomic import atomic_outputs
 
-    camps = sorted({o.location for o in problem.observations if o.indicator == CAMP_INDICATOR})
-    keys = [(c, CAMP_INDICATOR) for c in camps]
-    sampler = posterior_sampler(posterior, priors)
-    runs = run_members(problem, sampler, keys, members=members, until=problem.days - 1,
-                       origin=None, seed=seed, executor=executor)  # fmt: skip
+    keys, members = runs.keys, len(runs.values)
     q = np.quantile(runs.values, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)  # (5, days, keys)
     mean = runs.values.mean(axis=0)
 
@@ -219,19 +205,23 @@ class FitRow:
         return self.obs.low <= self.q50 <= self.obs.high
 
 
-def fit_rows(
+def observed_runs(
     problem: Problem,
     posterior: PosteriorSampler,
     *,
     members: int,
+    until: int,
     seed: int,
     executor: Executor | None = None,
-) -> list[FitRow]:
-    """Each observation against the 5 %, 50 % and 95 % of members drawn from the posterior."""
-    rows = problem.covered()
-    keys = sorted({(o.location, o.indicator) for o in rows})
-    runs = run_members(problem, posterior, keys, members=members, until=problem.until(),
-                       origin=None, seed=seed, stream=5, executor=executor)  # fmt: skip
+) -> MemberRuns:
+    """Posterior-predictive members of every observed series, days 0..``until``."""
+    keys = sorted({(o.location, o.indicator) for o in problem.covered()})
+    return run_members(problem, posterior, keys, members=members, until=until, origin=None,
+                       seed=seed, stream=5, executor=executor)  # fmt: skip
+
+
+def fit_rows(rows: Sequence[ObservationRow], runs: MemberRuns) -> list[FitRow]:
+    """Each observation against the 5 %, 50 % and 95 % of the members."""
     out = []
     for o in rows:
         f = runs.figures(o)

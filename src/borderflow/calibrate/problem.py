@@ -25,9 +25,7 @@ import numpy as np
 
 from borderflow.errors import ScenarioError
 from borderflow.scenario.border_schema import ObservationRow
-
-#: The indicator of a Flee camp series in the observation store.
-CAMP_INDICATOR = "refugees_in_camp"
+from borderflow.scenario.flee_io import CAMP_INDICATOR, camp_observations
 
 
 def last_day(o: ObservationRow) -> dt.date:
@@ -213,21 +211,6 @@ class FleeSimulation(Simulation):
         return self.model.history[:, i]
 
 
-def flee_series_rows(scenario) -> list[ObservationRow]:
-    """A Flee scenario's camp series (after registration corrections) as observations."""
-    rows = []
-    for series in scenario.series[1:]:
-        for day, value in zip(series.days, series.values, strict=True):
-            date = scenario.start_date + dt.timedelta(days=int(day))
-            rows.append(
-                ObservationRow(
-                    date=date, location=series.name, indicator=CAMP_INDICATOR,
-                    low=float(value), high=float(value),
-                )
-            )  # fmt: skip
-    return rows
-
-
 @dataclass(frozen=True)
 class FleeProblem(Problem):
     scenario: object = None  # FleeScenario
@@ -242,7 +225,7 @@ class FleeProblem(Problem):
 
         settings = load_flee_settings(settings_path, compatibility)
         sc = read_flee_scenario(path, hasten=settings.optimisations.hasten)
-        rows = tuple(flee_series_rows(sc))
+        rows = tuple(camp_observations(sc))
         return cls(sc.name, sc.path, sc.start_date, sc.length, rows, scenario=sc, settings=settings)
 
     def parameter_names(self) -> list[str]:
@@ -330,9 +313,6 @@ class FleeProblem(Problem):
             raise ScenarioError(f"'{missing}' is not a location of {self.name}", file=self.path)
         simulated = np.column_stack([c[days.start : days.stop] for c in columns]).astype(float)
         return averaged_relative_difference(rescaled(simulated, data), data)
-
-    def priors_path(self) -> Path:
-        return self.path / "uncertain.toml"
 
 
 def load_problem(

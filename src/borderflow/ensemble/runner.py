@@ -330,11 +330,9 @@ def aligned(tables: Sequence) -> tuple[Any, np.ndarray]:
         return list(zip(*(c.to_pylist() for c in cols), strict=True))
 
     first = tables[0]
-    n = first.num_rows
-    if all(t.num_rows == n for t in tables):
-        k0 = keys(first)
-        if all(keys(t) == k0 for t in tables[1:]):
-            return first, np.stack([t.column("value").to_numpy() for t in tables])
+    rows_of = lambda t: t.select(["day", "location", "indicator"])  # noqa: E731
+    if all(rows_of(t).equals(rows_of(first)) for t in tables[1:]):  # the usual case, in C
+        return first, np.stack([t.column("value").to_numpy() for t in tables])
     index: dict[tuple, int] = {}
     rows = []
     for t in tables:

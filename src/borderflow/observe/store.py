@@ -258,24 +258,22 @@ class Store:
         Each dated point of each camp's series becomes a ``refugees_in_camp`` count, after
         Flee's registration corrections, as Flee's validation uses them.
         """
-        from borderflow.scenario.flee_io import read_flee_scenario
+        from borderflow.scenario.flee_io import camp_observations, read_flee_scenario
 
         sc = read_flee_scenario(scenario_dir)
-        rows = []
-        for series in sc.series[1:]:
-            for day, value in zip(series.days, series.values, strict=True):
-                rows.append(
-                    ObservationIn(
-                        date=sc.start_date + dt.timedelta(days=int(day)),
-                        place_name=series.name,
-                        indicator="refugees_in_camp",
-                        value=float(value),
-                        source_publisher=f"UNHCR, via the Flee scenario '{sc.name}'",
-                        reliability="A",
-                        coverage="registered refugees in the camp (Flee's source_data, with "
-                        "its registration corrections)",
-                    )
-                )
+        rows = [
+            ObservationIn(
+                date=o.date,
+                place_name=o.location,
+                indicator=o.indicator,
+                value=o.low,
+                source_publisher=f"UNHCR, via the Flee scenario '{sc.name}'",
+                reliability="A",
+                coverage="registered refugees in the camp (Flee's source_data, with "
+                "its registration corrections)",
+            )
+            for o in camp_observations(sc)
+        ]
         return self.insert(rows)
 
     def insert(

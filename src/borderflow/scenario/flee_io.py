@@ -17,6 +17,10 @@ import numpy as np
 
 from borderflow.csvfile import csv_rows
 from borderflow.errors import ScenarioError
+from borderflow.scenario.border_schema import ObservationRow
+
+#: The indicator of a camp's count, in the observation store and in calibration.
+CAMP_INDICATOR = "refugees_in_camp"
 
 LOCATION_TYPES = ("camp", "conflict", "forward", "marker", "flood_zone", "default", "town")
 CLOSURE_TYPES = ("country", "location", "link", "camp", "idpcamp", "remove_forced_redirection")
@@ -513,3 +517,22 @@ def read_flee_scenario(
         series=series,
         warnings=tuple(warnings),
     )
+
+
+def camp_observations(scenario: FleeScenario) -> list[ObservationRow]:
+    """A scenario's camp series (after registration corrections) as observations.
+
+    One dated count per point of each camp's series, as Flee's validation uses them; both the
+    observation store (``obs import-flee``) and calibration read the series through this.
+    """
+    rows = []
+    for series in scenario.series[1:]:
+        for day, value in zip(series.days, series.values, strict=True):
+            rows.append(
+                ObservationRow(
+                    date=scenario.start_date + dt.timedelta(days=int(day)),
+                    location=series.name, indicator=CAMP_INDICATOR,
+                    low=float(value), high=float(value),
+                )
+            )  # fmt: skip
+    return rows
