@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pyarrow as pa
@@ -96,14 +97,19 @@ def write_hxl_csv(table: pa.Table, path: Path) -> None:
 
     Whole numbers are written without a decimal point; others with up to 6 significant digits.
     """
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        hxl_csv(table, handle)
+
+
+def hxl_csv(table: pa.Table, handle: TextIO) -> None:
+    """The text of :func:`write_hxl_csv`, to any open text stream (a file, a web response)."""
     import csv
 
     cols = ["date", "location", "indicator", "value"]
     data = table.select(cols).to_pydict()
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        w = csv.writer(handle, lineterminator="\n")
-        w.writerow(cols)
-        w.writerow([HXL_TAGS[c] for c in cols])
-        for date, loc, ind, value in zip(*(data[c] for c in cols), strict=True):
-            text = str(int(value)) if float(value).is_integer() else f"{value:.6g}"
-            w.writerow([date.isoformat(), loc, ind, text])
+    w = csv.writer(handle, lineterminator="\n")
+    w.writerow(cols)
+    w.writerow([HXL_TAGS[c] for c in cols])
+    for date, loc, ind, value in zip(*(data[c] for c in cols), strict=True):
+        text = str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+        w.writerow([date.isoformat(), loc, ind, text])

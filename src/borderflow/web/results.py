@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import math
-import tempfile
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from borderflow.ensemble.runner import BANDS, MEMBERS_DIR, QUANTILE_COLUMNS, member_file
-from borderflow.results.series import HXL_TAGS, write_hxl_csv
+from borderflow.results.series import HXL_TAGS, hxl_csv
 from borderflow.runs import COMPARE_METRICS, SERIES_PARQUET, SUMMARY_JSON
 from borderflow.scenario.border_io import BorderCase
 
@@ -112,10 +111,9 @@ def csv_bytes(records: Iterable[dict[str, Any]], tags: dict[str, str]) -> bytes:
 
 def series_csv(table: pa.Table) -> bytes:
     """The same file ``borderflow run`` writes as series.csv (HXL row included)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "series.csv"
-        write_hxl_csv(table, path)
-        return path.read_bytes()
+    buffer = io.StringIO()
+    hxl_csv(table, buffer)
+    return buffer.getvalue().encode()
 
 
 def summary(folder: Path) -> list[dict[str, Any]]:
