@@ -17,7 +17,6 @@ reproducible on any executor.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,13 +168,11 @@ def abc_smc(
                 batch = max(need * 2, 8)
                 parents = rng.choice(particles, size=batch, p=w)
                 props = z[parents] + rng.standard_normal((batch, len(names))) @ chol.T
-                ok = np.array([math.isfinite(log_prior(p)) for p in props])
-                props = props[ok]
-                if len(props):
-                    d = simulate(g, attempts * 10_000, to_x(props))
-                    keep = d <= eps
-                    new_z.extend(props[keep][:need])
-                    new_d.extend(d[keep][:need])
+                # every proposal is inside the prior's support (see the transforms above)
+                d = simulate(g, attempts * 10_000, to_x(props))
+                keep = d <= eps
+                new_z.extend(props[keep][:need])
+                new_d.extend(d[keep][:need])
                 attempts += 1
             if len(new_z) < particles:
                 break  # the tolerance cannot be met any more: keep the last full generation
