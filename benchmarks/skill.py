@@ -101,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             keys = [(c, CAMP_INDICATOR) for c in camps]
             t0 = time.perf_counter()
 
-            # borderflow without calibration (Flee's rules, default values), free from day 0
-            plain = problem.simulate({}, args.seed, problem.days - 1)
+            # borderflow without calibration (Flee's rules, default values), free from day 0;
+            # camps it holds closed until they opened are dated from the first half only
+            plain = problem.restrict(origin).simulate({}, args.seed, problem.days - 1)
             plain_sim = np.column_stack([plain.daily(c, CAMP_INDICATOR) for c in camps])
 
             # calibrated on the first half, forecast of the second half from the origin

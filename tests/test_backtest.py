@@ -18,8 +18,14 @@ from borderflow.calibrate.backtest import (
     score_table,
     write_backtest,
 )
-from borderflow.calibrate.predictive import log_error, run_members, with_error
-from borderflow.calibrate.problem import CAMP_INDICATOR, FleeProblem
+from borderflow.calibrate.predictive import (
+    ErrorModel,
+    anchored_keys,
+    log_error,
+    run_members,
+    with_error,
+)
+from borderflow.calibrate.problem import CAMP_INDICATOR, FleeProblem, opening_day
 from borderflow.calibrate.scoring import ForecastPoint, baselines, crps, score
 from borderflow.ensemble.params import LogNormal, PosteriorSampler, read_uncertain
 from borderflow.ensemble.runner import serial_executor
@@ -228,6 +234,82 @@ def test_error_scale_comes_from_before_the_origin(tmp_path):
     # moving the truth moves the error
     shifted = [o.model_copy(update={"low": o.low * 2 + 5, "high": o.high * 2 + 5}) for o in rows]
     assert log_error(runs, shifted, after=START).pooled > model.pooled
+
+
+def test_error_model_pools_series_that_were_empty_at_the_start_apart(tmp_path):
+    problem = FleeProblem.load(flee_scenario(tmp_path))
+    rows = simulated_rows(problem, {}, 3)
+    sampler = PosteriorSampler(["move_rules.default_movechance"], np.array([[0.3]]), np.ones(1))
+    c1, c2 = ("C1", CAMP_INDICATOR), ("C2", CAMP_INDICATOR)
+    runs = run_members(problem, sampler, [c1, c2], members=3, until=30, origin=None, seed=0,
+                       executor=serial_executor())  # fmt: skip
+    # C2 observed ten times too high: a camp the run never saw filling
+    rows = [o if o.location == "C1" else o.model_copy(update={"low": o.low * 10 + 50,
+            "high": o.high * 10 + 50}) for o in rows]  # fmt: skip
+    after = START + dt.timedelta(days=10)
+    together = log_error(runs, rows, after=after)
+    apart = log_error(runs, rows, after=after, anchored=frozenset({c1}))
+    assert apart.points == together.points
+    assert apart.by_key == {c1: together.by_key[c1]}
+    assert apart.pooled == pytest.approx(together.by_key[c1])  # C1's points only
+    assert apart.opening == pytest.approx(together.by_key[c2]) and apart.opening > apart.pooled
+    assert apart.sigma(c2) == apart.pooled  # anchored at the origin: the anchored pool
+    assert apart.sigma(c2, anchored=False) == apart.opening
+    assert apart.sigma(c1, anchored=False) == apart.opening
+    # a pool with nothing in it falls back to the other
+    assert ErrorModel(float("nan"), {}, 4, 0.7).sigma(c1) == 0.7
+    assert ErrorModel(0.2, {}, 4).sigma(c1, anchored=False) == 0.2
+
+
+def test_anchored_series_have_a_positive_count_known_at_the_day():
+    rows = [obs(0, 0, place="A"), obs(5, 12, place="A"), obs(0, 7, place="B"),
+            obs(4, 0, place="B"), obs(1, 3, place="C"), obs(9, 0, 40, place="D"),
+            obs(30, 50, place="E")]  # fmt: skip
+    got = anchored_keys(rows, D + dt.timedelta(days=9))
+    assert got == {("A", "x"), ("C", "x"), ("D", "x")}  # B last seen empty, E not yet seen
+    assert anchored_keys(rows, D + dt.timedelta(days=3)) == {("B", "x"), ("C", "x")}
+
+
+@pytest.mark.parametrize(
+    "points, day",
+    [
+        ([(0, 5.0), (10, 0.0)], None),  # not empty at first: open throughout
+        ([(0, 0.0), (160, 1771.0), (161, 1848.0)], 137),  # Nduta: growth of 77 a day, back to 0
+        ([(0, 0.0), (31, 23984.0), (44, 26958.0)], 1),  # filled fast: open since the start
+        ([(0, 0.0), (31, 0.0), (122, 2614.0), (135, 6000.0)], 111),
+        ([(0, 0.0), (31, 0.0), (122, 2614.0), (135, 2000.0)], 32),  # no growth to date it
+        ([(0, 0.0), (31, 0.0), (122, 2614.0)], 32),  # one count: after the last zero
+        ([(0, 0.0), (31, 0.0)], 32),  # zeros only: after the last zero
+        ([], None),
+    ],
+)
+def test_a_camp_opens_when_its_counts_say(points, day):
+    assert opening_day(points) == day
+
+
+def test_camps_observed_empty_stay_closed_until_they_open(tmp_path):
+    days = 40
+    root = write_scenario(
+        tmp_path / "flee",
+        locations=[("A", "conflict_zone", 20000), ("B", "town", 1000),
+                   ("C1", "camp", 100000), ("C2", "camp", 100000)],
+        routes=[("A", "B", 100.0), ("B", "C1", 150.0), ("B", "C2", 150.0)],
+        camp_series={"C1": [(d, 40 * d) for d in range(0, days, 5)],
+                     "C2": [(0, 0), (10, 0), (20, 300), (25, 600), (30, 900), (35, 1200)]},
+        days=days,
+    )  # fmt: skip
+    problem = FleeProblem.load(root)
+    extra = [c for c in problem.opened_scenario.closures if c.name1 == "C2"]
+    assert [(c.kind, c.start, c.end) for c in extra] == [("camp", 0, 15)]  # 300 at 60 a day
+    assert not [c for c in problem.opened_scenario.closures if c.name1 == "C1"]
+    closed = problem.simulate({}, 0, days - 1).daily("C2", CAMP_INDICATOR)
+    open_ = FleeModel(problem.scenario, problem.settings, 0).run(until=days - 1)
+    open_ = open_.history[:, open_.index["C2"]]
+    assert closed[14] < open_[14] / 2  # a town people pass through, not a camp they stay in
+    assert closed[-1] > 0  # and a camp from day 15
+    # a fit that has seen only C2's zeros opens it the day after the last, not on a later date
+    early = problem.restrict(START + dt.timedelta(days=12))
+    assert [c.end for c in early.opened_scenario.closures if c.name1 == "C2"] == [11]
 
 
 def run_cli(*args, cwd=None):

@@ -20,7 +20,9 @@ import numpy as np
 from borderflow.calibrate.abc import Posterior, abc_smc
 from borderflow.calibrate.predictive import (
     ErrorModel,
+    Key,
     MemberRuns,
+    anchored_keys,
     log_error,
     posterior_sampler,
     run_members,
@@ -50,6 +52,11 @@ class OriginResult:
     errors: ErrorModel  # fitted on a hindcast before the origin
     runs: MemberRuns  # forecast members, days 0..origin + horizon
     points: list[ForecastPoint]
+    anchored: frozenset[Key]  # series with a positive observed count at the origin
+
+    def sigma(self, key: Key) -> float:
+        """The error model's sd for a series, in the situation it is in at the origin."""
+        return self.errors.sigma(key, key in self.anchored)
 
 
 def default_origins(problem: Problem, horizon: int, count: int) -> list[dt.date]:
@@ -107,16 +114,18 @@ def backtest(
                            origin=origin if s.assimilate else None, seed=s.seed,
                            stream=2 * i + 1, executor=executor)  # fmt: skip
         errors = _error_model(problem, t, runs, sampler, s, i, executor)
+        anchored = anchored_keys(fit.observations, t)
         points = []
         for k, o in enumerate(tests):
             f = runs.figures(o)
             if f is None:
                 continue
-            sigma = errors.sigma((o.location, o.indicator))
+            key = (o.location, o.indicator)
+            sigma = errors.sigma(key, key in anchored)
             draws = with_error(f, sigma, s.seed + 7919 * i + k).ravel()
             persistence, trend = baselines(fit.observations, o)
             points.append(ForecastPoint(t, o, draws, persistence, trend))
-        out.append(OriginResult(t, post, errors, runs, points))
+        out.append(OriginResult(t, post, errors, runs, points, anchored))
     return out
 
 
@@ -144,7 +153,8 @@ def _error_model(
         hind = run_members(early, sampler, runs.keys, members=s.members, until=origin,
                            origin=(t0 - problem.start).days if s.assimilate else None,
                            seed=s.seed, stream=2 * i + 2, executor=executor)  # fmt: skip
-        model = log_error(hind, fit.observations, after=t0)
+        model = log_error(hind, fit.observations, after=t0,
+                          anchored=anchored_keys(early.observations, t0))  # fmt: skip
         if model.points:
             return model
     return log_error(runs, fit.observations, after=dt.date.min)
@@ -203,7 +213,8 @@ def write_backtest(results: Sequence[OriginResult], problem: Problem, out_dir: P
                 for j, name in enumerate(r.posterior.names):
                     w.writerow([r.origin, name, *(_num(q[k, j]) for k in range(3)),
                                 r.posterior.simulations])  # fmt: skip
-                for (loc, ind), sd in [(("ALL", "ALL"), r.errors.pooled), *r.errors.by_key.items()]:
+                pools = [(("ALL", "ALL"), r.errors.pooled), (("OPENING", "ALL"), r.errors.opening)]
+                for (loc, ind), sd in [*pools, *r.errors.by_key.items()]:
                     w.writerow([r.origin, f"error_sd.{loc}.{ind}", "", _num(sd), "",
                                 r.errors.points])  # fmt: skip
 

@@ -109,20 +109,51 @@ class ErrorModel:
     Series differ a lot (a large camp the model follows closely, a small one it misses by a
     factor), so each has its own sd when the hindcast scored it at least ``MIN_POINTS`` times;
     the others take the pooled sd.
+
+    A relative error needs a count to be relative to. A series the hindcast started from a
+    positive observed count ("anchored": the forecast's own situation for every series it
+    starts from an observed count) measures how far a count drifts; a series that was empty
+    or not yet observed then (a camp not yet open) measures whether the model foresaw it
+    filling at all, an error often a hundredfold. The two are pooled apart: ``pooled`` and
+    ``by_key`` from anchored series only, ``opening`` from the others, and a series gets the
+    sd of the situation it is in at the forecast's origin.
     """
 
     pooled: float
     by_key: dict[Key, float]
     points: int
+    opening: float = float("nan")
 
     MIN_POINTS = 3
 
-    def sigma(self, key: Key) -> float:
-        return self.by_key.get(key, self.pooled)
+    def sigma(self, key: Key, anchored: bool = True) -> float:
+        """The sd for ``key``; ``anchored``: it has a positive observed count at the origin."""
+        first, other = (self.by_key.get(key, self.pooled), self.opening)
+        if not anchored:
+            first, other = other, first
+        return first if math.isfinite(first) else other
 
 
-def log_error(runs: MemberRuns, rows: Sequence[ObservationRow], after: dt.date) -> ErrorModel:
-    """RMS of log((observed + 1) / (median member + 1)) over rows ending after ``after``."""
+def anchored_keys(rows: Sequence[ObservationRow], day: dt.date) -> frozenset[Key]:
+    """Series whose last observation known on ``day`` is a positive count."""
+    last: dict[Key, tuple[dt.date, float]] = {}
+    for o in rows:
+        end, key = last_day(o), (o.location, o.indicator)
+        if end <= day and (key not in last or end >= last[key][0]):
+            last[key] = (end, 0.5 * (o.low + o.high))
+    return frozenset(k for k, (_, v) in last.items() if v > 0)
+
+
+def log_error(
+    runs: MemberRuns,
+    rows: Sequence[ObservationRow],
+    after: dt.date,
+    anchored: frozenset[Key] | None = None,
+) -> ErrorModel:
+    """RMS of log((observed + 1) / (median member + 1)) over rows ending after ``after``.
+
+    ``anchored``: the series the runs started from a positive observed count (None: all).
+    """
     errs: dict[Key, list[float]] = {}
     for o in rows:
         if last_day(o) <= after:
@@ -133,12 +164,14 @@ def log_error(runs: MemberRuns, rows: Sequence[ObservationRow], after: dt.date) 
         y = 0.5 * (o.low + o.high)
         e = math.log((y + 1.0) / (float(np.median(f)) + 1.0))
         errs.setdefault((o.location, o.indicator), []).append(e)
-    every = [e for es in errs.values() for e in es]
-    if not every:
-        return ErrorModel(float("nan"), {}, 0)
-    rms = lambda es: float(np.sqrt(np.mean(np.square(es))))  # noqa: E731
-    by_key = {k: rms(es) for k, es in errs.items() if len(es) >= ErrorModel.MIN_POINTS}
-    return ErrorModel(rms(every), by_key, len(every))
+    if anchored is None:
+        anchored = frozenset(errs)
+    kept = {k: es for k, es in errs.items() if k in anchored}
+    every = [e for es in kept.values() for e in es]
+    new = [e for k, es in errs.items() if k not in anchored for e in es]
+    rms = lambda es: float(np.sqrt(np.mean(np.square(es)))) if es else float("nan")  # noqa: E731
+    by_key = {k: rms(es) for k, es in kept.items() if len(es) >= ErrorModel.MIN_POINTS}
+    return ErrorModel(rms(every), by_key, len(every) + len(new), rms(new))
 
 
 def with_error(values: np.ndarray, sigma: float, seed: int) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -25,7 +26,7 @@ import numpy as np
 
 from borderflow.errors import ScenarioError
 from borderflow.scenario.border_schema import ObservationRow
-from borderflow.scenario.flee_io import CAMP_INDICATOR, camp_observations
+from borderflow.scenario.flee_io import CAMP_INDICATOR, Closure, camp_observations
 
 
 def last_day(o: ObservationRow) -> dt.date:
@@ -253,7 +254,7 @@ class FleeProblem(Problem):
         from borderflow.engine.loop import Phase
         from borderflow.rules.flee import FleeModel
 
-        model = FleeModel(self.scenario, self.settings_with(values), seed)
+        model = FleeModel(self.opened_scenario, self.settings_with(values), seed)
         if origin is not None:
             counts = self.origin_counts(origin)
 
@@ -266,6 +267,38 @@ class FleeProblem(Problem):
                 before="record",
             )
         return FleeSimulation(model.run(until=until))
+
+    @functools.cached_property
+    def opened_scenario(self):
+        """The scenario with each camp held closed until the observations show it opening.
+
+        Flee's rules fill every camp from day 0. A camp that opened later (Nduta reopened in
+        October 2015, five months into Burundi's period) then fills too early, and a fit can
+        only answer by making it unattractive, a weight that is wrong from the day it opens.
+        So a camp observed empty is a town (Flee's ``camp`` closure) until the day it opened
+        (:func:`opening_day`). Only this problem's observations count, a fit's, never the
+        future's. Camps the scenario's own closures.csv opens or closes are left as it says.
+        """
+        own = {c.name1 for c in self.scenario.closures if c.kind in ("camp", "idpcamp")}
+        extra = []
+        for camp, kind in self.camp_kinds.items():
+            pts = sorted(
+                ((o.date - self.start).days, 0.5 * (o.low + o.high))
+                for o in self.observations
+                if o.location == camp and o.indicator == CAMP_INDICATOR
+            )
+            day = opening_day(pts)
+            if camp not in own and day is not None and day > 1:
+                extra.append(Closure(kind, camp, "", 0, day, 0))
+        if not extra:
+            return self.scenario
+        return dataclasses.replace(self.scenario, closures=(*self.scenario.closures, *extra))
+
+    @functools.cached_property
+    def camp_kinds(self) -> dict[str, str]:
+        """Each camp's kind (``camp`` or ``idpcamp``), which is also its closure's type."""
+        kinds = ("camp", "idpcamp")
+        return {loc.name: loc.kind for loc in self.scenario.locations if loc.kind in kinds}
 
     def origin_counts(self, day: int) -> dict[str, int]:
         """Each observed camp's count on ``day``: its last observation on or before it."""
@@ -313,6 +346,28 @@ class FleeProblem(Problem):
             raise ScenarioError(f"'{missing}' is not a location of {self.name}", file=self.path)
         simulated = np.column_stack([c[days.start : days.stop] for c in columns]).astype(float)
         return averaged_relative_difference(rescaled(simulated, data), data)
+
+
+def opening_day(points: Sequence[tuple[int, float]]) -> int | None:
+    """The day a camp opened, from its (day, count) points in order; None if open throughout.
+
+    Only a camp first observed at 0 opened later. It opened after its last zero count. Flee's
+    series put a 0 on the start date whether or not the camp was open, so the first positive
+    count dates the opening better: extending the growth between the first two positive counts
+    back to zero (Nduta: 1,771 then 1,848 a day later, so about 23 days before). With fewer
+    than two positive counts, or no growth between them, the day after the last zero.
+    """
+    if not points or points[0][1] > 0:
+        return None
+    zeros = [d for d, v in points if v <= 0]
+    positive = [(d, v) for d, v in points if v > 0 and d > zeros[0]]
+    after = max(d for d in zeros if not positive or d < positive[0][0]) + 1
+    if len(positive) < 2:
+        return after
+    (d1, v1), (d2, v2) = positive[:2]
+    if v2 <= v1:
+        return after
+    return max(after, d1 - math.ceil(v1 / ((v2 - v1) / (d2 - d1))))
 
 
 def load_problem(

@@ -1037,7 +1037,7 @@ def plot_backtest(results, problem, path: Path) -> None:
             ax = axes[row][c]
             if key in r.runs.keys:
                 j = r.runs.keys.index(key)
-                sigma = r.errors.sigma(key)
+                sigma = r.sigma(key)
                 draws = with_error(r.runs.values[:, first : last + 1, j], sigma, 0)
                 draws = np.moveaxis(draws, 0, -1).reshape(len(dates), -1)  # day × draws
                 q = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
