@@ -33,6 +33,7 @@ from borderflow.errors import ScenarioError
 from borderflow.results.metrics import averaged_relative_difference as flee_ard
 from borderflow.rules.flee import FleeModel
 from borderflow.scenario.border_schema import ObservationRow
+from borderflow.scenario.flee_io import read_closures
 from scenario_factory import START, write_scenario
 
 D = dt.date(2020, 1, 1)
@@ -307,6 +308,11 @@ def test_camps_observed_empty_stay_closed_until_they_open(tmp_path):
     open_ = open_.history[:, open_.index["C2"]]
     assert closed[14] < open_[14] / 2  # a town people pass through, not a camp they stay in
     assert closed[-1] > 0  # and a camp from day 15
+    # written as Flee closures rows, which Flee's reader takes back
+    problem.write_openings(tmp_path / "opened.csv")
+    names = {loc.name for loc in problem.scenario.locations}
+    back = read_closures(tmp_path / "opened.csv", names, {"Home"})
+    assert [(c.kind, c.name1, c.start, c.end) for c in back] == [("camp", "C2", 0, 15)]
     # a fit that has seen only C2's zeros opens it the day after the last, not on a later date
     early = problem.restrict(START + dt.timedelta(days=12))
     assert [c.end for c in early.opened_scenario.closures if c.name1 == "C2"] == [11]

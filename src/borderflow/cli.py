@@ -6,6 +6,7 @@ once. Any :class:`~borderflow.errors.ScenarioError` becomes one line on stderr a
 
 from __future__ import annotations
 
+import datetime
 import gc
 import math
 import os
@@ -677,6 +678,13 @@ def calibrate(
         post = abc_smc(problem, priors, particles=particles, generations=generations,
                        seed=seed, executor=executor, on_generation=report)  # fmt: skip
         files = write_posterior(post, target)
+        openings = getattr(problem, "openings", ())
+        if openings:
+            from borderflow.results.atomic import atomic_outputs
+
+            with atomic_outputs(target) as o:
+                o.write("closures-opened.csv", problem.write_openings)
+            files.append(target / "closures-opened.csv")
         fit = []
         if predictive:
             from borderflow.calibrate import predictive as pp
@@ -711,6 +719,10 @@ def calibrate(
     for j, name in enumerate(post.names):
         table.add_row(name, *(f"{q[i, j]:.4g}" for i in range(3)))
     out.print(table)
+    for c in openings:
+        day = problem.start + datetime.timedelta(days=c.end)
+        out.print(f"{c.name1} was observed empty: held closed until {day} (day {c.end}), when "
+                  "its counts say it opened (closures-opened.csv)")  # fmt: skip
     if fit and len(fit) <= 40:
         _print_fit(fit, problem.name, predictive)
     elif fit:

@@ -13,6 +13,7 @@ camps rescaled to the observed total), the measure its validation uses.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import functools
@@ -269,18 +270,18 @@ class FleeProblem(Problem):
         return FleeSimulation(model.run(until=until))
 
     @functools.cached_property
-    def opened_scenario(self):
-        """The scenario with each camp held closed until the observations show it opening.
+    def openings(self) -> tuple[Closure, ...]:
+        """Flee ``camp`` closures holding each camp observed empty closed until it opened.
 
         Flee's rules fill every camp from day 0. A camp that opened later (Nduta reopened in
         October 2015, five months into Burundi's period) then fills too early, and a fit can
         only answer by making it unattractive, a weight that is wrong from the day it opens.
-        So a camp observed empty is a town (Flee's ``camp`` closure) until the day it opened
-        (:func:`opening_day`). Only this problem's observations count, a fit's, never the
-        future's. Camps the scenario's own closures.csv opens or closes are left as it says.
+        So a camp observed empty is a town until the day it opened (:func:`opening_day`).
+        Only this problem's observations count, a fit's, never the future's. Camps the
+        scenario's own closures.csv opens or closes are left as it says.
         """
         own = {c.name1 for c in self.scenario.closures if c.kind in ("camp", "idpcamp")}
-        extra = []
+        out = []
         for camp, kind in self.camp_kinds.items():
             pts = sorted(
                 ((o.date - self.start).days, 0.5 * (o.low + o.high))
@@ -289,10 +290,24 @@ class FleeProblem(Problem):
             )
             day = opening_day(pts)
             if camp not in own and day is not None and day > 1:
-                extra.append(Closure(kind, camp, "", 0, day, 0))
-        if not extra:
+                out.append(Closure(kind, camp, "", 0, day, 0))
+        return tuple(out)
+
+    @functools.cached_property
+    def opened_scenario(self):
+        """The scenario with :attr:`openings` added to its closures."""
+        if not self.openings:
             return self.scenario
-        return dataclasses.replace(self.scenario, closures=(*self.scenario.closures, *extra))
+        closures = (*self.scenario.closures, *self.openings)
+        return dataclasses.replace(self.scenario, closures=closures)
+
+    def write_openings(self, path: Path) -> None:
+        """The openings as rows of Flee's closures.csv, to add to a scenario that repeats a fit."""
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            w = csv.writer(handle, lineterminator="\n")
+            w.writerow(["#closure_type", "name1", "name2", "closure_start", "closure_end"])
+            for c in self.openings:
+                w.writerow([c.kind, c.name1, c.name2, c.start, c.end])
 
     @functools.cached_property
     def camp_kinds(self) -> dict[str, str]:
