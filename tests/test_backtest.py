@@ -203,7 +203,7 @@ def test_backtest_forecasts_and_scores_each_origin(tmp_path):
     for r in a:
         assert r.points, "every origin has observations after it"
         assert all(r.origin < p.obs.date <= r.origin + dt.timedelta(days=9) for p in r.points)
-        assert r.errors.pooled > 0 and r.errors.points > 0
+        assert r.errors.pooled >= 0 and r.errors.points > 0  # fitted on hindcast points
     table = score_table(a)
     assert [row["origin"] for row in table] == [*(str(o) for o in origins), "all"]
     assert table[-1]["points"] == sum(len(r.points) for r in a)
@@ -260,6 +260,27 @@ def test_error_model_pools_series_that_were_empty_at_the_start_apart(tmp_path):
     # a pool with nothing in it falls back to the other
     assert ErrorModel(float("nan"), {}, 4, 0.7).sigma(c1) == 0.7
     assert ErrorModel(0.2, {}, 4).sigma(c1, anchored=False) == 0.2
+
+
+def test_error_model_adds_only_what_the_members_spread_lacks():
+    from borderflow.calibrate.predictive import MemberRuns
+
+    rng = np.random.default_rng(3)
+    truth = 1000.0
+    rows = [obs(d, truth) for d in range(1, 30)]
+    spread = (truth + 1) * np.exp(0.4 * rng.standard_normal((400, 30, 1))) - 1
+    runs = MemberRuns([("P", "x")], spread, D)
+    # members spread like the error they make: nothing to add
+    assert log_error(runs, rows, after=D).pooled < 0.1
+    # members that agree but sit a factor 2 off: the whole error is added
+    tight = MemberRuns([("P", "x")], np.full((5, 30, 1), 2 * truth + 1), D)
+    assert log_error(tight, rows, after=D).pooled == pytest.approx(np.log(2), rel=1e-3)
+    # between the two: the sd missing from the spread, √(e² − v)
+    wide = MemberRuns(
+        [("P", "x")], (2 * truth + 2) * np.exp(0.3 * rng.standard_normal((400, 30, 1))) - 1, D
+    )
+    got = log_error(wide, rows, after=D).pooled
+    assert got == pytest.approx(np.sqrt(np.log(2) ** 2 - 0.3**2), abs=0.03)
 
 
 def test_anchored_series_have_a_positive_count_known_at_the_day():

@@ -4,9 +4,10 @@ Members draw whole particles of the posterior and run to the end of the horizon;
 ``assimilate``, each starts from the state observed at the origin (a Flee scenario's camp
 counts). The members' spread says what the parameters and chance leave open; it does not
 say how far the model itself is from reality. That is what the error model adds: each
-member's figure is multiplied by exp(σ·z), z standard normal, where σ is the root mean square
-log error of the same forecaster in a hindcast *before* the origin (started one horizon
-earlier, scored on the observations in between). Only data up to the origin enter it.
+member's figure is multiplied by exp(σ·z), z standard normal, where σ is what the members'
+spread lacks to match the log error of the same forecaster in a hindcast *before* the origin
+(started one horizon earlier, scored on the observations in between). Only data up to the
+origin enter it.
 """
 
 from __future__ import annotations
@@ -150,11 +151,16 @@ def log_error(
     after: dt.date,
     anchored: frozenset[Key] | None = None,
 ) -> ErrorModel:
-    """RMS of log((observed + 1) / (median member + 1)) over rows ending after ``after``.
+    """The sd the members' spread lacks, on rows ending after ``after``, on the log scale.
+
+    With e = log((observed + 1) / (median member + 1)) and v the variance of the members'
+    log(x + 1) at the same point, the sd is √max(mean e² − mean v, 0): the members already
+    spread by v, and drawing the full error on top of that would count their spread twice
+    (a well-spread ensemble would get intervals √2 too wide).
 
     ``anchored``: the series the runs started from a positive observed count (None: all).
     """
-    errs: dict[Key, list[float]] = {}
+    pts: dict[Key, list[tuple[float, float]]] = {}
     for o in rows:
         if last_day(o) <= after:
             continue
@@ -163,15 +169,21 @@ def log_error(
             continue
         y = 0.5 * (o.low + o.high)
         e = math.log((y + 1.0) / (float(np.median(f)) + 1.0))
-        errs.setdefault((o.location, o.indicator), []).append(e)
+        pts.setdefault((o.location, o.indicator), []).append((e * e, float(np.var(np.log1p(f)))))
     if anchored is None:
-        anchored = frozenset(errs)
-    kept = {k: es for k, es in errs.items() if k in anchored}
-    every = [e for es in kept.values() for e in es]
-    new = [e for k, es in errs.items() if k not in anchored for e in es]
-    rms = lambda es: float(np.sqrt(np.mean(np.square(es)))) if es else float("nan")  # noqa: E731
-    by_key = {k: rms(es) for k, es in kept.items() if len(es) >= ErrorModel.MIN_POINTS}
-    return ErrorModel(rms(every), by_key, len(every) + len(new), rms(new))
+        anchored = frozenset(pts)
+    kept = {k: ps for k, ps in pts.items() if k in anchored}
+    every = [p for ps in kept.values() for p in ps]
+    new = [p for k, ps in pts.items() if k not in anchored for p in ps]
+
+    def sd(ps: list[tuple[float, float]]) -> float:
+        if not ps:
+            return float("nan")
+        e2, v = np.mean(ps, axis=0)
+        return float(np.sqrt(max(e2 - v, 0.0)))
+
+    by_key = {k: sd(ps) for k, ps in kept.items() if len(ps) >= ErrorModel.MIN_POINTS}
+    return ErrorModel(sd(every), by_key, len(every) + len(new), sd(new))
 
 
 def with_error(values: np.ndarray, sigma: float, seed: int) -> np.ndarray:
