@@ -285,32 +285,23 @@ def compare_border(
     if out_dir is not None:
         from borderflow.report.plots import plot_compare
         from borderflow.results.border_out import border_series
+        from borderflow.results.hxl import write_csv
 
-        def write_csv(path: Path) -> None:
-            import csv
-
-            with path.open("w", newline="", encoding="utf-8") as handle:
-                w = csv.writer(handle, lineterminator="\n")
-                w.writerow(["metric", "crossing", "variant", "value", "difference"])
-                w.writerow(
-                    [
-                        "#indicator+name",
-                        "#loc+name",
-                        "#meta+variant",
-                        "#indicator+num",
-                        "#indicator+num+diff",
-                    ]
-                )
-                for metric, crossing, values in rows:
-                    for label, v in zip(labels, values, strict=True):
-                        w.writerow([metric, crossing, label, f"{v:g}", f"{v - values[0]:g}"])
+        tags = {"metric": "#indicator+name", "crossing": "#loc+name",
+                "variant": "#meta+variant", "value": "#indicator+num",
+                "difference": "#indicator+num+diff"}  # fmt: skip
+        table = [
+            [metric, crossing, label, f"{v:g}", f"{v - values[0]:g}"]
+            for metric, crossing, values in rows
+            for label, v in zip(labels, values, strict=True)
+        ]
 
         tables = {
             label: border_series(r.model).table() for label, r in zip(labels, runs, strict=True)
         }
         case = runs[0].model.case
         with atomic_outputs(out_dir) as out:
-            out.write(COMPARE_CSV, write_csv)
+            out.write(COMPARE_CSV, lambda p: write_csv(p, tags, table))
             out.write(COMPARE_PNG, lambda p: plot_compare(tables, case, p, labels[0]))
         result.files = [out_dir / COMPARE_CSV, out_dir / COMPARE_PNG]
     return result

@@ -192,26 +192,23 @@ def abc_smc(
 
 def write_posterior(post: Posterior, out_dir: Path) -> list[Path]:
     """posterior.csv (particles and weights, HXL) and posterior-summary.csv."""
-    import csv
-
     from borderflow.results.atomic import atomic_outputs
+    from borderflow.results.hxl import write_csv
 
     def particles(path: Path) -> None:
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            w = csv.writer(handle, lineterminator="\n")
-            w.writerow([*post.names, "weight"])
-            w.writerow([*(f"#meta+param+{n}" for n in post.names), "#meta+weight"])
-            for row, weight in zip(post.particles, post.weights, strict=True):
-                w.writerow([*(repr(float(v)) for v in row), repr(float(weight))])
+        tags = {**{n: f"#meta+param+{n}" for n in post.names}, "weight": "#meta+weight"}
+        rows = (
+            [*(repr(float(v)) for v in row), repr(float(weight))]
+            for row, weight in zip(post.particles, post.weights, strict=True)
+        )
+        write_csv(path, tags, rows)
 
     def summary(path: Path) -> None:
         q = post.quantiles([0.05, 0.5, 0.95])
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            w = csv.writer(handle, lineterminator="\n")
-            w.writerow(["parameter", "q05", "median", "q95"])
-            w.writerow(["#meta+param", "#value+q05", "#value+median", "#value+q95"])
-            for j, name in enumerate(post.names):
-                w.writerow([name, *(f"{q[i, j]:.6g}" for i in range(3))])
+        tags = {"parameter": "#meta+param", "q05": "#value+q05", "median": "#value+median",
+                "q95": "#value+q95"}  # fmt: skip
+        rows = ([name, *(f"{q[i, j]:.6g}" for i in range(3))] for j, name in enumerate(post.names))
+        write_csv(path, tags, rows)
 
     with atomic_outputs(out_dir) as out:
         out.write("posterior.csv", particles)

@@ -9,7 +9,6 @@ naive forecasts (persistence and trend), with :mod:`borderflow.calibrate.scoring
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -175,48 +174,54 @@ def write_backtest(results: Sequence[OriginResult], problem: Problem, out_dir: P
     """scores.csv, points.csv and posteriors.csv (HXL), and backtest.png."""
     from borderflow.report.plots import plot_backtest
     from borderflow.results.atomic import atomic_outputs
+    from borderflow.results.hxl import write_csv
 
     def scores_csv(path: Path) -> None:
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            w = csv.writer(handle, lineterminator="\n")
-            w.writerow(["origin", *SCORE_COLUMNS])
-            w.writerow(["#date+origin", *(f"#indicator+score+{c}" for c in SCORE_COLUMNS)])
-            for row in score_table(results):
-                w.writerow([row["origin"], *(_num(row[c]) for c in SCORE_COLUMNS)])
+        tags = {"origin": "#date+origin", **{c: f"#indicator+score+{c}" for c in SCORE_COLUMNS}}
+        rows = (
+            [row["origin"], *(_num(row[c]) for c in SCORE_COLUMNS)] for row in score_table(results)
+        )
+        write_csv(path, tags, rows)
 
     def points_csv(path: Path) -> None:
-        head = ["origin", "date", "end", "stat", "location", "indicator", "low", "high", "lead",
-                "q05", "q25", "q50", "q75", "q95", "persistence", "trend"]  # fmt: skip
-        tags = ["#date+origin", "#date+start", "#date+end", "#meta+stat", "#loc+name",
-                "#indicator+code", "#indicator+num+min", "#indicator+num+max", "#meta+lead",
-                "#value+q05", "#value+q25", "#value+q50", "#value+q75", "#value+q95",
-                "#value+persistence", "#value+trend"]  # fmt: skip
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            w = csv.writer(handle, lineterminator="\n")
-            w.writerow(head)
-            w.writerow(tags)
+        tags = {"origin": "#date+origin", "date": "#date+start", "end": "#date+end",
+                "stat": "#meta+stat", "location": "#loc+name", "indicator": "#indicator+code",
+                "low": "#indicator+num+min", "high": "#indicator+num+max", "lead": "#meta+lead",
+                "q05": "#value+q05", "q25": "#value+q25", "q50": "#value+q50",
+                "q75": "#value+q75", "q95": "#value+q95", "persistence": "#value+persistence",
+                "trend": "#value+trend"}  # fmt: skip
+
+        def rows():
             for p in all_points(results):
                 o = p.obs
                 qs = np.quantile(p.members, [0.05, 0.25, 0.5, 0.75, 0.95])
-                w.writerow([p.origin, o.date, o.end or "", o.stat, o.location, o.indicator,
-                            _num(o.low), _num(o.high), p.lead, *(_num(q) for q in qs),
-                            _num(p.persistence), _num(p.trend)])  # fmt: skip
+                yield [p.origin, o.date, o.end or "", o.stat, o.location, o.indicator,
+                       _num(o.low), _num(o.high), p.lead, *(_num(q) for q in qs),
+                       _num(p.persistence), _num(p.trend)]  # fmt: skip
+
+        write_csv(path, tags, rows())
 
     def posteriors_csv(path: Path) -> None:
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            w = csv.writer(handle, lineterminator="\n")
-            w.writerow(["origin", "parameter", "q05", "median", "q95", "simulations"])
-            w.writerow(["#date+origin", "#meta+param", "#value+q05", "#value+median",
-                        "#value+q95", "#meta+runs"])  # fmt: skip
+        tags = {
+            "origin": "#date+origin",
+            "parameter": "#meta+param",
+            "q05": "#value+q05",
+            "median": "#value+median",
+            "q95": "#value+q95",
+            "simulations": "#meta+runs",
+        }
+
+        def rows():
             for r in results:
                 q = r.posterior.quantiles([0.05, 0.5, 0.95])
                 for j, name in enumerate(r.posterior.names):
-                    w.writerow([r.origin, name, *(_num(q[k, j]) for k in range(3)),
-                                r.posterior.simulations])  # fmt: skip
+                    yield [r.origin, name, *(_num(q[k, j]) for k in range(3)),
+                           r.posterior.simulations]  # fmt: skip
                 pools = [(("ALL", "ALL"), r.errors.pooled), (("OPENING", "ALL"), r.errors.opening)]
                 for (loc, ind), sd in [*pools, *r.errors.by_key.items()]:
-                    w.writerow([r.origin, f"error_sd.{loc}.{ind}", "", _num(sd), "",
-                                r.errors.points])  # fmt: skip
+                    yield [r.origin, f"error_sd.{loc}.{ind}", "", _num(sd), "", r.errors.points]
+
+        write_csv(path, tags, rows())
 
     with atomic_outputs(out_dir) as out:
         out.write("scores.csv", scores_csv)

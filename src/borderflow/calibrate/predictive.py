@@ -16,12 +16,14 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from borderflow.calibrate.problem import Problem, figure, last_day
 from borderflow.ensemble.params import PosteriorSampler, draw
 from borderflow.ensemble.runner import Executor, Job, pool_executor
+from borderflow.results.hxl import write_csv
 from borderflow.scenario.border_schema import ObservationRow
 
 Key = tuple[str, str]  # (location, indicator)
@@ -205,9 +207,6 @@ def write_flee_predictive(problem: Problem, runs: MemberRuns, out_dir) -> list:
     bands.csv (HXL: date, camp, indicator, 5–95 % quantiles and mean over members) and
     fan.png (each observed camp's bands with its observations).
     """
-    import csv
-    from pathlib import Path
-
     from borderflow.report.plots import plot_camp_fan
     from borderflow.results.atomic import atomic_outputs
 
@@ -215,22 +214,20 @@ def write_flee_predictive(problem: Problem, runs: MemberRuns, out_dir) -> list:
     q = np.quantile(runs.values, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)  # (5, days, keys)
     mean = runs.values.mean(axis=0)
 
-    def bands(path: Path) -> None:
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            w = csv.writer(handle, lineterminator="\n")
-            w.writerow(["date", "location", "indicator", "q05", "q25", "q50", "q75", "q95",
-                        "mean"])  # fmt: skip
-            w.writerow(["#date", "#loc+name", "#indicator+code", "#value+q05", "#value+q25",
-                        "#value+q50", "#value+q75", "#value+q95", "#value+mean"])  # fmt: skip
-            for d in range(runs.values.shape[1]):
-                date = problem.start + dt.timedelta(days=d)
-                for j, (loc, ind) in enumerate(keys):
-                    w.writerow([date, loc, ind, *(f"{q[k, d, j]:.6g}" for k in range(5)),
-                                f"{mean[d, j]:.6g}"])  # fmt: skip
+    tags = {"date": "#date", "location": "#loc+name", "indicator": "#indicator+code",
+            "q05": "#value+q05", "q25": "#value+q25", "q50": "#value+q50", "q75": "#value+q75",
+            "q95": "#value+q95", "mean": "#value+mean"}  # fmt: skip
+
+    def rows():
+        for d in range(runs.values.shape[1]):
+            date = problem.start + dt.timedelta(days=d)
+            for j, (loc, ind) in enumerate(keys):
+                yield [date, loc, ind, *(f"{q[k, d, j]:.6g}" for k in range(5)),
+                       f"{mean[d, j]:.6g}"]  # fmt: skip
 
     out_dir = Path(out_dir)
     with atomic_outputs(out_dir) as out:
-        out.write("bands.csv", bands)
+        out.write("bands.csv", lambda p: write_csv(p, tags, rows()))
         out.write("fan.png", lambda p: plot_camp_fan(runs, problem, members, p))
     return [out_dir / "bands.csv", out_dir / "fan.png"]
 
@@ -278,17 +275,14 @@ def fit_rows(rows: Sequence[ObservationRow], runs: MemberRuns) -> list[FitRow]:
 
 def write_fit(rows: Sequence[FitRow], path) -> None:
     """fit.csv: each observation, its reported range and the ensemble's quantiles (HXL)."""
-    import csv
-
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        w = csv.writer(handle, lineterminator="\n")
-        w.writerow(["date", "end", "stat", "location", "indicator", "low", "high",
-                    "q05", "median", "q95", "inside"])  # fmt: skip
-        w.writerow(["#date+start", "#date+end", "#meta+stat", "#loc+name", "#indicator+code",
-                    "#indicator+num+min", "#indicator+num+max", "#value+q05", "#value+median",
-                    "#value+q95", "#meta+inside"])  # fmt: skip
-        for r in rows:
-            o = r.obs
-            w.writerow([o.date, o.end or "", o.stat, o.location, o.indicator, f"{o.low:g}",
-                        f"{o.high:g}", f"{r.q05:.6g}", f"{r.q50:.6g}", f"{r.q95:.6g}",
-                        "yes" if r.inside else "no"])  # fmt: skip
+    tags = {"date": "#date+start", "end": "#date+end", "stat": "#meta+stat",
+            "location": "#loc+name", "indicator": "#indicator+code", "low": "#indicator+num+min",
+            "high": "#indicator+num+max", "q05": "#value+q05", "median": "#value+median",
+            "q95": "#value+q95", "inside": "#meta+inside"}  # fmt: skip
+    table = (
+        [r.obs.date, r.obs.end or "", r.obs.stat, r.obs.location, r.obs.indicator,
+         f"{r.obs.low:g}", f"{r.obs.high:g}", f"{r.q05:.6g}", f"{r.q50:.6g}", f"{r.q95:.6g}",
+         "yes" if r.inside else "no"]
+        for r in rows
+    )  # fmt: skip
+    write_csv(Path(path), tags, table)

@@ -18,6 +18,7 @@ import numpy as np
 from borderflow.ensemble.runner import MEMBERS_DIR, Executor, member_file, run_ensemble
 from borderflow.errors import ScenarioError
 from borderflow.results.atomic import atomic_outputs
+from borderflow.results.hxl import write_csv
 
 HEADLINE = (
     ("peak stranded", "stranded", "max"),
@@ -110,26 +111,29 @@ def compare_ensembles(
             values.setdefault(key, []).append(np.array([r[key] for r in rows]))
     result = EnsembleComparison(case.name, labels, members, values, [])
 
-    def write_csv(path: Path) -> None:
-        import csv
+    tags = {
+        "metric": "#indicator+name",
+        "crossing": "#loc+name",
+        "variant": "#meta+variant",
+        "median": "#indicator+num+median",
+        "q05": "#indicator+num+q05",
+        "q95": "#indicator+num+q95",
+        "difference_median": "#indicator+diff+median",
+        "difference_q05": "#indicator+diff+q05",
+        "difference_q95": "#indicator+diff+q95",
+    }
 
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            w = csv.writer(handle, lineterminator="\n")
-            w.writerow(["metric", "crossing", "variant", "median", "q05", "q95",
-                        "difference_median", "difference_q05", "difference_q95"])  # fmt: skip
-            w.writerow(["#indicator+name", "#loc+name", "#meta+variant", "#indicator+num+median",
-                        "#indicator+num+q05", "#indicator+num+q95", "#indicator+diff+median",
-                        "#indicator+diff+q05", "#indicator+diff+q95"])  # fmt: skip
-            for key in values:
-                for k, label in enumerate(labels):
-                    mid, lo, hi = result.interval(key, k, diff=False)
-                    dmid, dlo, dhi = result.interval(key, k, diff=True)
-                    w.writerow([*key, label, *(f"{x:g}" for x in (mid, lo, hi, dmid, dlo, dhi))])
+    def table():
+        for key in values:
+            for k, label in enumerate(labels):
+                mid, lo, hi = result.interval(key, k, diff=False)
+                dmid, dlo, dhi = result.interval(key, k, diff=True)
+                yield [*key, label, *(f"{x:g}" for x in (mid, lo, hi, dmid, dlo, dhi))]
 
     from borderflow.report.plots import plot_effects
 
     with atomic_outputs(out_dir) as out:
-        out.write(COMPARE_CSV, write_csv)
+        out.write(COMPARE_CSV, lambda p: write_csv(p, tags, table()))
         out.write(COMPARE_PNG, lambda p: plot_effects(result, p))
     result.files = [out_dir / COMPARE_CSV, out_dir / COMPARE_PNG]
     return result

@@ -24,6 +24,7 @@ import numpy as np
 from borderflow.ensemble.params import Distribution, draw, load_params
 from borderflow.errors import ScenarioError
 from borderflow.results.atomic import atomic_outputs
+from borderflow.results.hxl import write_csv
 from borderflow.scenario.border_io import BorderCase, override, read_border_case
 
 MEMBERS_DIR = "members"
@@ -363,16 +364,16 @@ def write_summary(out_dir: Path, params: dict[str, Distribution], spec: Ensemble
     band_table = pa.table(cols)
 
     def write_draws(path: Path) -> None:
-        import csv
-
         names = list(params)
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            w = csv.writer(handle, lineterminator="\n")
-            w.writerow(["member", "seed", *names])
-            w.writerow(["#meta+member", "#meta+seed", *(f"#meta+param+{n}" for n in names)])
+        tags = {"member": "#meta+member", "seed": "#meta+seed"}
+        tags.update({n: f"#meta+param+{n}" for n in names})
+
+        def rows():
             for i in range(spec.members):
                 sim_seed, vals = member_draw(params, spec.seed, i)
-                w.writerow([i, sim_seed, *(repr(vals[n]) for n in names)])
+                yield [i, sim_seed, *(repr(vals[n]) for n in names)]
+
+        write_csv(path, tags, rows())
 
     from borderflow.report.plots import plot_fan
 

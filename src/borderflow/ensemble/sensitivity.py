@@ -20,6 +20,7 @@ import numpy as np
 from borderflow.ensemble.params import Distribution, Fixed, LogNormal, Normal, TruncNormal, Uniform
 from borderflow.errors import ScenarioError
 from borderflow.results.atomic import atomic_outputs
+from borderflow.results.hxl import write_csv
 from borderflow.scenario.border_io import BorderCase, override
 
 OUTPUTS = ("peak stranded", "stranded person-days", "crossings", "irregular crossings")
@@ -125,24 +126,20 @@ def sobol(
         indices[output] = {key: np.asarray(res[key]) for key in ("S1", "S1_conf", "ST", "ST_conf")}
     result = SobolResult(case.name, problem["names"], len(points), indices, [])
 
-    def write_csv(path: Path) -> None:
-        import csv
+    tags = {"output": "#indicator+name", "parameter": "#meta+param", "S1": "#indicator+s1",
+            "S1_conf": "#indicator+s1+conf", "ST": "#indicator+st",
+            "ST_conf": "#indicator+st+conf"}  # fmt: skip
 
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            w = csv.writer(handle, lineterminator="\n")
-            w.writerow(["output", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
-            w.writerow(["#indicator+name", "#meta+param", "#indicator+s1", "#indicator+s1+conf",
-                        "#indicator+st", "#indicator+st+conf"])  # fmt: skip
-            keys = ("S1", "S1_conf", "ST", "ST_conf")
-            for output, ind in indices.items():
-                for j in np.argsort(-ind["ST"]):
-                    numbers = [f"{ind[key][j]:.4f}" for key in keys]
-                    w.writerow([output, problem["names"][j], *numbers])
+    def table():
+        keys = ("S1", "S1_conf", "ST", "ST_conf")
+        for output, ind in indices.items():
+            for j in np.argsort(-ind["ST"]):
+                yield [output, problem["names"][j], *(f"{ind[key][j]:.4f}" for key in keys)]
 
     from borderflow.report.plots import plot_sobol
 
     with atomic_outputs(out_dir) as out:
-        out.write(SOBOL_CSV, write_csv)
+        out.write(SOBOL_CSV, lambda p: write_csv(p, tags, table()))
         out.write(SOBOL_PNG, lambda p: plot_sobol(result, p))
     result.files = [out_dir / SOBOL_CSV, out_dir / SOBOL_PNG]
     return result

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from borderflow.errors import ScenarioError
 from borderflow.observe.models import NATURAL_KEY, Observation
+from borderflow.results.hxl import write_csv
 
 DEFAULT_URL = "sqlite:///borderflow.db"
 BATCH = 500
@@ -337,24 +338,17 @@ class Store:
 
     def export_csv(self, rows: Iterable[Observation], path: Path) -> int:
         """HXL-tagged CSV that :meth:`import_file` reads back to the same observations."""
-        cols = list(EXPORT_TAGS)
-        n = 0
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            w = csv.writer(handle, lineterminator="\n")
-            w.writerow(cols)
-            w.writerow([EXPORT_TAGS[c] for c in cols])
-            for r in rows:
-                values = []
-                for c in cols:
-                    v = getattr(r, c)
-                    if isinstance(v, dt.date):
-                        v = v.isoformat()
-                    elif isinstance(v, float):
-                        v = repr(v)
-                    values.append("" if v is None else v)
-                w.writerow(values)
-                n += 1
-        return n
+        rows = list(rows)
+
+        def cell(v):
+            if isinstance(v, dt.date):
+                return v.isoformat()
+            if isinstance(v, float):
+                return repr(v)
+            return "" if v is None else v
+
+        write_csv(path, EXPORT_TAGS, ([cell(getattr(r, c)) for c in EXPORT_TAGS] for r in rows))
+        return len(rows)
 
 
 def _field_of(column) -> str | None:

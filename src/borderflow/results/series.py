@@ -103,13 +103,16 @@ def write_hxl_csv(table: pa.Table, path: Path) -> None:
 
 def hxl_csv(table: pa.Table, handle: TextIO) -> None:
     """The text of :func:`write_hxl_csv`, to any open text stream (a file, a web response)."""
-    import csv
+    from borderflow.results.hxl import write_rows
 
     cols = ["date", "location", "indicator", "value"]
     data = table.select(cols).to_pydict()
-    w = csv.writer(handle, lineterminator="\n")
-    w.writerow(cols)
-    w.writerow([HXL_TAGS[c] for c in cols])
-    for date, loc, ind, value in zip(*(data[c] for c in cols), strict=True):
-        text = str(int(value)) if float(value).is_integer() else f"{value:.6g}"
-        w.writerow([date.isoformat(), loc, ind, text])
+
+    def text(value: float) -> str:
+        return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+
+    rows = (
+        [date.isoformat(), loc, ind, text(value)]
+        for date, loc, ind, value in zip(*(data[c] for c in cols), strict=True)
+    )
+    write_rows(handle, {c: HXL_TAGS[c] for c in cols}, rows)

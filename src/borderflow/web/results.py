@@ -7,7 +7,6 @@ when it finishes, holds the median band's figures and each figure's 5-95 % range
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -22,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from borderflow.ensemble.runner import BANDS, MEMBERS_DIR, QUANTILE_COLUMNS, member_file
+from borderflow.results.hxl import write_rows
 from borderflow.results.series import HXL_TAGS, hxl_csv
 from borderflow.runs import COMPARE_METRICS, SERIES_PARQUET, SUMMARY_JSON
 from borderflow.scenario.border_io import BorderCase
@@ -101,11 +101,7 @@ def _num(value: Any) -> str:
 def csv_bytes(records: Iterable[dict[str, Any]], tags: dict[str, str]) -> bytes:
     """Header, HXL hashtag row, then the records' values in the order of ``tags``."""
     buffer = io.StringIO()
-    w = csv.writer(buffer, lineterminator="\n")
-    w.writerow(list(tags))
-    w.writerow(list(tags.values()))
-    for r in records:
-        w.writerow([_num(_clean(r.get(k))) for k in tags])
+    write_rows(buffer, tags, ([_num(_clean(r.get(k))) for k in tags] for r in records))
     return buffer.getvalue().encode()
 
 
