@@ -283,11 +283,7 @@ class FleeProblem(Problem):
         own = {c.name1 for c in self.scenario.closures if c.kind in ("camp", "idpcamp")}
         out = []
         for camp, kind in self.camp_kinds.items():
-            pts = sorted(
-                ((o.date - self.start).days, 0.5 * (o.low + o.high))
-                for o in self.observations
-                if o.location == camp and o.indicator == CAMP_INDICATOR
-            )
+            pts = [(d, 0.5 * (low + high)) for d, low, high in self.camp_counts.get(camp, [])]
             day = opening_day(pts)
             if camp not in own and day is not None and day > 1:
                 out.append(Closure(kind, camp, "", 0, day, 0))
@@ -315,44 +311,45 @@ class FleeProblem(Problem):
         kinds = ("camp", "idpcamp")
         return {loc.name: loc.kind for loc in self.scenario.locations if loc.kind in kinds}
 
+    @functools.cached_property
+    def camp_counts(self) -> dict[str, list[tuple[int, float, float]]]:
+        """Each observed camp's counts as (day, low, high), in day order."""
+        out: dict[str, list[tuple[int, float, float]]] = {}
+        for o in self.observations:
+            if o.indicator == CAMP_INDICATOR:
+                out.setdefault(o.location, []).append(((o.date - self.start).days, o.low, o.high))
+        return {camp: sorted(out[camp]) for camp in sorted(out)}
+
     def origin_counts(self, day: int) -> dict[str, int]:
         """Each observed camp's count on ``day``: its last observation on or before it."""
         out = {}
-        for camp in sorted({o.location for o in self.observations}):
-            pts = sorted(
-                ((o.date - self.start).days, o.low)
-                for o in self.observations
-                if o.location == camp and o.indicator == CAMP_INDICATOR
-            )
-            pts = [p for p in pts if p[0] <= day]
-            if pts:
-                out[camp] = round(pts[-1][1])
+        for camp, pts in self.camp_counts.items():
+            known = [low for d, low, _ in pts if d <= day]
+            if known:
+                out[camp] = round(known[-1])
         return out
 
-    def camp_matrix(self, rows: Sequence[ObservationRow]) -> tuple[list[str], range, np.ndarray]:
+    @functools.cached_property
+    def observed_matrix(self) -> tuple[list[str], range, np.ndarray]:
         """Observed camps, the days they span, and each camp's interpolated daily counts.
 
-        Only the given points are interpolated, so a fit on the first half never sees the
-        second half's counts.
+        Only this problem's points are interpolated, so a fit on the first half never sees
+        the second half's counts. Computed once: every simulation's distance uses it.
         """
-        camps = sorted({o.location for o in rows if o.indicator == CAMP_INDICATOR})
-        points = [o for o in rows if o.indicator == CAMP_INDICATOR]
-        if not points:
+        series = self.camp_counts
+        if not series:
             return [], range(0), np.zeros((0, 0))
-        first = min((o.date - self.start).days for o in points)
-        last = max((o.date - self.start).days for o in points)
+        first = min(pts[0][0] for pts in series.values())
+        last = max(pts[-1][0] for pts in series.values())
         days = range(max(first, 0), min(last, self.days - 1) + 1)
         t = np.arange(days.start, days.stop)
-        cols = []
-        for camp in camps:
-            pts = sorted(((o.date - self.start).days, o.low) for o in points if o.location == camp)
-            cols.append(np.interp(t, [p[0] for p in pts], [p[1] for p in pts]))
-        return camps, days, np.column_stack(cols)
+        cols = [np.interp(t, [p[0] for p in pts], [p[1] for p in pts]) for pts in series.values()]
+        return list(series), days, np.column_stack(cols)
 
     def distance(self, sim: Simulation) -> float:
         from borderflow.results.metrics import averaged_relative_difference, rescaled
 
-        camps, days, data = self.camp_matrix(self.observations)
+        camps, days, data = self.observed_matrix
         if not camps:
             return 0.0
         columns = [sim.daily(c, CAMP_INDICATOR) for c in camps]
