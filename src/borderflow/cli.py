@@ -678,7 +678,7 @@ def calibrate(
         post = abc_smc(problem, priors, particles=particles, generations=generations,
                        seed=seed, executor=executor, on_generation=report)  # fmt: skip
         files = write_posterior(post, target)
-        openings = getattr(problem, "openings", ())
+        openings = problem.openings
         if openings:
             from borderflow.results.atomic import atomic_outputs
 

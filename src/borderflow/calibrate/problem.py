@@ -124,6 +124,19 @@ class Problem(ABC):
         end = self.start + dt.timedelta(days=self.days - 1)
         return [o for o in self.observations if o.date >= self.start and last_day(o) <= end]
 
+    @property
+    def openings(self) -> tuple[Closure, ...]:
+        """Closures the fit adds to the scenario from the observations (none by default)."""
+        return ()
+
+    def write_openings(self, path: Path) -> None:
+        """The openings as rows of Flee's closures.csv, to add to a scenario that repeats a fit."""
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            w = csv.writer(handle, lineterminator="\n")
+            w.writerow(["#closure_type", "name1", "name2", "closure_start", "closure_end"])
+            for c in self.openings:
+                w.writerow([c.kind, c.name1, c.name2, c.start, c.end])
+
 
 # -- border cases -----------------------------------------------------------------------------
 class BorderSimulation(Simulation):
@@ -296,14 +309,6 @@ class FleeProblem(Problem):
             return self.scenario
         closures = (*self.scenario.closures, *self.openings)
         return dataclasses.replace(self.scenario, closures=closures)
-
-    def write_openings(self, path: Path) -> None:
-        """The openings as rows of Flee's closures.csv, to add to a scenario that repeats a fit."""
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            w = csv.writer(handle, lineterminator="\n")
-            w.writerow(["#closure_type", "name1", "name2", "closure_start", "closure_end"])
-            for c in self.openings:
-                w.writerow([c.kind, c.name1, c.name2, c.start, c.end])
 
     @functools.cached_property
     def camp_kinds(self) -> dict[str, str]:
