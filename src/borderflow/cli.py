@@ -61,6 +61,7 @@ WorkersOption = Annotated[
 class Compat(StrEnum):
     """Which Flee the flee ruleset behaves like (see docs/flee.md)."""
 
+    borderflow = "borderflow"
     head = "head"
     v31 = "3.1"
 
@@ -167,7 +168,10 @@ def run(
     ] = None,
     compat: Annotated[
         Compat | None,
-        typer.Option(help="Flee scenarios: behave like Flee head (default) or its 3.1 release."),
+        typer.Option(
+            help="Flee scenarios: follow Flee's current code (head) or its 3.1 release; default: "
+            "borderflow's rules, each taken from whichever was more accurate (docs/flee.md)."
+        ),
     ] = None,
 ) -> None:
     """Run a scenario and write its run folder.
@@ -578,7 +582,7 @@ ObsOption = Annotated[
 ]
 CompatOption = Annotated[
     Compat | None,
-    typer.Option(help="Flee scenarios: behave like this Flee (default: Flee's current code)."),
+    typer.Option(help="Flee scenarios: behave like this Flee (default: borderflow's rules)."),
 ]
 
 
