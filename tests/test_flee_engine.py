@@ -263,7 +263,10 @@ def test_capacity_multiplier_is_flees_ramp(n, cap, buffer):
 
 
 def test_capacity_ramp_stops_arrivals(tmp_path):
-    """With room for 100 and 100 already there, no newcomer ever reaches the camp."""
+    """With room for 100 and 100 already there, no newcomer ever reaches the camp.
+
+    Flee head's day-0 capacity cut (rule ``day0_capacity_cut``) makes the room 100.
+    """
     path = write_scenario(
         tmp_path,
         locations=[
@@ -275,7 +278,8 @@ def test_capacity_ramp_stops_arrivals(tmp_path):
         routes=[("A", "C", 30), ("A", "T", 30), ("T", "D", 30)],
         camp_series={"C": [(0, 100), (40, 100)], "D": [(0, 0), (40, 2000)]},
         days=40,
-        settings="move_rules:\n  camp_movechance: 0.0\n",  # nobody leaves C to make room
+        # nobody leaves C to make room
+        settings="compatibility: head\nmove_rules:\n  camp_movechance: 0.0\n",
     )
     m = model(path, settings_file=path / "simsetting.yml")
     # capacity 200 minus the day-0 population 100 leaves room for 100, and 100 are there.

@@ -83,22 +83,22 @@ def add_orphan_series(root: Path) -> None:
         f.write("Bossobolo,bossobolo.csv\n")
 
 
-@pytest.mark.parametrize("compat", ["3.1", "borderflow"])
-def test_layout_series_for_no_location_is_read_and_unused(pair, compat) -> None:
+def test_layout_series_for_no_location_is_read_and_unused(pair) -> None:
     quirk, mended = pair
     add_orphan_series(quirk)
     (line,) = warnings_of(quirk)
     assert line.startswith(f"{quirk / 'source_data' / 'data_layout.csv'}, row 4, column 'name':")
     assert "'Bossobolo' is not a location in locations.csv; its series is read" in line
-    # Spawning from the total (3.1, and borderflow's default), the series is never used.
-    same_run(run(quirk, compat), run(mended, compat))
+    # Spawning from the total (Flee 3.1), the series is never used.
+    same_run(run(quirk, "3.1"), run(mended, "3.1"))
 
 
-def test_layout_series_for_no_location_counts_in_arrivals_at_head(pair) -> None:
+@pytest.mark.parametrize("compat", ["head", "borderflow"])
+def test_layout_series_for_no_location_counts_in_arrivals(pair, compat) -> None:
     """Flee head sums the increments of every series after the total, this one included."""
     quirk, mended = pair
     add_orphan_series(quirk)
-    with_orphan, without = run(quirk, "head"), run(mended, "head")
+    with_orphan, without = run(quirk, compat), run(mended, compat)
     assert with_orphan.schedule.new.sum() == without.schedule.new.sum() + 40
     assert with_orphan.camps == without.camps == ["B", "C"]
 
@@ -227,6 +227,15 @@ def test_demographics_files_are_not_needed(pair) -> None:
     (quirk / "input_csv" / "demographics_age.csv").write_text("age,Default\n0,0.5\n1,0.5\n")
     assert warnings_of(quirk) == []
     same_run(run(quirk), run(mended))
+
+
+def test_location_changes_are_refused_by_name(pair) -> None:
+    quirk, _ = pair
+    (quirk / "input_csv" / "location_changes.csv").write_text("T,camp,5\n")
+    with pytest.raises(ScenarioError) as info:
+        read_flee_scenario(quirk)
+    assert info.value.file == str(quirk / "input_csv" / "location_changes.csv")
+    assert "a Flee feature borderflow does not implement" in info.value.message
 
 
 # -- the two period files --------------------------------------------------------------------

@@ -430,6 +430,13 @@ def read_flee_scenario(
     for folder in (inputs, source):
         if not folder.is_dir():
             raise ScenarioError("directory not found", file=folder)
+    for changes in (inputs / "location_changes.csv", root / "location_changes.csv"):
+        if changes.exists():
+            raise ScenarioError(
+                "changes location types during the run (Flee's location_changes.csv), a Flee "
+                "feature borderflow does not implement; remove the file to run without them",
+                file=changes,
+            )
     warnings: list[str] = []
     start, length = read_period(inputs, warnings, compatibility)
     if days is not None:

@@ -117,14 +117,7 @@ PROFILES: dict[str, RuleChoices] = {
         planned_route_moves=False,
         camp_attributes=False,
     ),
-    "borderflow": RuleChoices(
-        spawn_from_camps=False,
-        day0_capacity_cut=False,
-        conflict_end_from_any=True,
-        planned_route_moves=True,
-        camp_attributes=True,
-        respelled_conflicts=True,
-    ),
+    "borderflow": RuleChoices(day0_capacity_cut=False, respelled_conflicts=True),
 }
 
 
