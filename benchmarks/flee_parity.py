@@ -407,7 +407,54 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="keep every run's out.csv and logs here (default: temp, deleted)",
     )
     p.add_argument("--json", type=Path, help="also write all results as JSON")
+    p.add_argument(
+        "--report",
+        type=Path,
+        nargs="+",
+        help="run nothing: print the tables of earlier --json files (a later file's scenarios "
+        "replace an earlier one's)",
+    )
     return p.parse_args(argv)
+
+
+def load_runs(files: Sequence[Path]) -> dict[str, dict[str, list[RunResult]]]:
+    """Runs saved by --json, by scenario and tool; later files replace earlier scenarios."""
+    runs: dict[str, dict[str, list[RunResult]]] = {}
+    for file in files:
+        fresh: dict[str, dict[str, list[RunResult]]] = {}
+        for d in json.loads(file.read_text())["runs"]:
+            r = RunResult(**d)
+            fresh.setdefault(r.scenario, {}).setdefault(r.tool, []).append(r)
+        runs.update(fresh)
+    return runs
+
+
+def period_length(name: str) -> int:
+    """Days in a scenario's period file (0 if unreadable), to tell a prefix from a full run."""
+    inputs = REPO / scenario_path(name) / "input_csv"
+    for file in ("sim_period.csv", "conflict_period.csv"):
+        if (inputs / file).exists():
+            with open(inputs / file, newline="") as f:
+                for row in csv.reader(f):
+                    if len(row) > 1 and row[0].strip().lower() == "length":
+                        return int(row[1])
+    return 0
+
+
+def print_tables(runs: dict[str, dict[str, list[RunResult]]], json_out: Path | None) -> None:
+    """One block per scenario, then the summary; optionally all of it as JSON."""
+    blocks = [report(s, runs[s], {}) for s in runs]
+    prefixes = {}
+    for s, tools in runs.items():
+        days = max((r.days for rs in tools.values() for r in rs if r.ok), default=0)
+        if 0 < days < period_length(s):
+            prefixes[s] = days
+    total = summary(list(runs), runs, prefixes)
+    if json_out:
+        flat = [asdict(r) for tools in runs.values() for rs in tools.values() for r in rs]
+        json_out.write_text(
+            json.dumps({"scenarios": blocks, "summary": total, "runs": flat}, indent=2)
+        )
 
 
 def run_all(args: argparse.Namespace, work: Path, score: Scorer, days: dict[str, int]) -> dict:
@@ -449,6 +496,11 @@ def describe(r: RunResult) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run, then print one block per scenario and the summary."""
     args = parse_args(argv)
+    if args.report:
+        runs = load_runs(args.report)
+        print(f"Flee 3.1 against borderflow: the runs saved in {', '.join(map(str, args.report))}")
+        print_tables(runs, args.json)
+        return 0
     if args.scenarios == ["all"]:
         args.scenarios = all_scenarios()
     default_days, per_days = parse_days(args.days)
@@ -479,15 +531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.jobs > 1 and args.flee_runs > 1:
             print("note: Flee runs sharing the cores run slower than alone; use --jobs 1")
             print("      for a speed ratio of record")
-        skipped = {FLEE: "not run (--flee-runs 0)"} if args.flee_runs == 0 else {}
-        blocks = [report(s, runs[s], skipped) for s in args.scenarios]
-        prefixes = {s: d for s, d in days.items() if d > 0}
-        total = summary(args.scenarios, runs, prefixes)
-        if args.json:
-            flat = [asdict(r) for s in args.scenarios for rs in runs[s].values() for r in rs]
-            args.json.write_text(
-                json.dumps({"scenarios": blocks, "summary": total, "runs": flat}, indent=2)
-            )
+        print_tables(runs, args.json)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

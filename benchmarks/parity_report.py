@@ -184,8 +184,17 @@ def summary(
                 r[FLEE], "error_rescaled"
             )
         print(line)
-    print(f"{'mean':<17} {'':>6} {'':>11} {'':>7}" + " " * (19 * len(bfs)), end="")
-    print("".join(f"  {statistics.fmean(means[t]):>{15 if t == FLEE else 17}.4f}" for t in tools))
+    complete = [i for i in range(len(scenarios)) if all(means[t][i] == means[t][i] for t in tools)]
+    avg = {
+        t: statistics.fmean(means[t][i] for i in complete) if complete else float("nan")
+        for t in tools
+    }
+    print(
+        f"{f'mean ({len(complete)})':<17} {'':>6} {'':>11} {'':>7}" + " " * (19 * len(bfs)), end=""
+    )
+    print("".join(f"  {avg[t]:>{15 if t == FLEE else 17}.4f}" for t in tools))
+    if len(complete) < len(scenarios):
+        print(f"(mean over the {len(complete)} scenarios that every tool ran)")
     if prefixes:
         print(
             "* a prefix of the period (--days): "
@@ -201,7 +210,7 @@ def summary(
             )
         )
     if default in tools and v31 in tools:
-        better = statistics.fmean(means[default]) <= statistics.fmean(means[v31])
+        better = avg[default] <= avg[v31]
         lines.append(("default rules no worse than --compat 3.1 on the mean", better))
     if FLEE in tools:
         lines.append(
@@ -212,4 +221,4 @@ def summary(
         )
     for text, ok in lines:
         print(f"target: {text}: {verdict(ok)}")
-    return {"means": {t: statistics.fmean(v) for t, v in means.items()}, "targets": dict(lines)}
+    return {"means": avg, "targets": dict(lines)}

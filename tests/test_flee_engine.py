@@ -335,3 +335,26 @@ def test_agents_store_is_struct_of_arrays():
     assert a.loc.tolist() == [1, 2, 3, -1, -1]
     assert a.x.tolist() == [7] * 5
     assert a.nbytes_per_agent() == 4 + 4 + 1
+
+
+# -- start-up ------------------------------------------------------------------------------
+
+
+def test_kernels_load_without_scipy_blas_and_scipy_still_works():
+    """numba's target is set up without SciPy's BLAS (0.3 s of start-up); SciPy stays usable."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import borderflow.rules.flee_kernels\n"
+        "from numba.core.registry import cpu_target\n"
+        "cpu_target.target_context.refresh()\n"
+        "print('scipy.linalg' in sys.modules)\n"
+        "import scipy.linalg\n"
+        "print(scipy.linalg.cython_blas is not None)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.split() == ["False", "True"]
