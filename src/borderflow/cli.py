@@ -20,8 +20,9 @@ from typing import Annotated
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import typer
-from rich.console import Console
 
+from borderflow.console import err, out
+from borderflow.console import fail as _fail
 from borderflow.errors import ScenarioError
 
 app = typer.Typer(
@@ -30,9 +31,6 @@ app = typer.Typer(
     help="Forecast and monitor migrant flows through border crises.",
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
-
 DEFAULT_SCENARIO = "chile-peru-2025"
 
 
@@ -107,11 +105,6 @@ class _LazyProgress:
     def stop(self) -> None:
         if self.progress is not None:
             self.progress.stop()
-
-
-def _fail(exc: ScenarioError) -> None:
-    err.print(f"[bold red]error:[/] {exc.describe()}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 def _fmt(x: float) -> str:

@@ -212,7 +212,7 @@ def run_border(
             out.write(SUMMARY_JSON, lambda p: p.write_text(json.dumps(summary_json, indent=2)))
             out.write(RUN_JSON, lambda p: p.write_text(json.dumps(meta, indent=2)))
             if plots:
-                from borderflow.report.plots import write_plots
+                from borderflow.report.plots.run import write_plots
 
                 write_plots(table, case, out)
         result.files = sorted(out_dir.glob("*"))
@@ -283,7 +283,7 @@ def compare_border(
         )
     result = Comparison(runs[0].case, labels, runs, rows)
     if out_dir is not None:
-        from borderflow.report.plots import plot_compare
+        from borderflow.report.plots.compare import plot_compare
         from borderflow.results.border_out import border_series
         from borderflow.results.hxl import write_csv
 
