@@ -1,0 +1,133 @@
+"""``borderflow obs``: the observation store: import, export and list counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from borderflow.cli.common import (
+    DbOption,
+    IndicatorOption,
+    PlaceOption,
+    SinceOption,
+    obs_filters,
+)
+from borderflow.console import err, fail, out
+from borderflow.errors import ScenarioError
+
+obs_app = typer.Typer(help="The observation store: import, export and list counts.")
+
+
+@obs_app.command("import")
+def obs_import(
+    files: Annotated[list[Path], typer.Argument(help="HXL-tagged CSV files.")],
+    db: DbOption = None,
+) -> None:
+    """Import observations; a file with any bad row is rejected whole, every bad row listed."""
+    from borderflow.observe.store import ImportRejectedError, Store
+
+    try:
+        store = Store(db)
+        for path in files:
+            report = store.import_file(path)
+            out.print(
+                f"{path}: {report.rows} rows, {report.added} added, "
+                f"{report.already_stored} already stored",
+                highlight=False,
+            )
+    except ImportRejectedError as exc:
+        for e in exc.errors:
+            err.print(f"{exc.path}, {e.describe()}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except ScenarioError as exc:
+        fail(exc)
+
+
+@obs_app.command("import-flee")
+def obs_import_flee(
+    scenario: Annotated[
+        str, typer.Argument(help="A Flee scenario folder or name (mali, burundi).")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Import a Flee scenario's camp series (UNHCR counts) as observations."""
+    from borderflow.observe.store import Store
+    from borderflow.scenario.locate import resolve_scenario
+
+    try:
+        path = resolve_scenario(scenario)
+        report = Store(db).import_flee(path)
+    except ScenarioError as exc:
+        fail(exc)
+        return
+    out.print(
+        f"{scenario}: {report.rows} camp counts, {report.added} added, "
+        f"{report.already_stored} already stored",
+        highlight=False,
+    )
+
+
+@obs_app.command("export")
+def obs_export(
+    file: Annotated[Path, typer.Argument(help="CSV file to write (HXL-tagged).")],
+    db: DbOption = None,
+    place: PlaceOption = None,
+    indicator: IndicatorOption = None,
+    since: SinceOption = None,
+    until: SinceOption = None,
+) -> None:
+    """Export observations as an HXL-tagged CSV (imports back to the same observations)."""
+    from borderflow.observe.store import Store
+    from borderflow.results.atomic import atomic_outputs
+
+    try:
+        store = Store(db)
+        rows = store.query(**obs_filters(place, indicator, since, until))
+        with atomic_outputs(file.parent if str(file.parent) else Path(".")) as o:
+            o.write(file.name, lambda p: store.export_csv(rows, p))
+    except ScenarioError as exc:
+        fail(exc)
+        return
+    out.print(f"wrote {len(rows)} observations to {file}", highlight=False)
+
+
+@obs_app.command("list")
+def obs_list(
+    db: DbOption = None,
+    place: PlaceOption = None,
+    indicator: IndicatorOption = None,
+    since: SinceOption = None,
+    until: SinceOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
+) -> None:
+    """List stored observations (filtered), oldest first."""
+    from rich.table import Table
+
+    from borderflow.observe.store import Store
+
+    try:
+        rows = Store(db).query(**obs_filters(place, indicator, since, until))
+    except ScenarioError as exc:
+        fail(exc)
+        return
+    table = Table(
+        title=f"{len(rows)} observations" + (f" (first {limit})" if len(rows) > limit else "")
+    )
+    for col in ("date", "to", "place", "indicator", "low", "high", "stat", "source", "rel."):
+        table.add_column(col, justify="right" if col in ("low", "high") else "left")
+    for r in rows[:limit]:
+        table.add_row(
+            r.date.isoformat(),
+            r.end_date.isoformat() if r.end_date != r.date else "",
+            r.place_name,
+            r.indicator,
+            f"{r.value_low:g}",
+            f"{r.value_high:g}",
+            r.stat,
+            r.source_publisher[:40],
+            r.reliability,
+        )
+    out.print(table)
