@@ -152,6 +152,40 @@ def test_no_import_cycle_between_modules():
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
 
+# Packages a module must not import from (prefix: forbidden prefixes), with the reason.
+LAYERS = {
+    # charts draw what the services hand over; the services import the charts
+    "borderflow.report": ("borderflow.calibrate", "borderflow.ensemble", "borderflow.runs",
+                          "borderflow.observe", "borderflow.web", "borderflow.cli"),
+    # the CLI is a front end: nothing but its own modules and the entry point use it
+    "borderflow.web": ("borderflow.cli",),
+    "borderflow.calibrate": ("borderflow.cli", "borderflow.web"),
+    "borderflow.ensemble": ("borderflow.cli", "borderflow.web"),
+    "borderflow.observe": ("borderflow.cli", "borderflow.web"),
+    "borderflow.runs": ("borderflow.cli", "borderflow.web"),
+}  # fmt: skip
+
+
+def test_modules_import_only_from_lower_layers():
+    wrong = [
+        f"{module} imports {target}"
+        for module, targets in import_graph().items()
+        for prefix, forbidden in LAYERS.items()
+        if module == prefix or module.startswith(prefix + ".")
+        for target in sorted(targets)
+        if target.startswith(forbidden)
+    ]
+    outside = [
+        m
+        for m, targets in import_graph().items()
+        if any(t.startswith("borderflow.cli") for t in targets)
+        and not m.startswith("borderflow.cli")
+        and m != "borderflow.__main__"
+    ]
+    assert not wrong, wrong
+    assert not outside, f"only the entry points may import the CLI: {outside}"
+
+
 def test_every_module_imports_on_its_own():
     """Each module, imported first in a fresh interpreter, imports without error.
 
