@@ -38,6 +38,7 @@ def small(tmp_path: Path, name: str, members: int = 3, seed: int = 4) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_members_are_reproducible_and_independent(tmp_path):
     params = read_uncertain(PARAMS, read_border_case(CASE))
     a = member_draw(params, 7, 3)
@@ -54,6 +55,7 @@ def test_members_are_reproducible_and_independent(tmp_path):
     assert not np.array_equal(v0, v1)
 
 
+@pytest.mark.slow
 def test_bands_are_numpy_quantiles_of_the_stored_members(tmp_path):
     out = small(tmp_path, "e", members=4)
     values = np.stack(
@@ -70,6 +72,7 @@ def test_bands_are_numpy_quantiles_of_the_stored_members(tmp_path):
     assert len(lines) == 2 + 4 and lines[1].startswith("#meta+member")
 
 
+@pytest.mark.slow
 def test_pool_gives_the_same_numbers_as_serial(tmp_path):
     from borderflow.ensemble.runner import pool_executor
 
@@ -80,6 +83,7 @@ def test_pool_gives_the_same_numbers_as_serial(tmp_path):
         assert (serial / name).read_bytes() == (pooled / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_resumed_after_kill_equals_uninterrupted(tmp_path):
     members = 8
     cmd = [
@@ -148,12 +152,14 @@ def test_malformed_parameter_file_names_the_parameter(tmp_path, text, column, ph
     assert phrase in info.value.describe()
 
 
+@pytest.mark.slow
 def test_a_folder_of_another_ensemble_is_refused(tmp_path):
     out = small(tmp_path, "e", members=2, seed=1)
     with pytest.raises(ScenarioError, match="different ensemble"):
         run_ensemble(CASE, PARAMS, out, members=2, seed=2, executor=serial_executor())
 
 
+@pytest.mark.slow
 def test_local_dask_cluster_gives_the_same_numbers(tmp_path):
     from borderflow.ensemble.runner import dask_executor
 
@@ -164,6 +170,7 @@ def test_local_dask_cluster_gives_the_same_numbers(tmp_path):
         assert (serial / name).read_bytes() == (dask / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_sobol_ranks_what_matters(tmp_path):
     """On a synthetic case, departures drive crossings; an option nobody can take does not."""
     from border_factory import write_case
@@ -195,6 +202,7 @@ def test_sobol_ranks_what_matters(tmp_path):
     assert (tmp_path / "out" / "sobol.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_ensemble_comparison_is_paired(tmp_path):
     from borderflow.ensemble.compare import compare_ensembles
 
@@ -222,6 +230,7 @@ def test_ensemble_comparison_is_paired(tmp_path):
         assert (plain / f).read_bytes() == (tmp_path / "cmp" / "variant-0" / f).read_bytes()
 
 
+@pytest.mark.slow
 def test_existing_dask_cluster_by_address(tmp_path):
     """--scheduler tcp://…: a cluster started outside borderflow gives the same numbers."""
     import dask
@@ -244,6 +253,7 @@ def test_existing_dask_cluster_by_address(tmp_path):
         assert (serial / name).read_bytes() == (remote / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     res = subprocess.run(
         [sys.executable, "-m", "borderflow", "ensemble", "--members", "2",
