@@ -52,7 +52,7 @@ def test_one_context_per_worker_and_every_result_by_key(make):
 
 
 def test_in_batches_checks_between_batches():
-    class Stop(Exception):
+    class StopError(Exception):
         pass
 
     seen: list[int] = []
@@ -61,9 +61,9 @@ def test_in_batches_checks_between_batches():
     def between() -> None:
         calls[0] += 1
         if calls[0] == 3:
-            raise Stop  # what a stopping server does
+            raise StopError  # what a stopping server does
 
-    with pytest.raises(Stop):
+    with pytest.raises(StopError):
         executor = in_batches(serial_executor(), 2, between)
         executor.run(JOB, (0, 1), list(range(10)), lambda item, _out: seen.append(item))
     assert seen == [0, 1, 2, 3]  # two whole batches, and the third never started
