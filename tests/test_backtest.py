@@ -28,8 +28,8 @@ from borderflow.calibrate.predictive import (
 from borderflow.calibrate.problem import CAMP_INDICATOR, FleeProblem, opening_day
 from borderflow.calibrate.scoring import ForecastPoint, baselines, crps, score
 from borderflow.ensemble.params import LogNormal, PosteriorSampler, read_uncertain
-from borderflow.ensemble.runner import serial_executor
 from borderflow.errors import ScenarioError
+from borderflow.execute import serial_executor
 from borderflow.results.metrics import averaged_relative_difference as flee_ard
 from borderflow.rules.flee import FleeModel
 from borderflow.scenario.border_schema import ObservationRow

@@ -114,7 +114,7 @@ def test_cli_calibrates_to_stored_observations(tmp_path):
 
 
 def test_abc_gives_the_same_posterior_on_every_executor(tmp_path):
-    from borderflow.ensemble.runner import dask_executor, serial_executor
+    from borderflow.execute import dask_executor, serial_executor
 
     root, case = synthetic(tmp_path)
     priors = read_uncertain(root / "uncertain.toml", case)

@@ -28,7 +28,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 import test_observe
-from borderflow.ensemble.runner import BANDS, run_ensemble, serial_executor
+from borderflow.ensemble.runner import BANDS, run_ensemble
+from borderflow.execute import serial_executor
 from borderflow.observe.models import Observation
 from borderflow.observe.store import EXPORT_TAGS
 from borderflow.runs import run_border
