@@ -14,7 +14,8 @@ from borderflow.calibrate import predictive as pp
 from borderflow.calibrate.abc import Posterior, abc_smc, write_posterior
 from borderflow.calibrate.problem import BorderProblem, Problem
 from borderflow.ensemble.params import Distribution
-from borderflow.ensemble.runner import Executor, run_ensemble
+from borderflow.ensemble.runner import run_ensemble
+from borderflow.execute import Executor
 from borderflow.results.atomic import atomic_outputs
 
 OPENINGS_CSV = "closures-opened.csv"

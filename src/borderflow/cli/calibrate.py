@@ -21,7 +21,6 @@ from borderflow.cli.common import (
     ParamsOption,
     SchedulerOption,
     WorkersOption,
-    executor_for,
     obs_filters,
     pairs,
 )
@@ -93,6 +92,7 @@ def calibrate(
     """
     from borderflow.calibrate.workflow import calibrate as run_calibration
     from borderflow.ensemble.params import read_uncertain
+    from borderflow.execute import choose_executor
 
     try:
         problem = _problem(scenario, obs, db, compat)
@@ -104,7 +104,7 @@ def calibrate(
 
         result = run_calibration(
             problem, priors, target, particles=particles, generations=generations, seed=seed,
-            predictive=predictive, executor=executor_for(workers, scheduler, dask_local),
+            predictive=predictive, executor=choose_executor(workers, scheduler, dask_local),
             on_generation=report,
         )  # fmt: skip
     except ScenarioError as exc:
@@ -199,6 +199,7 @@ def backtest(
     from borderflow.calibrate.backtest import BacktestSettings, default_origins, write_backtest
     from borderflow.calibrate.backtest import backtest as run_backtest
     from borderflow.ensemble.params import read_uncertain
+    from borderflow.execute import choose_executor
 
     try:
         problem = _problem(scenario, obs, db, compat)
@@ -213,7 +214,7 @@ def backtest(
             err.print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", highlight=False)
 
         results = run_backtest(problem, priors, chosen, settings,
-                               executor=executor_for(workers, scheduler, dask_local),
+                               executor=choose_executor(workers, scheduler, dask_local),
                                report=say)  # fmt: skip
         files = write_backtest(results, problem, target)
     except ScenarioError as exc:

@@ -12,15 +12,12 @@ import math
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from borderflow.console import db_option, err
 from borderflow.errors import ScenarioError
-
-if TYPE_CHECKING:
-    from borderflow.ensemble.runner import Executor
 
 DEFAULT_SCENARIO = "chile-peru-2025"
 
@@ -164,12 +161,3 @@ def obs_filters(
 
     return {"place": place, "indicator": indicator, "since": day(since, "since"),
             "until": day(until, "until")}  # fmt: skip
-
-
-def executor_for(workers: int | None, scheduler: str | None, dask_local: int | None) -> Executor:
-    """Local processes, or a Dask cluster when one is named or asked for."""
-    from borderflow.ensemble.runner import dask_executor, pool_executor
-
-    if scheduler or dask_local:
-        return dask_executor(scheduler, dask_local)
-    return pool_executor(workers)

@@ -104,7 +104,7 @@ def _compare_ensembles(
     from rich.table import Table
 
     from borderflow.ensemble.compare import compare_ensembles
-    from borderflow.ensemble.runner import pool_executor
+    from borderflow.execute import choose_executor
 
     progress = LazyProgress("members", delay=0.0, unit="members")
     progress.start(members * len(choices))
@@ -117,7 +117,7 @@ def _compare_ensembles(
     try:
         result = compare_ensembles(
             path, choices, list(specs), params or path / "uncertain.toml", target,
-            members=members, seed=seed, capacity=caps, executor=pool_executor(workers),
+            members=members, seed=seed, capacity=caps, executor=choose_executor(workers),
             on_member=tick,
         )  # fmt: skip
     finally:

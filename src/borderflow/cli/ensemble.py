@@ -17,7 +17,6 @@ from borderflow.cli.common import (
     VariantOption,
     WorkersOption,
     capacities,
-    executor_for,
     pairs,
 )
 from borderflow.console import err, fail, out
@@ -52,6 +51,7 @@ def ensemble(
     import time as _time
 
     from borderflow.ensemble.runner import run_ensemble
+    from borderflow.execute import choose_executor
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
     progress = LazyProgress(f"ensemble {scenario}", delay=0.0, unit="members")
@@ -83,7 +83,7 @@ def ensemble(
             seed=seed,
             variant=choice,
             capacity=capacities(capacity),
-            executor=executor_for(workers, scheduler, dask_local),
+            executor=choose_executor(workers, scheduler, dask_local),
             on_start=start,
             on_member=member,
         )
@@ -117,6 +117,8 @@ def sensitivity(
     ] = None,
     variant: VariantOption = None,
     workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    dask_local: DaskLocalOption = None,
 ) -> None:
     """Sobol' indices of the headline outputs with respect to the uncertain parameters."""
     import numpy as np
@@ -124,6 +126,7 @@ def sensitivity(
 
     from borderflow.ensemble.params import read_uncertain
     from borderflow.ensemble.sensitivity import sobol
+    from borderflow.execute import choose_executor
     from borderflow.scenario.border_io import read_border_case
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
@@ -143,7 +146,8 @@ def sensitivity(
                 started[0] = True
             progress.advance(done - 1)
 
-        result = sobol(case, uncertain, target, n=n, seed=seed, workers=workers, on_run=tick)
+        executor = choose_executor(workers, scheduler, dask_local)
+        result = sobol(case, uncertain, target, n=n, seed=seed, executor=executor, on_run=tick)
     except ScenarioError as exc:
         progress.stop()
         fail(exc)
