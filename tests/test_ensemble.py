@@ -185,7 +185,7 @@ def test_sobol_ranks_what_matters(tmp_path):
     case = read_border_case(root)
     params = read_uncertain(root / "uncertain.toml", case)
     res = sobol(case, params, tmp_path / "out", n=16, seed=1, workers=2)
-    crossings = res.indices["crossings"]
+    crossings = res.indices["crossed regularly, all crossings"]
     names = res.names
     assert res.runs == 16 * (3 + 2)
     assert crossings["ST"][names.index("departure.base_hazard")] > 0.5
@@ -259,10 +259,10 @@ def test_bands_align_members_that_used_different_roads():
     import datetime as dt
 
     from borderflow.ensemble.runner import aligned
-    from borderflow.results.series import SeriesBuilder
+    from borderflow.results.series import Series
 
     def member(roads: dict[str, float]):
-        b = SeriesBuilder(dt.date(2025, 1, 1), 2)
+        b = Series(dt.date(2025, 1, 1), 2)
         b.add("stranded", ["A"], np.array([[1.0], [2.0]]))
         b.add("flow", list(roads), np.array([list(roads.values())] * 2))
         return b.table()

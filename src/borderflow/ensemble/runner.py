@@ -83,14 +83,13 @@ def run_member(index: int) -> tuple[int, bytes]:
 
     import pyarrow.parquet as pq
 
-    from borderflow.results.border_out import border_series
     from borderflow.rules.border import BorderModel
 
     case, params, spec = _WORKER["case"], _WORKER["params"], _WORKER["spec"]
     sim_seed, values = member_draw(params, spec.seed, index)
     model = BorderModel(override(case, values), sim_seed, capacity=spec.capacity).run()
     buffer = io.BytesIO()
-    pq.write_table(border_series(model).table(), buffer, compression="zstd")
+    pq.write_table(model.result().table, buffer, compression="zstd")
     return index, buffer.getvalue()
 
 

@@ -14,16 +14,23 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from borderflow.ensemble.params import Distribution, Fixed, LogNormal, Normal, TruncNormal, Uniform
 from borderflow.errors import ScenarioError
 from borderflow.results.atomic import atomic_outputs
+from borderflow.results.headline import ALL_CROSSINGS, LABELS, figures
 from borderflow.results.hxl import write_csv
 from borderflow.scenario.border_io import BorderCase, override
 
-OUTPUTS = ("peak stranded", "stranded person-days", "crossings", "irregular crossings")
+if TYPE_CHECKING:
+    from borderflow.results.run_result import RunResult
+
+#: The headline figures analysed, each over all crossings (see borderflow.results.headline).
+OUTPUT_FIGURES = ("peak_stranded", "person_days_stranded", "crossed", "irregular")
+OUTPUTS = tuple(f"{LABELS[key]}, {ALL_CROSSINGS}" for key in OUTPUT_FIGURES)
 SOBOL_CSV = "sobol.csv"
 SOBOL_PNG = "sobol.png"
 
@@ -52,18 +59,12 @@ def salib_problem(params: dict[str, Distribution]) -> dict:
     return {"num_vars": len(names), "names": names, "bounds": bounds, "dists": dists}
 
 
-def headline_outputs(model) -> dict[str, float]:
-    """The four headline figures from the forecast origin on, over all crossings."""
-    from borderflow.rules.border import INDICATOR_INDEX
-
-    since = max((model.spec.case.origin - model.start_date).days, 0)
-    at = model.at_crossing[since:]
-    stranded = at[:, :, INDICATOR_INDEX["stranded"]]
+def headline_outputs(result: RunResult) -> dict[str, float]:
+    """The headline figures of :data:`OUTPUTS` from the forecast origin on."""
+    values = figures(result.series, [ALL_CROSSINGS], result.origin_day)
     return {
-        "peak stranded": float(stranded.sum(axis=1).max()),
-        "stranded person-days": float(stranded.sum()),
-        "crossings": float(at[:, :, INDICATOR_INDEX["crossed"]].sum()),
-        "irregular crossings": float(at[:, :, INDICATOR_INDEX["irregular_crossing"]].sum()),
+        name: values[(LABELS[key], ALL_CROSSINGS)]
+        for key, name in zip(OUTPUT_FIGURES, OUTPUTS, strict=True)
     }
 
 
@@ -78,7 +79,7 @@ def _evaluate(values: dict[str, float]) -> list[float]:
     from borderflow.rules.border import BorderModel
 
     model = BorderModel(override(_CASE["case"], values), _CASE["seed"]).run()
-    out = headline_outputs(model)
+    out = headline_outputs(model.result())
     return [out[k] for k in OUTPUTS]
 
 
