@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from border_factory import write_case
 from borderflow.calibrate.abc import abc_smc, write_posterior
@@ -17,6 +18,8 @@ from borderflow.rules.border import BorderModel
 from borderflow.rules.border_indicators import CrossingCount as C
 from borderflow.scenario.border_io import override, read_border_case
 from borderflow.scenario.border_schema import ObservationRow
+
+pytestmark = pytest.mark.slow  # every test calibrates by simulating many runs
 
 TRUTH = {"departure.base_hazard": 0.008, "stranded.irregular_per_day": 0.25}
 
@@ -112,7 +115,7 @@ def test_cli_calibrates_to_stored_observations(tmp_path):
 
 
 def test_abc_gives_the_same_posterior_on_every_executor(tmp_path):
-    from borderflow.ensemble.runner import dask_executor, serial_executor
+    from borderflow.execute import dask_executor, serial_executor
 
     root, case = synthetic(tmp_path)
     priors = read_uncertain(root / "uncertain.toml", case)

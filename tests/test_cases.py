@@ -12,6 +12,8 @@ from borderflow.runs import run_border
 from borderflow.scenario.border_io import read_border_case
 from borderflow.scenario.locate import resolve_scenario
 
+pytestmark = pytest.mark.slow  # every test runs whole scenarios
+
 CASES = ("chile-peru-2025", "chile-peru-2023")
 SEEDS = (0, 1, 2)
 TOLERANCE = 0.10  # a simulated figure may sit this far (relative) outside a reported range

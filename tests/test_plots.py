@@ -66,6 +66,7 @@ def _check_png(path: Path) -> None:
     assert colours is not None and len(colours) > 20  # a drawing, not a blank page
 
 
+@pytest.mark.slow
 def test_run_folder_gets_the_three_pictures(run):
     _result, _table, _case, out = run
     for name in (plots.STRANDED_PNG, plots.FLOWS_PNG, plots.MAP_PNG):
@@ -73,6 +74,7 @@ def test_run_folder_gets_the_three_pictures(run):
     assert not list(out.glob(".*.tmp")), "temporary files left behind"
 
 
+@pytest.mark.slow
 def test_series_are_the_models_counts(run):
     model, table, case, _out = run
     assert model.at_crossing[:, 0, C.STRANDED].max() > 0, "nobody stranded"
@@ -91,6 +93,7 @@ def test_series_are_the_models_counts(run):
     }
 
 
+@pytest.mark.slow
 def test_road_totals_and_top_roads(run):
     model, table, _case, _out = run
     g = model.graph
@@ -114,6 +117,7 @@ def test_road_totals_and_top_roads(run):
     assert sum(both_ways.values()) == pytest.approx(sum(totals.values()))
 
 
+@pytest.mark.slow
 def test_observed_ranges_come_from_the_case(run):
     _result, _table, case, _out = run
     got = plots.observed_ranges(case, "stranded", "A")
@@ -121,6 +125,7 @@ def test_observed_ranges_come_from_the_case(run):
     assert plots.observed_ranges(case, "stranded", "B") == []
 
 
+@pytest.mark.slow
 def test_compare_writes_a_picture_of_differences(run, tmp_path):
     model, table, case, _out = run
     open_run = run_border(_case(tmp_path / "open", "open"), seed=5)

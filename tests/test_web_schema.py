@@ -31,6 +31,8 @@ from borderflow.web.models import Run
 from borderflow.web.schemas import UserIn
 
 # ~21 operations, each: its examples and coverage cases, then this many generated requests
+pytestmark = pytest.mark.slow  # fuzzes every API operation
+
 EXAMPLES_PER_OPERATION = 120
 
 TMP = Path(tempfile.mkdtemp(prefix="borderflow-schema-"))

@@ -25,8 +25,8 @@ import numpy as np
 
 from borderflow.calibrate.problem import Problem
 from borderflow.ensemble.params import Bounded, Distribution, Fixed, LogNormal
-from borderflow.ensemble.runner import Executor, Job, pool_executor
 from borderflow.errors import ScenarioError
+from borderflow.execute import Executor, Job, pool_executor
 
 
 @dataclass
@@ -49,21 +49,25 @@ class Posterior:
         return out
 
 
-_CTX: dict = {}
+@dataclass(frozen=True)
+class ParticleContext:
+    """What a worker holds for a calibration: the problem, the root seed, the last day run."""
+
+    problem: Problem
+    seed: int
+    until: int
 
 
-def _init(problem: Problem, seed: int, until: int) -> None:
-    _CTX.update(problem=problem, seed=seed, until=until)
-
-
-def _distance(task: tuple[int, int, int, dict[str, float]]) -> tuple[int, float]:
+def _distance(
+    ctx: ParticleContext, task: tuple[int, int, int, dict[str, float]]
+) -> tuple[int, float]:
+    """The distance of one particle; its random numbers come from (seed, generation, k)."""
     index, generation, k, values = task
-    problem: Problem = _CTX["problem"]
-    sim_seed = int(np.random.SeedSequence([_CTX["seed"], generation, k]).generate_state(1)[0])
-    return index, problem.distance(problem.simulate(values, sim_seed, _CTX["until"]))
+    sim_seed = int(np.random.SeedSequence([ctx.seed, generation, k]).generate_state(1)[0])
+    return index, ctx.problem.distance(ctx.problem.simulate(values, sim_seed, ctx.until))
 
 
-PARTICLE_JOB = Job(_init, _distance)
+PARTICLE_JOB = Job(ParticleContext, _distance)
 
 
 def _expit(z: np.ndarray) -> np.ndarray:
@@ -132,7 +136,7 @@ def abc_smc(
     simulations = 0
     tolerances: list[float] = []
     executor = executor or pool_executor(workers)
-    with executor.session((problem, seed, until), PARTICLE_JOB) as submit:
+    with executor.session(PARTICLE_JOB, (problem, seed, until)) as submit:
 
         def simulate(generation: int, start: int, xs: np.ndarray) -> np.ndarray:
             nonlocal simulations

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from borderflow.ensemble.runner import MEMBERS_DIR, Executor, member_file, run_ensemble
+from borderflow.ensemble.runner import MEMBERS_DIR, member_file, run_ensemble
 from borderflow.errors import ScenarioError
+from borderflow.execute import Executor
 from borderflow.results.atomic import atomic_outputs
 from borderflow.results.hxl import write_csv
 
