@@ -139,6 +139,10 @@ class BorderRun:
     seconds: float = 0.0
 
     @property
+    def days(self) -> int:
+        return self.result.days
+
+    @property
     def summary(self) -> list[CrossingSummary]:
         return self.result.summary()
 
