@@ -64,12 +64,8 @@ def test_keep_drops_in_order_in_every_field():
     assert a.x.tolist() == [0, 20, 30, 50]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in engine/agents.py: keep() leaves dropped agents' values beyond the live "
-    "part and add() does not reset unspecified fields, so they reappear in new agents",
-)
 def test_agents_added_after_keep_take_initial_values():
+    """keep() leaves dropped agents' values past the live part; add() must not reuse them."""
     a = Agents(FIELDS)
     a.add(6, loc=np.arange(6), x=np.arange(6) * 10)
     a.keep(np.array([True, False, True, True, False, True]))

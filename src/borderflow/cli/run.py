@@ -102,7 +102,7 @@ def _run_flee(
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     camps = result.camps
-    table = Table(title=f"{result.scenario}, seed {seed}: day {result.days - 1}, camps")
+    table = Table(title=f"{result.result.name}, seed {seed}: day {result.days - 1}, camps")
     for col in ("camp", "simulated", "observed", "rel. error"):
         table.add_column(col, justify="left" if col == "camp" else "right")
     for k, name in enumerate(camps.camps):

@@ -82,13 +82,12 @@ def run_member(ctx: MemberContext, index: int) -> tuple[int, bytes]:
 
     import pyarrow.parquet as pq
 
-    from borderflow.results.border_out import border_series
     from borderflow.rules.border import BorderModel
 
     sim_seed, values = member_draw(ctx.params, ctx.spec.seed, index)
     model = BorderModel(override(ctx.case, values), sim_seed, capacity=ctx.spec.capacity).run()
     buffer = io.BytesIO()
-    pq.write_table(border_series(model).table(), buffer, compression="zstd")
+    pq.write_table(model.result().table, buffer, compression="zstd")
     return index, buffer.getvalue()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,10 +20,16 @@ from borderflow.ensemble.params import Distribution, Fixed, LogNormal, Normal, T
 from borderflow.errors import ScenarioError
 from borderflow.execute import Executor, Job, pool_executor
 from borderflow.results.atomic import atomic_outputs
+from borderflow.results.headline import ALL_CROSSINGS, LABELS, figures
 from borderflow.results.hxl import write_csv
 from borderflow.scenario.border_io import BorderCase, override
 
-OUTPUTS = ("peak stranded", "stranded person-days", "crossings", "irregular crossings")
+if TYPE_CHECKING:
+    from borderflow.results.run_result import RunResult
+
+#: The headline figures analysed, each over all crossings (see borderflow.results.headline).
+OUTPUT_FIGURES = ("peak_stranded", "person_days_stranded", "crossed", "irregular")
+OUTPUTS = tuple(f"{LABELS[key]}, {ALL_CROSSINGS}" for key in OUTPUT_FIGURES)
 SOBOL_CSV = "sobol.csv"
 SOBOL_PNG = "sobol.png"
 
@@ -51,18 +58,12 @@ def salib_problem(params: dict[str, Distribution]) -> dict:
     return {"num_vars": len(names), "names": names, "bounds": bounds, "dists": dists}
 
 
-def headline_outputs(model) -> dict[str, float]:
-    """The four headline figures from the forecast origin on, over all crossings."""
-    from borderflow.rules.border import INDICATOR_INDEX
-
-    since = max((model.spec.case.origin - model.start_date).days, 0)
-    at = model.at_crossing[since:]
-    stranded = at[:, :, INDICATOR_INDEX["stranded"]]
+def headline_outputs(result: RunResult) -> dict[str, float]:
+    """The headline figures of :data:`OUTPUTS` from the forecast origin on."""
+    values = figures(result.series, [ALL_CROSSINGS], result.origin_day)
     return {
-        "peak stranded": float(stranded.sum(axis=1).max()),
-        "stranded person-days": float(stranded.sum()),
-        "crossings": float(at[:, :, INDICATOR_INDEX["crossed"]].sum()),
-        "irregular crossings": float(at[:, :, INDICATOR_INDEX["irregular_crossing"]].sum()),
+        name: values[(LABELS[key], ALL_CROSSINGS)]
+        for key, name in zip(OUTPUT_FIGURES, OUTPUTS, strict=True)
     }
 
 
@@ -79,7 +80,7 @@ def _evaluate(ctx: SampleContext, item: tuple[int, dict[str, float]]) -> tuple[i
     from borderflow.rules.border import BorderModel
 
     row, values = item
-    out = headline_outputs(BorderModel(override(ctx.case, values), ctx.seed).run())
+    out = headline_outputs(BorderModel(override(ctx.case, values), ctx.seed).run().result())
     return row, [out[k] for k in OUTPUTS]
 
 
@@ -127,7 +128,9 @@ def sobol(
     (executor or pool_executor()).run(SAMPLE_JOB, (case, seed), list(enumerate(points)), done)
     indices = {}
     for k, output in enumerate(OUTPUTS):
-        res = analyze.analyze(problem, y[:, k], calc_second_order=False, seed=seed)
+        # SALib seeds its bootstrap only for a truthy seed: seed 0 would leave the confidence
+        # intervals to NumPy's global generator, different on every run.
+        res = analyze.analyze(problem, y[:, k], calc_second_order=False, seed=seed + 1)
         indices[output] = {key: np.asarray(res[key]) for key in ("S1", "S1_conf", "ST", "ST_conf")}
     result = SobolResult(case.name, problem["names"], len(points), indices, [])
 
