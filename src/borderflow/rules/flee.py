@@ -24,6 +24,7 @@ from borderflow.engine.graph import Graph
 from borderflow.engine.loop import Phase, Plan
 from borderflow.engine.rng import Streams
 from borderflow.errors import ScenarioError
+from borderflow.results.flee_out import CampSeries
 from borderflow.results.run_result import RunResult
 from borderflow.results.series import Series
 from borderflow.rules import flee_kernels as K
@@ -377,6 +378,20 @@ class FleeModel:
         last = self.days - 1 if until is None else min(until, self.days - 1)
         self.plan.run(range(last + 1), on_day)
         return self
+
+    def camp_series(self) -> CampSeries:
+        """The camps' daily counts next to their data, as Flee's out.csv and its error need."""
+        s = self.schedule
+        return CampSeries(
+            start_date=self.start_date,
+            camps=tuple(self.camps),
+            sim=self.history[:, self.camp_idx],
+            data=s.camp_data,
+            n_agents=self.n_agents,
+            raw=s.raw,
+            debt=s.debt,
+            date_offset=0 if self.settings.flee31 else 1,
+        )
 
     def result(self) -> RunResult:
         """What the run hands on: people present at every place per day, next to the data.
