@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from borderflow.web.models import ROLES
 
@@ -182,6 +182,42 @@ class BandRow(BaseModel):
     q75: float | None
     q95: float | None
     mean: float | None
+
+
+class ForecastOut(BaseModel):
+    """A stored forecast: its origin, the forecast it went on from and the reports it used."""
+
+    origin: dt.date
+    parent: dt.date | None  # origin of the forecast it went on from; None: from day 0
+    new_reports: int  # reports weighed by this forecast
+    reports: int  # reports it is conditioned on, all together
+    generation: int  # assimilation steps since day 0
+    members: int
+    seed: int
+
+
+class AssimilatedRow(BaseModel):
+    """One report a forecast weighed: when, what, its error, the ESS after its step."""
+
+    step: int
+    assimilated: dt.date
+    date: dt.date
+    end: dt.date | None
+    stat: str
+    location: str
+    indicator: str
+    low: float
+    high: float
+    reliability: str
+    error_sd: float
+    simulated_median: float
+    ess: float
+    resampled: bool
+
+    @field_validator("end", mode="before")
+    @classmethod
+    def _blank(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class CrossingSummary(BaseModel):
