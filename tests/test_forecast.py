@@ -212,3 +212,28 @@ def test_cli_writes_the_forecast_files_and_rejects_bad_input(tmp_path):
         [*cmd, "--origin", "20-01-2025", "--out", str(out)], env=env, capture_output=True, text=True
     )
     assert bad.returncode == 2 and "is not a date" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_reports_from_the_store_give_the_forecast_of_the_case_file(tmp_path):
+    from borderflow.observe.store import Store
+
+    case_dir = synthetic_case(tmp_path / "case")
+    reports = truth_reports(case_dir, every=4)[0]
+    write_reports(case_dir, reports)
+    lines = [
+        "date,place,indicator,low,high,publisher,reliability",
+        "#date,#loc+name,#indicator+code,#indicator+num+min,#indicator+num+max,"
+        "#meta+source,#meta+reliability",
+    ]
+    lines += [f"{o.date},A,{o.indicator},{o.low:g},{o.high:g},test,B" for o in reports]
+    lines.append("2025-01-05,Chacalluta,stranded,900,1000,another case,B")  # not this case's
+    (tmp_path / "store.csv").write_text("\n".join(lines) + "\n")
+    url = f"sqlite:///{tmp_path / 'obs.db'}"
+    Store(url).import_file(tmp_path / "store.csv")
+    origin = START + dt.timedelta(days=20)
+    from_file = forecast(_spec(case_dir, tmp_path / "file"), origin)
+    spec = ForecastSpec(case_dir, tmp_path / "db", members=24, seed=2, db=url)
+    from_db = forecast(spec, origin)
+    assert from_db.used == from_file.used > 0
+    _same_forecast(from_file.folder, from_db.folder)

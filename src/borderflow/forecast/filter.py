@@ -32,6 +32,7 @@ from borderflow.ensemble.params import Distribution, Normal
 from borderflow.ensemble.runner import member_draw
 from borderflow.errors import ScenarioError
 from borderflow.forecast.likelihood import log_likelihood
+from borderflow.results.series import FLOW_SEPARATOR
 from borderflow.rules.border import BorderModel
 from borderflow.scenario.border_io import BorderCase, override
 from borderflow.scenario.border_schema import ObservationRow
@@ -124,6 +125,19 @@ def simulated(model: BorderModel, o: ObservationRow) -> float:
     return 0.0 if v is None else v
 
 
+def countable(model: BorderModel, o: ObservationRow) -> bool:
+    """Whether the model counts a report's figure (a store may hold other cases' reports).
+
+    A road's flow is counted even when the run has no row for it yet: no row means no flow.
+    """
+    series = model.result().series
+    if series.values(o.indicator, o.location) is not None:
+        return True
+    return o.indicator == "flow" and o.location in {
+        f"{r.from_}{FLOW_SEPARATOR}{r.to}" for r in model.case.routes
+    }
+
+
 def weighted_median(x: np.ndarray, w: np.ndarray) -> float:
     order = np.argsort(x, kind="stable")
     cum = np.cumsum(w[order])
@@ -210,10 +224,14 @@ def assimilate(
     origin: int,
     on_step: Callable[[Step], None] | None = None,
 ) -> list[Step]:
-    """Weigh the particles by every report known by ``origin``, then run them to ``origin``."""
+    """Weigh the particles by every report known by ``origin``, then run them to ``origin``.
+
+    Reports of figures the model does not count (another case's places) are left out.
+    """
     steps: list[Step] = []
     start = p.models[0].start_date
-    for day, group in schedule(observations, start, p.day, origin):
+    mine = [o for o in observations if countable(p.models[0], o)]
+    for day, group in schedule(mine, start, p.day, origin):
         advance(p, day)
         x = np.array([[simulated(m, o) for o in group] for m in p.models])
         w = p.weights
