@@ -64,7 +64,7 @@ def replay(case_name: str, members: int, seed: int, store_dir: Path) -> tuple[li
     start, end = case.spec.case.start, case.spec.case.end
     candidates = {d - dt.timedelta(days=k) for d in due for k in range(1, max(HORIZONS) + 1)}
     origins = sorted(d for d in candidates if start < d < end)
-    spec = ForecastSpec(path, store_dir / case_name, members, seed)
+    spec = ForecastSpec(path, store_dir / case_name, members, seed, horizon=max(HORIZONS))
     points, updates, previous = [], [], None
     for origin in origins:
         r = forecast(spec, origin)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from border_factory import write_case
@@ -208,6 +209,16 @@ def test_cli_writes_the_forecast_files_and_rejects_bad_input(tmp_path):
     for name in ("bands.parquet", "fan.png", "draws.csv", "assimilated.csv", "particles.bin"):
         assert (folder / name).exists(), name
     assert len(list((folder / "members").glob("*.parquet"))) == 8
+    short = tmp_path / "short"
+    ok = subprocess.run(
+        [*cmd, "--origin", "2025-01-20", "--horizon", "5", "--out", str(short)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    days = pq.read_table(short / "origin-2025-01-20" / "bands.parquet").column("day").to_numpy()
+    assert days.max() == 19 + 5
     bad = subprocess.run(
         [*cmd, "--origin", "20-01-2025", "--out", str(out)], env=env, capture_output=True, text=True
     )

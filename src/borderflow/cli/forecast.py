@@ -55,6 +55,9 @@ def forecast(
         Path | None,
         typer.Option("--out", help="Forecast store (default: results/forecast-<case>-seed<seed>)."),
     ] = None,
+    horizon: Annotated[
+        int | None, typer.Option(min=1, help="Days to forecast (default: to the case's end).")
+    ] = None,
     refit: Annotated[
         bool, typer.Option("--refit", help="Start from day 0, not from the last forecast.")
     ] = False,
@@ -81,7 +84,7 @@ def forecast(
         target = out_dir or Path("results") / f"forecast-{path.resolve().name}-seed{seed}"
         spec = ForecastSpec(
             path, target, members, seed, params, db,
-            pairs(variant, "--variant"), capacities(capacity),
+            pairs(variant, "--variant"), capacities(capacity), horizon,
         )  # fmt: skip
         progress.start(members)
         result = run_forecast(

@@ -83,9 +83,17 @@ def forecast_seed(seed: int, member: int, generation: int) -> int:
 
 
 def run_members(
-    p: Particles, case: BorderCase, folder: Path, on_member: Callable[[int], None] | None
+    p: Particles,
+    case: BorderCase,
+    folder: Path,
+    last: int | None,
+    on_member: Callable[[int], None] | None,
 ) -> np.ndarray:
-    """Resample the particles to equal weights and run each member from the origin to the end."""
+    """Resample the particles to equal weights and run each member from the origin to ``last``.
+
+    ``last`` (a day; None: the case's end) cuts the members' series there too.
+    """
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     members = folder / MEMBERS_DIR
@@ -95,9 +103,13 @@ def run_members(
         model = copy.deepcopy(p.models[k])
         vals = dict(zip(p.names, map(float, p.values[k]), strict=True))
         model.retune(override(case, vals), forecast_seed(p.seed, i, p.generation))
-        model.plan.run(range(p.day + 1, model.days))
+        end = model.days - 1 if last is None else min(last, model.days - 1)
+        model.plan.run(range(p.day + 1, end + 1))
+        table = model.result().table
+        if end < model.days - 1:
+            table = table.filter(pc.less_equal(table.column("day"), end))
         buffer = io.BytesIO()
-        pq.write_table(model.result().table, buffer, compression="zstd")
+        pq.write_table(table, buffer, compression="zstd")
         (members / member_file(i)).write_bytes(buffer.getvalue())
         if on_member is not None:
             on_member(i)
@@ -160,6 +172,7 @@ class ForecastSpec:
     db: str | None = None
     variant: dict[str, str] = field(default_factory=dict)
     capacity: dict[str, int] = field(default_factory=dict)
+    horizon: int | None = None  # days the members run after the origin (None: to the end)
 
     def settings(self, case: BorderCase, params_file: Path) -> dict:
         return {
@@ -168,6 +181,7 @@ class ForecastSpec:
             "capacity": self.capacity,
             "seed": self.seed,
             "members": self.members,
+            "horizon": self.horizon,
             "params_file": str(params_file),
             "params_digest": hashlib.sha256(params_file.read_bytes()).hexdigest(),
         }
@@ -224,7 +238,8 @@ def forecast(
     tmp = out / f".{folder.name}"
     tmp.mkdir()
     store.save_particles(p, tmp / store.PARTICLES)
-    parents = run_members(p, case, tmp, on_member)
+    last = None if spec.horizon is None else day + spec.horizon
+    parents = run_members(p, case, tmp, last, on_member)
     write_bands(
         tmp,
         case,
