@@ -49,14 +49,17 @@ def stored(out_dir: Path) -> list[Path]:
 
 
 def latest_before(out_dir: Path, settings: dict[str, Any], origin: dt.date) -> Path | None:
-    """The last stored forecast with the same settings and an earlier origin."""
+    """The last stored forecast with the same settings, an earlier origin and its particles.
+
+    A forecast whose particles were deleted (to save space) is passed over.
+    """
     found = None
     for folder in stored(out_dir):
         m = manifest(folder)
         if dt.date.fromisoformat(m["origin"]) >= origin:
             break
         if m["settings"] == settings:
-            found = folder
+            found = folder if (folder / PARTICLES).exists() else found
         else:
             raise ScenarioError(
                 "the folder holds forecasts made with other settings "
