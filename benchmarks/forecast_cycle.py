@@ -5,9 +5,11 @@ within the longest horizon, make the forecast from that origin (going on from th
 one, weighing only the reports that became known since), then score it on every report whose
 last day falls within 1, 3 and 7 days after the origin: CRPS of the members' figure against
 the range's midpoint, whether the 90 % interval overlaps the range, and the CRPS of
-persistence (the last report of the same figure known at the origin, a point forecast) on the
-points where there is one. Also the time of one update (median over the cycle). Writes
-forecast_cycle.csv (every scored point) and forecast_cycle.png (skill by horizon) to --out.
+persistence (a point forecast: the last report of the same place, indicator and statistic
+known at the origin) on the points where there is one. Reports of figures the model does not
+count are left out, as the filter leaves them out. Also the time of one update (median over
+the cycle). Writes forecast_cycle.csv (every scored point) and forecast_cycle.png (skill by
+horizon) to --out.
 Targets: CRPS at least 30 % below persistence at 1 and 3 days averaged over cases, 90 %
 coverage 80–97 %, one update of a Chile–Peru case with 200 particles under 10 s. Nothing is
 asserted.
@@ -33,8 +35,9 @@ for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL
 HORIZONS = (1, 3, 7)
 
 
-def member_figures(folder: Path, members: int, o) -> np.ndarray:
-    """Each member's figure for report ``o`` (0 where it does not count it)."""
+def member_figures(folder: Path, members: int, o) -> np.ndarray | None:
+    """Each member's figure for report ``o``; None when the model does not count that figure
+    (as the filter, which leaves such reports out: a road without flow counts 0)."""
     from borderflow.calibrate.problem import figure
     from borderflow.ensemble.runner import MEMBERS_DIR, member_file
     from borderflow.results.series import Series, read_parquet
@@ -43,6 +46,8 @@ def member_figures(folder: Path, members: int, o) -> np.ndarray:
     for i in range(members):
         series = Series.from_table(read_parquet(folder / MEMBERS_DIR / member_file(i)))
         daily = series.values(o.indicator, o.location)
+        if daily is None and o.indicator not in ("flow",):
+            return None
         v = None if daily is None else figure(daily, series.start_date, o)
         out.append(0.0 if v is None else v)
     return np.array(out)
@@ -79,7 +84,10 @@ def replay(case_name: str, members: int, seed: int, store_dir: Path) -> tuple[li
             if not 0 < lead <= max(HORIZONS):
                 continue
             x = member_figures(r.folder, members, o)
-            p = ForecastPoint(origin, o, x, baselines(known, o)[0], None)
+            if x is None:
+                continue
+            same_stat = [k for k in known if k.stat == o.stat]  # a peak persists as a peak
+            p = ForecastPoint(origin, o, x, baselines(same_stat, o)[0], None)
             pers = None if p.persistence is None else abs(p.persistence - p.observed)
             points.append((case_name, origin, lead, o, crps(x, p.observed), p.covered(0.9), pers))
     return points, updates
