@@ -95,6 +95,11 @@ def forecast(
         fail(exc)
         return
     progress.stop()
+    _report(result)
+
+
+def _report(result) -> None:
+    """What the forecast weighed, step by step, and where it is."""
     if result.already:
         out.print(f"already stored: {result.folder} ({result.used} reports)", highlight=False)
         return
