@@ -237,3 +237,35 @@ def test_dtm_point_mapped_to_an_unknown_crossing_exits_2(tmp_path):
     )
     assert res.returncode == 2
     assert "'Nowhere' is not a crossing of the case" in res.stderr
+
+
+# -- the dashboard's map background ---------------------------------------------------------
+
+
+def test_dashboard_serves_the_boundaries_of_a_scenario_offline(tmp_path):
+    from fastapi.testclient import TestClient
+    from geojson_pydantic import FeatureCollection
+
+    from borderflow.web.accounts import add_token, add_user
+    from borderflow.web.app import create_app
+    from borderflow.web.schemas import UserIn
+
+    app = create_app(f"sqlite:///{tmp_path / 'web.db'}", tmp_path / "data", workers=1)
+    user = UserIn(username="vic", password="vic-password", role="viewer", organisation="T")
+    add_user(app.state.store.engine, user, by="test")
+    token = add_token(app.state.store.engine, "vic", "test", by="test")[1]
+    with TestClient(app) as client, _NoNetwork():
+        url = "/api/scenarios/chile-peru-2025/boundaries"
+        assert client.get(url).status_code == 401
+        res = client.get(url, headers={"Authorization": f"Bearer {token}"})
+        missing = client.get(
+            "/api/scenarios/nowhere/boundaries", headers={"Authorization": f"Bearer {token}"}
+        )
+    app.state.store.engine.dispose()
+    assert res.status_code == 200
+    data = res.json()
+    FeatureCollection.model_validate(data)
+    layers = {f["properties"]["layer"]: f["geometry"]["coordinates"] for f in data["features"]}
+    assert set(layers) == {"land", "lakes", "countries", "admin1"}
+    assert len(layers["countries"]) >= 3 and len(layers["admin1"]) >= 20
+    assert missing.status_code == 404
