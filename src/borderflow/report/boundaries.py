@@ -91,19 +91,22 @@ def _resolution(box: Box) -> str:
     return "i" if span <= 25 else "l"
 
 
-def boundaries(box: Box) -> Boundaries:
-    """The lines of every layer that touch ``box`` (clipping is left to the plot)."""
-    res = _resolution(box)
+def boundaries(box: Box, resolution: str | None = None) -> Boundaries:
+    """The lines of every layer that touch ``box`` (clipping is left to the plot).
+
+    ``resolution``: ``"l"`` (low) or ``"i"`` (intermediate); by default chosen from the box.
+    """
+    res = resolution or _resolution(box)
     return Boundaries(*(_lines(layer, res, box) for layer in LAYERS))
 
 
-def geojson(box: Box, digits: int = 3) -> dict:
+def geojson(box: Box, digits: int = 3, resolution: str | None = None) -> dict:
     """The layers as a GeoJSON FeatureCollection (RFC 7946), one feature per layer.
 
     ``land`` is a MultiPolygon (closed coastline rings; lakes and islands are rings of their
     own), the borders MultiLineStrings. ``digits`` rounds coordinates (3: about 100 m).
     """
-    found = boundaries(box)
+    found = boundaries(box, resolution)
     features = []
     for layer in LAYERS:
         lines = [np.round(line, digits).tolist() for line in getattr(found, layer)]

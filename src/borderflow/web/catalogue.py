@@ -162,4 +162,5 @@ def boundaries(name: str) -> dict[str, Any]:
     lats = [float(p["lat"]) for p in places]
     pad = 3.0
     box = (min(lons) - pad, max(lons) + pad, min(lats) - pad, max(lats) + pad)
-    return geojson(box)
+    # intermediate detail even for a whole region: the page zooms in on the crossings
+    return geojson(box, resolution="i")
