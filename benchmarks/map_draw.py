@@ -60,7 +60,7 @@ def main() -> None:
         first = _draw(table, case, png)  # also reads the boundary files
         timed = [_draw(table, case, png) for _ in range(args.repeat)]
     med_w, med_b = statistics.median(timed), statistics.median(bare)
-    print(f"map.png of {args.case}, median of {args.repeat} drawings (draw + save as borderflow run does)")
+    print(f"map.png of {args.case}, median of {args.repeat} drawings (draw and save)")
     print(f"{'':28}{'seconds':>10}{'ratio':>8}")
     print(f"{'without the world':28}{med_b:>10.3f}{1.0:>8.2f}")
     print(f"{'with the world':28}{med_w:>10.3f}{med_w / med_b:>8.2f}")
