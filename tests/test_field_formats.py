@@ -258,6 +258,9 @@ def test_dashboard_serves_the_boundaries_of_a_scenario_offline(tmp_path):
         url = "/api/scenarios/chile-peru-2025/boundaries"
         assert client.get(url).status_code == 401
         res = client.get(url, headers={"Authorization": f"Bearer {token}"})
+        places = client.get(
+            "/api/scenarios/chile-peru-2025", headers={"Authorization": f"Bearer {token}"}
+        ).json()["places"]
         missing = client.get(
             "/api/scenarios/nowhere/boundaries", headers={"Authorization": f"Bearer {token}"}
         )
@@ -269,3 +272,5 @@ def test_dashboard_serves_the_boundaries_of_a_scenario_offline(tmp_path):
     assert set(layers) == {"land", "lakes", "countries", "admin1"}
     assert len(layers["countries"]) >= 3 and len(layers["admin1"]) >= 20
     assert missing.status_code == 404
+    codes = {p["name"]: (p["adm1_code"], p["adm2_code"]) for p in places}
+    assert codes["Chacalluta"] == ("CL15", "CL151") and codes["Santa Rosa"] == ("PE23", "PE2301")

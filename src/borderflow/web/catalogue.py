@@ -99,7 +99,15 @@ def describe(name: str, detail: bool = False) -> dict[str, Any]:
     }
     if detail:
         out["places"] = [
-            {"name": p.name, "kind": p.kind, "country": p.iso3, "lat": p.lat, "lon": p.lon}
+            {
+                "name": p.name,
+                "kind": p.kind,
+                "country": p.iso3,
+                "lat": p.lat,
+                "lon": p.lon,
+                "adm1_code": p.adm1_code,
+                "adm2_code": p.adm2_code,
+            }
             for p in case.places
         ]
         out["routes"] = [
