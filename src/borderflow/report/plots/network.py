@@ -87,10 +87,13 @@ _LABEL_OFFSETS = [
 ]
 
 
-def _place_labels(fig, ax, labels: list[tuple[str, float, float]], avoid) -> None:
+def _place_labels(
+    fig, ax, labels: list[tuple[str, float, float]], avoid, emphasis: frozenset[str] = frozenset()
+) -> None:
     """Label points without overlaps: try positions around each point, then further out.
 
-    ``avoid`` holds display-space boxes (e.g. markers) that labels should not cover.
+    ``avoid`` holds display-space boxes (e.g. markers) that labels should not cover; labels in
+    ``emphasis`` (the crossings) are bold, in the colour of the stranded circles.
     """
     from matplotlib.transforms import Bbox
 
@@ -109,6 +112,8 @@ def _place_labels(fig, ax, labels: list[tuple[str, float, float]], avoid) -> Non
                     ha=ha,
                     va=va,
                     fontsize=8.5,
+                    fontweight="bold" if text in emphasis else "normal",
+                    color="#8a2a0f" if text in emphasis else "black",
                     zorder=6,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
                     arrowprops=(
@@ -413,7 +418,24 @@ def _label_maps(fig, case: BorderCase, through: Mapping[str, float], overview, c
         for p in case.places:
             x, y = ax.transData.transform((p.lon, p.lat))
             avoid.append(_point_box(x, y, 4.5 * fig.dpi / 72))
-        _place_labels(fig, ax, [(p.name, p.lon, p.lat) for p in shown], avoid)
+        labels = [(p.name, p.lon, p.lat) for p in shown]
+        if ax is (closeup if closeup is not None else overview):  # where the circles are
+            labels = _crossing_labels(case, xlo, xhi, ylo, yhi) + labels
+        names = frozenset(c.name for c in case.crossings)
+        _place_labels(fig, ax, labels, avoid, emphasis=names)
+
+
+def _crossing_labels(case: BorderCase, xlo, xhi, ylo, yhi) -> list[tuple[str, float, float]]:
+    """Each crossing's name at its circle, halfway between its posts, when on the map."""
+    pos = {p.name: (p.lon, p.lat) for p in case.places}
+    out = []
+    for c in case.crossings:
+        if c.exit_post in pos and c.entry_post in pos:
+            (x0, y0), (x1, y1) = pos[c.exit_post], pos[c.entry_post]
+            x, y = (x0 + x1) / 2, (y0 + y1) / 2
+            if xlo <= x <= xhi and ylo <= y <= yhi:
+                out.append((c.name, x, y))
+    return out
 
 
 def _legend(fig, legend_ax, case: BorderCase, t: _Totals) -> None:
