@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from border_factory import write_case
-from borderflow.observe.store import Store
+from borderflow.observe.store import ImportRejectedError, Store
 from borderflow.report.boundaries import boundaries
 from borderflow.report.plots.data import peak_stranded, road_totals
 
@@ -274,3 +274,36 @@ def test_dashboard_serves_the_boundaries_of_a_scenario_offline(tmp_path):
     assert missing.status_code == 404
     codes = {p["name"]: (p["adm1_code"], p["adm2_code"]) for p in places}
     assert codes["Chacalluta"] == ("CL15", "CL151") and codes["Santa Rosa"] == ("PE23", "PE2301")
+
+
+def test_dtm_counts_by_sex_and_age_in_columns_of_their_own(tmp_path):
+    from borderflow.observe.dtm import point_map, read_dtm_rows, to_observations
+    from borderflow.scenario.border_io import read_border_case
+    from borderflow.scenario.locate import resolve_scenario
+
+    wide = tmp_path / "wide.csv"
+    wide.write_text(
+        "Date,FMP,Direction,Total,Women,Men,Girls,Boys\n"
+        "#date,#loc+name,#meta+direction,#affected+total,#affected+f+adults,"
+        "#affected+m+adults,#affected+f+children,#affected+m+children\n"
+        "2025-11-20,Colchane,Outgoing,100,30,40,10,20\n"
+        "2025-11-21,Colchane,Outgoing,55,,,,\n"
+        "2025-11-22,Colchane,Outgoing,12,x,,,\n"
+    )
+    points = point_map(read_border_case(resolve_scenario("chile-peru-2025")).crossings, {})
+    rows = read_dtm_rows(wide)
+    with pytest.raises(ImportRejectedError) as caught:
+        to_observations(wide, rows, points, "test", "B")
+    (bad,) = caught.value.errors
+    assert (bad.row, bad.field) == (5, "count (#affected+f+adults)")
+    obs = to_observations(wide, [r for r in rows if r.line != 5], points, "test", "B")
+    got = {(o.date.isoformat(), o.sex_age, o.value_low) for o in obs}
+    assert got == {
+        ("2025-11-20", "", 100.0),
+        ("2025-11-20", "f adults", 30.0),
+        ("2025-11-20", "m adults", 40.0),
+        ("2025-11-20", "f children", 10.0),
+        ("2025-11-20", "m children", 20.0),
+        ("2025-11-21", "", 55.0),
+    }
+    assert {o.place_name for o in obs} == {"Colchane-Pisiga"}

@@ -15,8 +15,13 @@ direction          ``#meta+direction``, ``#direction``     Direction, Flow Direc
 nationality        ``#country+code+nationality`` (ISO3)   Nationality
 sex                ``#group+sex``, ``#meta+sex``           Sex, Gender
 age                ``#group+age``, ``#meta+age``           Age, Age Group
-count (required)   ``#affected+num``, ``#indicator+num``  Count, Individuals, Total
+count (required)   ``#affected+total``, ``+num``          Count, Individuals, Total
 =================  =====================================  ==========================
+
+Counts disaggregated by sex and age in columns of their own, as HXL tags them
+(``#affected+f+adults``, ``#affected+m+children``, ``#affected+f+age18_59``, ...), become
+one count each, with that sex and age; a total column (``#affected+total``, ``+num``) becomes
+a count with no sex or age.
 
 Each point is mapped to one of the case's crossings: by an explicit ``point=crossing``
 mapping, or when the point is named as the crossing or one of its posts. A count becomes an
@@ -27,6 +32,7 @@ rejected whole, every bad row listed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,17 +62,33 @@ _COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "sex": (("#group+sex", "#meta+sex"), ("sex", "gender")),
     "age": (("#group+age", "#meta+age"), ("age", "age group", "age range")),
     "count": (
-        ("#affected+num", "#indicator+num", "#indicator+value+num"),
+        ("#affected+total", "#affected+num", "#indicator+num", "#indicator+value+num"),
         ("count", "individuals", "total", "total individuals", "number of individuals"),
     ),
 }
 _REQUIRED = ("date", "point", "count")
 
 
+_AGES = ("infants", "children", "adolescents", "adults", "elderly")
+
+
 @dataclass(frozen=True)
 class DtmRow:
+    """One count of a file: its line, its cells by field, and the count's column."""
+
     line: int
     cells: dict[str, str]
+    count_field: str = "count"
+
+
+def _disaggregation(tag: str) -> str | None:
+    """``#affected+f+adults`` → ``"f adults"``; None unless a count by sex and/or age."""
+    hashtag, *attrs = tag.strip().lower().split("+")
+    if hashtag != "#affected":
+        return None
+    sex = next((a for a in attrs if a in ("m", "f")), "")
+    age = next((a for a in attrs if a in _AGES or re.fullmatch(r"age[0-9]+(_[0-9]+|plus)?", a)), "")
+    return " ".join(x for x in (sex, age) if x) or None
 
 
 def _tag_matches(tag: str, pattern: str) -> bool:
@@ -76,9 +98,12 @@ def _tag_matches(tag: str, pattern: str) -> bool:
 
 
 def _locate_columns(
-    path: Path, header: Sequence[str], tags: Sequence[str] | None
+    path: Path, header: Sequence[str], tags: Sequence[str] | None, wide: Mapping[int, str]
 ) -> dict[str, int]:
-    """Column index of each field found; a missing required one is an error naming it."""
+    """Column index of each field found; a missing required one is an error naming it.
+
+    ``wide`` columns (counts by sex and age) are left out, and stand in for a total count.
+    """
     found: dict[str, int] = {}
     for field, (hashtags, names) in _COLUMNS.items():
         if tags is not None:  # the most specific hashtag first, in any column
@@ -90,10 +115,10 @@ def _locate_columns(
             ]
         else:
             candidates = [k for k, h in enumerate(header) if " ".join(h.lower().split()) in names]
-        free = [k for k in candidates if k not in found.values()]
+        free = [k for k in candidates if k not in found.values() and k not in wide]
         if free:
             found[field] = free[0]
-    missing = [f for f in _REQUIRED if f not in found]
+    missing = [f for f in _REQUIRED if f not in found and not (f == "count" and wide)]
     if missing:
         raise ScenarioError(
             f"no column for {', '.join(missing)} (a DTM flow-monitoring file needs date, "
@@ -104,7 +129,7 @@ def _locate_columns(
 
 
 def read_dtm_rows(path: Path) -> list[DtmRow]:
-    """The file's data rows as field → cell, with their line numbers."""
+    """The file's counts as field → cell, with their line numbers (a wide row gives several)."""
     rows = csv_rows(path)
     if not rows:
         raise ScenarioError("empty file", file=path)
@@ -113,13 +138,22 @@ def read_dtm_rows(path: Path) -> list[DtmRow]:
     tags = None
     if body and all(c.strip().startswith("#") or not c.strip() for c in body[0][1]):
         tags, body = body[0][1], body[1:]
-    columns = _locate_columns(path, header, tags)
+    wide = {k: label for k, t in enumerate(tags or []) if (label := _disaggregation(t))}
+    columns = _locate_columns(path, header, tags, wide)
     if not body:
         raise ScenarioError("no data rows", file=path)
-    return [
-        DtmRow(line, {f: cells[k].strip() for f, k in columns.items() if k < len(cells)})
-        for line, cells in body
-    ]
+    out = []
+    for line, cells in body:
+        base = {f: cells[k].strip() for f, k in columns.items() if k < len(cells)}
+        counts = [
+            DtmRow(line, base | {"count": cells[k].strip(), "sexage": label}, f"count ({tags[k]})")
+            for k, label in wide.items()
+            if tags is not None and k < len(cells) and cells[k].strip()
+        ]
+        if base.get("count") or not counts:
+            counts.insert(0, DtmRow(line, base))
+        out += counts
+    return out
 
 
 def point_map(case_crossings: Sequence, explicit: Mapping[str, str]) -> dict[str, str]:
@@ -140,6 +174,8 @@ def point_map(case_crossings: Sequence, explicit: Mapping[str, str]) -> dict[str
 
 
 def _sex_age(cells: Mapping[str, str]) -> str:
+    if cells.get("sexage"):
+        return cells["sexage"]
     sex = cells.get("sex", "").strip().lower()
     sex = {"male": "m", "female": "f", "men": "m", "women": "f"}.get(sex, sex)
     if sex in ("total", "all"):
@@ -150,7 +186,10 @@ def _sex_age(cells: Mapping[str, str]) -> str:
 
 
 def _count(text: str) -> float:
-    value = float(text.replace(",", ""))
+    try:
+        value = float(text.replace(",", ""))
+    except ValueError:
+        raise ValueError(f"not a number (got '{text}')") from None
     if value != int(value):
         raise ValueError(f"a count of people must be a whole number (got {text})")
     return value
@@ -178,7 +217,7 @@ def to_observations(
         try:
             value = _count(row.cells.get("count", ""))
         except ValueError as exc:
-            errors.append(RowError(row.line, "count", str(exc)))
+            errors.append(RowError(row.line, row.count_field, str(exc)))
             continue
         record = {
             "date": row.cells.get("date", ""),
