@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from borderflow.report.geojson import BorderRun, write_geojson
 from borderflow.results.atomic import atomic_outputs
 from borderflow.results.hxl import write_csv
+from borderflow.results.series import number_text
 
 if TYPE_CHECKING:
     from borderflow.scenario.border_io import BorderCase
@@ -56,7 +57,7 @@ def _rows(run: BorderRun) -> Iterator[list[object]]:
     )
     for date, location, indicator, value in columns:
         kind, iso3, adm1, adm2 = where.get(location, ("road", "", "", ""))
-        yield [date, location, kind, iso3, adm1, adm2, indicator, value]
+        yield [date, location, kind, iso3, adm1, adm2, indicator, number_text(value)]
 
 
 def metadata(run: BorderRun, files: dict[str, str]) -> dict[str, Any]:
