@@ -259,6 +259,10 @@ def read_border_case(path: str | Path, variant: dict[str, str] | None = None) ->
         raise ScenarioError("file not found", file=toml_path) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"not valid TOML ({exc})", file=toml_path) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"not UTF-8 text ({exc.reason})", file=toml_path) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot be read ({exc.strerror or exc})", file=toml_path) from None
     try:
         spec = ScenarioFile.model_validate(raw)
     except ValidationError as exc:

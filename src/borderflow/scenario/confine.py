@@ -28,7 +28,12 @@ def inside(
     ``row`` and ``column``) when given, else ``path`` itself; never the target's contents.
     """
     base = root.resolve()
-    target = path.resolve()
+    try:
+        target = path.resolve()
+        target.exists()  # a name too long for the system fails here, not later as "missing"
+    except (ValueError, OSError) as exc:  # a NUL in the name, a loop of links
+        where = {"file": named_in, "row": row, "column": column} if named_in else {"file": path}
+        raise ScenarioError(f"not a usable file name ({exc})", **where) from None
     if target == base or target.is_relative_to(base):
         return path
     if named_in is not None:

@@ -167,6 +167,9 @@ def _from_json(body: bytes) -> tuple[list[ObservationIn], list[int]]:
         # validation would read 0 as 1970-01-01 and "12" as 12.0).
         rows = ROWS.validate_json(body, strict=True)
     except ValidationError as exc:
+        whole = [e for e in exc.errors() if not e["loc"]]  # e.g. nesting pydantic refuses
+        if whole:
+            raise Rejected.whole("(body)", whole[0]["msg"]) from None
         raise Rejected(row_errors(exc, lines)) from None
     bad = duplicates(rows, lines)
     if bad:
