@@ -196,3 +196,23 @@ def test_a_flee_file_linked_outside_is_refused_and_never_echoed(flee_copy, tmp_p
         target.unlink()
         target.write_bytes(original)
     read_flee_scenario(root)  # whole again
+
+
+# -- found by fuzzing ----------------------------------------------------------------------------
+def test_a_scenario_toml_that_is_not_utf8_is_one_line(tmp_path):
+    root = write_case(tmp_path / "case")
+    (root / "scenario.toml").write_bytes(b"\x80" + (root / "scenario.toml").read_bytes())
+    line = one_line(run_cli(root, tmp_path / "out"))
+    assert "scenario.toml" in line and "not UTF-8" in line
+
+
+@pytest.mark.parametrize("name", ["a\x00b.csv", "x" * 5000 + ".csv"])
+def test_a_flee_layout_naming_an_impossible_file_is_one_error(flee_copy, name):
+    root = flee_copy("mali")
+    layout = root / "source_data" / "data_layout.csv"
+    lines = layout.read_text().splitlines()
+    lines[2] = f"Mentao,{name}"
+    layout.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ScenarioError) as info:
+        read_flee_scenario(root)
+    assert info.value.file == str(layout) and info.value.row == 3 and info.value.column == "file"

@@ -313,3 +313,16 @@ def test_a_run_finishes_while_uploads_hold_the_write_lock(tmp_path, caplog):
         assert (run.status, run.message, run.progress) == ("done", "", 1.0)
     assert "database busy" in caplog.text  # the lock was met, and waited out
     engine.dispose()
+
+
+# -- found by fuzzing ----------------------------------------------------------------------------
+def test_an_upload_pydantic_cannot_parse_is_rejected_whole(api):
+    """Nesting Python's parser takes but pydantic's refuses, and a 5,000-digit number."""
+    before = api.counts()
+    item = json.dumps(obs_json(1)[0])
+    for body in ("[" + "[" * 300 + "]" * 300 + "]", item[:-1] + ', "x": ' + "[" * 300 + "]" * 300
+                 + "}", "[" + "1" * 5000 + "]"):  # fmt: skip
+        r = post(api, "/api/observations", body, "entry")
+        assert r.status_code == 422, (body[:20], r.status_code, r.text[:300])
+        assert r.json()["detail"]["errors"][0]["row"] is None
+    assert api.counts() == before
