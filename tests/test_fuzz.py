@@ -176,3 +176,31 @@ def test_the_flee_reader_reads_or_names_the_problem(data):
         except ScenarioError as exc:
             assert exc.file is not None, exc
     CASES["flee scenarios"] += 1
+
+
+HASHTAG_CELLS = ["#date", "#loc+name", "#indicator +num+ min", " #Meta+Source ", "#date+end",
+                 "#adm1+code", "#country+code", "date", "Low", "", " ", "#", "#1x", "#a-b",
+                 "#indicator+value+num", "#meta+stat", "x#y", "#loc +name +code"]  # fmt: skip
+
+
+ASCII = st.text(st.characters(max_codepoint=127), max_size=12)
+
+
+@given(cells=st.lists(st.sampled_from(HASHTAG_CELLS) | ASCII, max_size=8))
+@fuzz_settings(300)
+def test_the_hashtag_row_rule_is_libhxls(cells):
+    """observe/hxlcsv.py finds hashtag rows and reads their tags as libhxl does.
+
+    (For hashtags in ASCII, as HXL writes them: libhxl also transliterates ``#á`` to ``#a``.)
+    """
+    import hxl.model
+
+    from borderflow.observe import hxlcsv
+
+    columns = hxl.model.Column.parse_list(cells)
+    ours = hxlcsv._fields(cells)
+    assert (ours is None) == (columns is None)
+    if columns is not None:
+        theirs = [hxlcsv._field_of(c.tag, set(c.attributes)) if c.tag else None for c in columns]
+        assert ours == theirs
+    CASES["hashtag rows"] += 1
