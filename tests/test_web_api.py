@@ -28,7 +28,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 import test_observe
-from borderflow.ensemble.runner import BANDS, run_ensemble, serial_executor
+from borderflow.ensemble.runner import BANDS, run_ensemble
+from borderflow.execute import serial_executor
 from borderflow.observe.models import Observation
 from borderflow.observe.store import EXPORT_TAGS
 from borderflow.runs import run_border
@@ -533,6 +534,7 @@ def test_scenarios_sources_and_case_observations(api):
     assert obs[0]["indicator"] == "stranded" and obs[0]["low"] <= obs[0]["high"]
 
 
+@pytest.mark.slow
 def test_a_run_and_an_ensemble_reach_done_and_serve_their_results(api, tmp_path):
     c, h = api.client, api.h("viewer")
     r = c.post("/api/runs", json={"scenario": CASE, "seed": 5}, headers=api.h("analyst"))
@@ -616,6 +618,7 @@ def test_results_of_unknown_or_unfinished_runs(api):
     assert c.get(f"/api/compare?a={run_id}&b={run_id}", headers=h).status_code == 409
 
 
+@pytest.mark.slow
 def test_stopping_the_server_stops_a_running_ensemble_and_marks_it(url, tmp_path):
     app, tokens = make_app(url, tmp_path / "data", job_threads=1)  # the second run waits
     analyst = {"Authorization": f"Bearer {tokens['analyst']}"}
@@ -700,6 +703,7 @@ def borderflow(*args: str, input: str | None = None) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.slow
 def test_users_commands_add_token_list_and_bad_input(url, tmp_path):
     r = borderflow("users", "add", "ana", "--role", "admin", "--organisation", "IOM",
                    "--password", "correct horse", "--db", url)  # fmt: skip
@@ -734,6 +738,7 @@ def test_users_commands_add_token_list_and_bad_input(url, tmp_path):
     app.state.store.engine.dispose()
 
 
+@pytest.mark.slow
 def test_serve_starts_the_server(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -27,6 +27,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+pytestmark = pytest.mark.slow  # drives a browser against a live server
+
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "src" / "borderflow" / "web" / "static"
 SHOTS = ROOT / "test-artifacts" / "screenshots"

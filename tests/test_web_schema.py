@@ -37,6 +37,8 @@ from borderflow.web.schemas import UserIn
 from strategies import spoiled_json
 
 # ~21 operations, each: its examples and coverage cases, then this many generated requests
+pytestmark = pytest.mark.slow  # fuzzes every API operation
+
 EXAMPLES_PER_OPERATION = 120
 SPOILED_PER_OPERATION = 60  # the 5 operations with a JSON body, spoiled
 

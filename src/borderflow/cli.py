@@ -212,7 +212,7 @@ def _run_flee(path, seed, out_dir, days, settings, compat, progress) -> None:
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     camps = result.camps
-    table = Table(title=f"{result.scenario}, seed {seed}: day {result.days - 1}, camps")
+    table = Table(title=f"{result.result.name}, seed {seed}: day {result.days - 1}, camps")
     for col in ("camp", "simulated", "observed", "rel. error"):
         table.add_column(col, justify="left" if col == "camp" else "right")
     for k, name in enumerate(camps.camps):
@@ -374,7 +374,7 @@ def _compare_ensembles(path, choices, specs, params, target, members, seed, caps
     from rich.table import Table
 
     from borderflow.ensemble.compare import compare_ensembles
-    from borderflow.ensemble.runner import pool_executor
+    from borderflow.execute import choose_executor
 
     progress = _LazyProgress("members", delay=0.0, unit="members")
     progress.start(members * len(choices))
@@ -387,7 +387,7 @@ def _compare_ensembles(path, choices, specs, params, target, members, seed, caps
     try:
         result = compare_ensembles(
             path, choices, list(specs), params or path / "uncertain.toml", target,
-            members=members, seed=seed, capacity=caps, executor=pool_executor(workers),
+            members=members, seed=seed, capacity=caps, executor=choose_executor(workers),
             on_member=tick,
         )  # fmt: skip
     finally:
@@ -445,7 +445,8 @@ def ensemble(
     """
     import time as _time
 
-    from borderflow.ensemble.runner import dask_executor, pool_executor, run_ensemble
+    from borderflow.ensemble.runner import run_ensemble
+    from borderflow.execute import choose_executor
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
     progress = _LazyProgress(f"ensemble {scenario}", delay=0.0, unit="members")
@@ -477,11 +478,7 @@ def ensemble(
             seed=seed,
             variant=choice,
             capacity=_capacities(capacity),
-            executor=(
-                dask_executor(scheduler, dask_local)
-                if scheduler or dask_local
-                else pool_executor(workers)
-            ),
+            executor=choose_executor(workers, scheduler, dask_local),
             on_start=start,
             on_member=member,
         )
@@ -516,6 +513,8 @@ def sensitivity(
     ] = None,
     variant: VariantOption = None,
     workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    dask_local: DaskLocalOption = None,
 ) -> None:
     """Sobol' indices of the headline outputs with respect to the uncertain parameters."""
     import numpy as np
@@ -523,6 +522,7 @@ def sensitivity(
 
     from borderflow.ensemble.params import read_uncertain
     from borderflow.ensemble.sensitivity import sobol
+    from borderflow.execute import choose_executor
     from borderflow.scenario.border_io import read_border_case
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
@@ -542,7 +542,8 @@ def sensitivity(
                 started[0] = True
             progress.advance(done - 1)
 
-        result = sobol(case, uncertain, target, n=n, seed=seed, workers=workers, on_run=tick)
+        executor = choose_executor(workers, scheduler, dask_local)
+        result = sobol(case, uncertain, target, n=n, seed=seed, executor=executor, on_run=tick)
     except ScenarioError as exc:
         progress.stop()
         _fail(exc)
@@ -580,14 +581,6 @@ CompatOption = Annotated[
     Compat | None,
     typer.Option(help="Flee scenarios: behave like this Flee (default: Flee's current code)."),
 ]
-
-
-def _executor(workers: int | None, scheduler: str | None, dask_local: int | None):
-    from borderflow.ensemble.runner import dask_executor, pool_executor
-
-    if scheduler or dask_local:
-        return dask_executor(scheduler, dask_local)
-    return pool_executor(workers)
 
 
 def _problem(scenario: str, obs: str | None, db: str | None, compat: Compat | None):
@@ -664,13 +657,14 @@ def calibrate(
     from borderflow.calibrate.abc import abc_smc, write_posterior
     from borderflow.calibrate.problem import BorderProblem
     from borderflow.ensemble.params import read_uncertain
+    from borderflow.execute import choose_executor
 
     try:
         problem = _problem(scenario, obs, db, compat)
         path = problem.path
         priors = read_uncertain(params or problem.priors_path(), problem)
         target = out_dir or Path("results") / f"calibrate-{path.resolve().name}-seed{seed}"
-        executor = _executor(workers, scheduler, dask_local)
+        executor = choose_executor(workers, scheduler, dask_local)
 
         def report(g: int, eps: float, n: int) -> None:
             err.print(f"generation {g}: tolerance {eps:.4f}, {n} simulations so far")
@@ -804,6 +798,7 @@ def backtest(
         backtest as run_backtest,
     )
     from borderflow.ensemble.params import read_uncertain
+    from borderflow.execute import choose_executor
 
     try:
         problem = _problem(scenario, obs, db, compat)
@@ -824,7 +819,7 @@ def backtest(
             err.print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", highlight=False)
 
         results = run_backtest(problem, priors, chosen, settings,
-                               executor=_executor(workers, scheduler, dask_local),
+                               executor=choose_executor(workers, scheduler, dask_local),
                                report=say)  # fmt: skip
         files = write_backtest(results, problem, target)
     except ScenarioError as exc:

@@ -30,8 +30,8 @@ from borderflow.calibrate.predictive import (
 from borderflow.calibrate.problem import Problem, last_day
 from borderflow.calibrate.scoring import SCORE_COLUMNS, ForecastPoint, baselines, score
 from borderflow.ensemble.params import Distribution, PosteriorSampler
-from borderflow.ensemble.runner import Executor
 from borderflow.errors import ScenarioError
+from borderflow.execute import Executor
 
 
 @dataclass(frozen=True)

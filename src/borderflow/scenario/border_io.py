@@ -64,6 +64,11 @@ class BorderCase:
         return self.spec.case.name
 
     @property
+    def origin_day(self) -> int:
+        """The day (from the start) the forecast begins; 0 when the origin is at the start."""
+        return max((self.spec.case.origin - self.spec.case.start).days, 0)
+
+    @property
     def place_index(self) -> dict[str, int]:
         return {p.name: i for i, p in enumerate(self.places)}
 

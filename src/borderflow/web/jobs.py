@@ -25,7 +25,6 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import OperationalError
 
 from borderflow.errors import ScenarioError
+from borderflow.execute import Executor
 from borderflow.web.db import reading, writing
 from borderflow.web.models import Run, utcnow
 
@@ -215,22 +215,17 @@ class Jobs:
         with atomic_outputs(folder) as out:
             out.write(SUMMARY_JSON, lambda p: p.write_bytes(results.json_bytes(summary)))
 
-    def _executor(self):
+    def _executor(self) -> Executor:
         """The local process pool, fed a batch of members at a time so that a stop is prompt.
 
         (A process pool finishes every member already submitted to it before it closes.) The
         workers stay up from one batch to the next.
         """
-        from borderflow.ensemble.runner import pool_executor
+        from borderflow.execute import choose_executor, in_batches
 
-        pool = pool_executor(self.workers)
+        def check() -> None:
+            if self._stop.is_set():
+                raise RunInterruptedError
+
         batch = 2 * (self.workers or os.cpu_count() or 1)
-
-        def run(todo: Sequence[int], init: tuple, done) -> None:
-            with pool.session(init) as submit:
-                for start in range(0, len(todo), batch):
-                    if self._stop.is_set():
-                        raise RunInterruptedError
-                    submit(todo[start : start + batch], done)
-
-        return run
+        return in_batches(choose_executor(self.workers), batch, check)
