@@ -35,6 +35,7 @@ from borderflow.web.schemas import UserIn
 from strategies import fuzz_settings, spoiled_json, spoiled_lines, spoiled_toml
 from test_observe import HEADER
 
+pytestmark = pytest.mark.slow  # fuzzing: a few thousand cases
 CASES: Counter[str] = Counter()
 OBSERVATIONS = HEADER + "".join(
     f"2025-11-{d:02d},Chacalluta,stranded,{d},{d + 5},IOM,B\n" for d in range(1, 6)

@@ -134,6 +134,7 @@ def test_the_csv_export_never_writes_a_formula_and_imports_back(tmp_path, url):
     assert store.import_file(out).already_stored == len(formulas)
 
 
+@pytest.mark.slow
 def test_cli_import_reports_corrections_and_lists_history(tmp_path, url):
     a = csv_file(tmp_path / "a.csv", "2025-11-01,Chacalluta,stranded,10,20,IOM,B")
     b = csv_file(tmp_path / "b.csv", "2025-11-01,Chacalluta,stranded,11,21,IOM,B")

@@ -89,6 +89,7 @@ def test_deeply_nested_json_is_422_and_changes_nothing(api):
     assert api.counts() == before
 
 
+@pytest.mark.slow
 def test_a_bad_value_keeps_the_connection_of_a_real_server(tmp_path):
     """The 500 used to drop the keep-alive connection; a 422 keeps it."""
     with socket.socket() as s:
@@ -272,6 +273,7 @@ def test_one_upload_giving_an_observation_two_values_is_rejected(api):
 
 
 # -- defect 3: a run while the database is busy --------------------------------------------------
+@pytest.mark.slow
 def test_a_run_finishes_while_uploads_hold_the_write_lock(tmp_path, caplog):
     """A background run retries a write the database refuses as busy instead of failing."""
     db = tmp_path / "web.db"
