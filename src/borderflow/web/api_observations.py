@@ -32,6 +32,7 @@ from borderflow.observe.store import (
     RowError,
     Store,
     duplicates,
+    paused_gc,
     row_errors,
 )
 from borderflow.web.auth import DataEntry, Principal, Viewer
@@ -165,7 +166,8 @@ def _from_json(body: bytes) -> tuple[list[ObservationIn], list[int]]:
     try:
         # Strict JSON: a date is a "YYYY-MM-DD" string and a number a number (lax
         # validation would read 0 as 1970-01-01 and "12" as 12.0).
-        rows = ROWS.validate_json(body, strict=True)
+        with paused_gc():
+            rows = ROWS.validate_json(body, strict=True)
     except ValidationError as exc:
         whole = [e for e in exc.errors() if not e["loc"]]  # e.g. nesting pydantic refuses
         if whole:
