@@ -328,3 +328,15 @@ def test_an_upload_pydantic_cannot_parse_is_rejected_whole(api):
         assert r.status_code == 422, (body[:20], r.status_code, r.text[:300])
         assert r.json()["detail"]["errors"][0]["row"] is None
     assert api.counts() == before
+
+
+def test_a_nul_character_in_a_json_upload_is_refused_naming_row_and_field(api):
+    rows = obs_json(2)
+    rows[1]["coverage"] = "partial\u0000count"
+    before = api.counts()
+    r = api.client.post("/api/observations", json=rows, headers=api.h("entry"))
+    assert r.status_code == 422
+    assert r.json()["detail"]["errors"] == [
+        {"row": 2, "field": "coverage", "reason": "contains a NUL character"}
+    ]
+    assert api.counts() == before

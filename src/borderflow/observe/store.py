@@ -370,14 +370,13 @@ class Store:
         audit row) commits with them or not at all, so an exception in it, or a crash, leaves
         neither the rows nor its own writes.
         """
-        contents = [r.content() for r in rows]
-        bad = _conflicts(contents, range(1, len(rows) + 1))
-        if bad:
-            raise ScenarioError(f"item {bad[0].row}: {bad[0].reason}")
         # One row per observation, in a fixed order (the natural key): concurrent importers
         # then take row locks in the same order and wait for each other instead of deadlocking.
-        nk = len(NATURAL_KEY)
-        unique = {c[:nk]: c for c in contents}
+        nk, unique = len(NATURAL_KEY), {}
+        for n, row in enumerate(rows, start=1):
+            content = row.content()
+            if unique.setdefault(content[:nk], content) != content:
+                raise ScenarioError(f"item {n}: the same observation as before, another value")
         content = [unique[k] for k in sorted(unique)]
         with paused_gc(), self.engine.begin() as conn:
             if self.engine.dialect.name == "sqlite":
