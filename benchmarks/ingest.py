@@ -182,9 +182,12 @@ def measure(kind: str, n: int, dbs: Databases, tmp: Path) -> list[str]:
     out = borderflow("obs", "import", str(path), "--db", db).stdout
     seconds, cpu = time.perf_counter() - t0, children_cpu() - cpu
     assert f"{n} added" in out, out
-    note = (f"start-up {startup:.2f} s, {startup_cpu:.2f} CPU s; without: "
-            f"{n / max(seconds - startup, 1e-9):,.0f} rows/s, "
-            f"{n / max(cpu - startup_cpu, 1e-9):,.0f} rows/CPU s")  # fmt: skip
+
+    def rate(total: float, fixed: float) -> str:  # "-" when noise swamps the difference
+        return f"{n / (total - fixed):,.0f}" if total > 1.2 * fixed else "-"
+
+    note = (f"start-up {startup:.2f} s, {startup_cpu:.2f} CPU s; without it: "
+            f"{rate(seconds, startup)} rows/s, {rate(cpu, startup_cpu)} rows/CPU s")  # fmt: skip
     lines.append(line(kind, "CLI import", n, seconds, cpu, note))
     server = Server(dbs.fresh(kind), tmp)
     try:
