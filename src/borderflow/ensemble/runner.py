@@ -243,7 +243,7 @@ def write_summary(out_dir: Path, params: dict[str, Distribution], spec: Ensemble
 
         write_csv(path, tags, rows())
 
-    from borderflow.report.plots import plot_fan
+    from borderflow.report.plots.ensemble import plot_fan
 
     case = read_border_case(spec.case_dir, spec.variant)
     with atomic_outputs(out_dir) as out:
