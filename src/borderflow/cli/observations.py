@@ -45,12 +45,17 @@ def obs_import(
                 highlight=False,
             )
     except ImportRejectedError as exc:
-        for e in exc.errors:
-            err.print(f"{exc.path}, {e.describe()}", highlight=False, soft_wrap=True)
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        _rejected(exc)
     except ScenarioError as exc:
         fail(exc)
+
+
+def _rejected(exc) -> None:
+    """A rejected file: every bad row on its own line, then the verdict; exit status 2."""
+    for e in exc.errors:
+        err.print(f"{exc.path}, {e.describe()}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2) from None
 
 
 @obs_app.command("import-flee")
@@ -72,6 +77,57 @@ def obs_import_flee(
         return
     out.print(
         f"{scenario}: {report.rows} camp counts, {report.added} added, {report.revised} revised, "
+        f"{report.already_stored} already stored",
+        highlight=False,
+    )
+
+
+@obs_app.command("import-dtm")
+def obs_import_dtm(
+    file: Annotated[Path, typer.Argument(help="A DTM flow-monitoring CSV (HXL tags optional).")],
+    case: Annotated[
+        str, typer.Option("--case", help="The case whose crossings the points belong to.")
+    ],
+    point: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--point",
+            help="POINT=CROSSING: map a flow monitoring point to a crossing (repeatable). "
+            "Points named as a crossing or one of its posts need none.",
+        ),
+    ] = None,
+    source: Annotated[str, typer.Option(help="Publisher stored with each count.")] = (
+        "IOM Displacement Tracking Matrix (flow monitoring)"
+    ),
+    reliability: Annotated[str, typer.Option(help="Grade A-D, or empty.")] = "A",
+    db: DbOption = None,
+) -> None:
+    """Import DTM flow-monitoring counts at the case's crossings (indicator flow_monitored)."""
+    from borderflow.observe.dtm import point_map, read_dtm_rows, to_observations
+    from borderflow.observe.store import ImportRejectedError, Store
+    from borderflow.scenario.border_io import read_border_case
+    from borderflow.scenario.locate import resolve_scenario
+
+    try:
+        explicit = {}
+        for item in point or []:
+            name, sep, crossing = item.partition("=")
+            if not sep or not name.strip() or not crossing.strip():
+                raise ScenarioError(f"'{item}' is not POINT=CROSSING", file="--point")
+            explicit[name.strip()] = crossing.strip()
+        crossings = read_border_case(resolve_scenario(case)).crossings
+        rows = to_observations(
+            file, read_dtm_rows(file), point_map(crossings, explicit), source, reliability
+        )
+        report = Store(db).insert(rows)
+    except ImportRejectedError as exc:
+        _rejected(exc)
+        return
+    except ScenarioError as exc:
+        fail(exc)
+        return
+    out.print(
+        f"{file}: {report.rows} counts, {report.added} added, {report.revised} revised, "
         f"{report.already_stored} already stored",
         highlight=False,
     )

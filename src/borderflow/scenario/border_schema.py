@@ -5,6 +5,7 @@ A case folder holds::
     scenario.toml     parameters (each with its source or marked as an assumption), dates,
                       file names, and the variants a user can pick from the command line
     places.csv        #loc+name, #loc+code (p-code), #country+code (ISO3), #adm1+name,
+                      optional #adm1+code, #adm2+code (COD-AB p-codes, e.g. CL15, PE2301),
                       #geo+lat, #geo+lon, kind (residence | city | post | destination | shelter)
     routes.csv        from, to, distance_km, mode (bus | walk), source
     population.csv    residence place, share of the stock living there, source
@@ -251,6 +252,10 @@ class PlaceRow(_Strict):
     pcode: str = ""
     iso3: str = Field(pattern=r"^[A-Z]{3}$")
     adm1: str = ""
+    # COD-AB p-codes of the first- and second-level divisions the place lies in (optional);
+    # the exports (GeoJSON, HDX) carry them as #adm1+code and #adm2+code
+    adm1_code: str = Field("", pattern=r"^([A-Z]{2}[0-9A-Z]*)?$")
+    adm2_code: str = Field("", pattern=r"^([A-Z]{2}[0-9A-Z]*)?$")
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     kind: PlaceKind

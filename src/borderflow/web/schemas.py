@@ -88,6 +88,8 @@ class Place(BaseModel):
     country: str
     lat: float
     lon: float
+    adm1_code: str = ""  # COD-AB p-codes where the case gives them (#adm1+code, #adm2+code)
+    adm2_code: str = ""
 
 
 class Route(BaseModel):
