@@ -210,3 +210,16 @@ def test_migration_0003_refuses_usernames_that_differ_only_in_case(url):
     with pytest.raises(ScenarioError, match="several accounts each: ana"):
         Store(url)
     engine.dispose()
+
+
+def test_a_dtm_file_giving_one_count_two_values_is_rejected_naming_both_rows(tmp_path):
+    from borderflow.observe.dtm import DtmRow, to_observations
+
+    cells = {"date": "2025-11-20", "point": "Chacalluta", "direction": "incoming",
+             "nationality": "VEN"}  # fmt: skip
+    rows = [DtmRow(3, {**cells, "count": "412"}), DtmRow(4, {**cells, "count": "498"})]
+    points = {"chacalluta": "Chacalluta-Santa Rosa"}
+    with pytest.raises(ImportRejectedError) as info:
+        to_observations(tmp_path / "dtm.csv", rows, points, "IOM DTM", "A")
+    [error] = info.value.errors
+    assert error.row == 4 and "as row 3" in error.reason
