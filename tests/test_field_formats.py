@@ -208,7 +208,7 @@ def test_dtm_counts_land_at_the_case_crossings(tmp_path):
     }
     assert {r.place_code for r in rows if r.place_name == "Colchane-Pisiga"} == {"BO04-FMP02"}
     again = cli(*args, "--point", "Pisiga Bolívar=Colchane-Pisiga")
-    assert "6 counts, 0 added, 6 already stored" in again.stdout
+    assert "6 counts, 0 added, 0 revised, 6 already stored" in again.stdout
 
 
 def test_dtm_file_without_hxl_tags_is_read_by_its_headers(tmp_path):

@@ -19,6 +19,13 @@ from borderflow.errors import ScenarioError
 
 obs_app = typer.Typer(help="The observation store: import, export and list counts.")
 
+HistoryOption = Annotated[
+    bool,
+    typer.Option(
+        "--history", help="Also every value a correction replaced, with who recorded it and when."
+    ),
+]
+
 
 @obs_app.command("import")
 def obs_import(
@@ -33,7 +40,7 @@ def obs_import(
         for path in files:
             report = store.import_file(path)
             out.print(
-                f"{path}: {report.rows} rows, {report.added} added, "
+                f"{path}: {report.rows} rows, {report.added} added, {report.revised} revised, "
                 f"{report.already_stored} already stored",
                 highlight=False,
             )
@@ -69,7 +76,7 @@ def obs_import_flee(
         fail(exc)
         return
     out.print(
-        f"{scenario}: {report.rows} camp counts, {report.added} added, "
+        f"{scenario}: {report.rows} camp counts, {report.added} added, {report.revised} revised, "
         f"{report.already_stored} already stored",
         highlight=False,
     )
@@ -120,7 +127,7 @@ def obs_import_dtm(
         fail(exc)
         return
     out.print(
-        f"{file}: {report.rows} counts, {report.added} added, "
+        f"{file}: {report.rows} counts, {report.added} added, {report.revised} revised, "
         f"{report.already_stored} already stored",
         highlight=False,
     )
@@ -134,6 +141,7 @@ def obs_export(
     indicator: IndicatorOption = None,
     since: SinceOption = None,
     until: SinceOption = None,
+    history: HistoryOption = False,
 ) -> None:
     """Export observations as an HXL-tagged CSV (imports back to the same observations)."""
     from borderflow.observe.store import Store
@@ -141,9 +149,10 @@ def obs_export(
 
     try:
         store = Store(db)
-        rows = store.query(**obs_filters(place, indicator, since, until))
+        filters = obs_filters(place, indicator, since, until)
+        rows = store.history(**filters) if history else store.query(**filters)
         with atomic_outputs(file.parent if str(file.parent) else Path(".")) as o:
-            o.write(file.name, lambda p: store.export_csv(rows, p))
+            o.write(file.name, lambda p: store.export_csv(rows, p, history=history))
     except ScenarioError as exc:
         fail(exc)
         return
@@ -158,6 +167,7 @@ def obs_list(
     since: SinceOption = None,
     until: SinceOption = None,
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
+    history: HistoryOption = False,
 ) -> None:
     """List stored observations (filtered), oldest first."""
     from rich.table import Table
@@ -165,25 +175,34 @@ def obs_list(
     from borderflow.observe.store import Store
 
     try:
-        rows = Store(db).query(**obs_filters(place, indicator, since, until))
+        store = Store(db)
+        filters = obs_filters(place, indicator, since, until)
+        rows = store.history(**filters) if history else store.query(**filters)
     except ScenarioError as exc:
         fail(exc)
         return
-    table = Table(
-        title=f"{len(rows)} observations" + (f" (first {limit})" if len(rows) > limit else "")
-    )
-    for col in ("date", "to", "place", "indicator", "low", "high", "stat", "source", "rel."):
+    what = "versions of observations" if history else "observations"
+    table = Table(title=f"{len(rows)} {what}" + (f" (first {limit})" if len(rows) > limit else ""))
+    columns = ["date", "to", "place", "indicator", "low", "high", "stat", "source", "rel."]
+    columns += ["recorded (UTC)", "by", "current"] if history else []
+    for col in columns:
         table.add_column(col, justify="right" if col in ("low", "high") else "left")
     for r in rows[:limit]:
-        table.add_row(
-            r.date.isoformat(),
-            r.end_date.isoformat() if r.end_date != r.date else "",
-            r.place_name,
-            r.indicator,
-            f"{r.value_low:g}",
-            f"{r.value_high:g}",
-            r.stat,
-            r.source_publisher[:40],
-            r.reliability,
-        )
+        get = r.get if isinstance(r, dict) else lambda c, r=r: getattr(r, c)
+        cells = [
+            get("date").isoformat(),
+            get("end_date").isoformat() if get("end_date") != get("date") else "",
+            get("place_name"),
+            get("indicator"),
+            f"{get('value_low'):g}",
+            f"{get('value_high'):g}",
+            get("stat"),
+            get("source_publisher")[:40],
+            get("reliability"),
+        ]
+        if history:
+            at = get("recorded_at")
+            cells += [at.strftime("%Y-%m-%d %H:%M") if at else "", get("recorded_by"),
+                      "yes" if get("current") else "no"]  # fmt: skip
+        table.add_row(*cells)
     out.print(table)

@@ -41,7 +41,7 @@ from pydantic import ValidationError
 
 from borderflow.csvfile import csv_rows
 from borderflow.errors import ScenarioError
-from borderflow.observe.store import ImportRejectedError, ObservationIn, RowError
+from borderflow.observe.store import ImportRejectedError, ObservationIn, RowError, duplicates
 
 INDICATOR = "flow_monitored"
 SOURCE = "IOM Displacement Tracking Matrix (flow monitoring)"
@@ -199,7 +199,7 @@ def to_observations(
     path: Path, rows: Sequence[DtmRow], points: Mapping[str, str], source: str, reliability: str
 ) -> list[ObservationIn]:
     """Validated observations; raise ImportRejectedError listing every unmapped point or bad row."""
-    out, errors = [], []
+    out, lines, errors = [], [], []
     for row in rows:
         point = row.cells.get("point", "")
         crossing = points.get(point.lower())
@@ -234,10 +234,12 @@ def to_observations(
         }
         try:
             out.append(ObservationIn.model_validate(record))
+            lines.append(row.line)
         except ValidationError as exc:
             for e in exc.errors():
                 field = ".".join(str(x) for x in e["loc"]) or "(row)"
                 errors.append(RowError(row.line, field, e["msg"].removeprefix("Value error, ")))
+    errors += duplicates(out, lines)  # one count given two values: which is right?
     if errors:
-        raise ImportRejectedError(path, errors)
+        raise ImportRejectedError(path, sorted(errors, key=lambda e: e.row))
     return out

@@ -279,6 +279,8 @@ class Comparison(BaseModel):
 
 # -- observations ------------------------------------------------------------------------------
 class ObservationOut(BaseModel):
+    """A stored observation; with ``?history=true`` also each value a correction replaced."""
+
     id: int
     date: dt.date
     end_date: dt.date
@@ -296,11 +298,17 @@ class ObservationOut(BaseModel):
     source_date: dt.date | None
     reliability: str
     coverage: str
+    current: bool = Field(description="False for a value a correction replaced.")
+    recorded_at: dt.datetime | None = Field(description="When this value was stored (UTC).")
+    recorded_by: str = Field(description="Who stored it: a user, or '(cli)'.")
+    replaced_at: dt.datetime | None
+    replaced_by: str | None
 
 
 class ImportResult(BaseModel):
-    added: int
-    already_stored: int
+    added: int = Field(description="New observations.")
+    revised: int = Field(description="Stored observations given another value (corrections).")
+    already_stored: int = Field(description="Rows stored before with the same value.")
 
 
 class RowProblem(BaseModel):
