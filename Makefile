@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint clean
+.PHONY: run test quick lint clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "borderflow needs Python 3.11 or newer"'
@@ -25,6 +25,11 @@ test: run
 	BORDERFLOW_TEST_PG="$$(scripts/postgres-for-tests.sh start)" \
 	BORDERFLOW_TEST_CHROMIUM="$$(scripts/chromium-for-tests.sh)" $(BIN)/python -m pytest -q; \
 	status=$$?; scripts/postgres-for-tests.sh stop; exit $$status
+
+# The developer's loop: every test not marked slow (no whole-scenario runs, ensembles,
+# calibration, web server, schema fuzzing or browser); `make test` still runs them all.
+quick: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

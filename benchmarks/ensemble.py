@@ -20,13 +20,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def main() -> None:
-    from borderflow.ensemble.runner import (
-        MEMBERS_DIR,
-        dask_executor,
-        member_file,
-        pool_executor,
-        run_ensemble,
-    )
+    from borderflow.ensemble.runner import MEMBERS_DIR, member_file, run_ensemble
+    from borderflow.execute import dask_executor, pool_executor
     from borderflow.scenario.locate import resolve_scenario
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

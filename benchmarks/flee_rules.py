@@ -21,7 +21,6 @@ from collections.abc import Sequence
 
 from borderflow.results.metrics import scores
 from borderflow.rules.flee import FleeModel
-from borderflow.runs import camp_series
 from borderflow.scenario.flee_io import read_flee_scenario
 from borderflow.scenario.flee_settings import FleeSettings
 from borderflow.scenario.locate import BUILTIN_FLEE, resolve_scenario
@@ -44,7 +43,7 @@ def one_run(scenario: str, compat: str, rules: dict[str, bool], seed: int, days:
     settings = FleeSettings.model_validate({"compatibility": compat, "rule_choices": rules})
     sc = read_flee_scenario(resolve_scenario(scenario), days=days or None)
     model = FleeModel(sc, settings, seed).run()
-    return scores(camp_series(model))["error_rescaled"]
+    return scores(model.camp_series())["error_rescaled"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

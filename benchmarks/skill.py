@@ -44,7 +44,7 @@ from borderflow.calibrate.predictive import posterior_sampler, run_members
 from borderflow.calibrate.problem import CAMP_INDICATOR, FleeProblem
 from borderflow.calibrate.scoring import score
 from borderflow.ensemble.params import read_uncertain
-from borderflow.ensemble.runner import pool_executor
+from borderflow.execute import pool_executor
 from borderflow.results.flee_out import read_out_csv
 from borderflow.results.metrics import averaged_relative_difference, rescaled
 from flee_parity import DRIVER, REPO, ensure_flee_venv, flee_env, scenario_path

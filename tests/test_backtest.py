@@ -28,8 +28,8 @@ from borderflow.calibrate.predictive import (
 from borderflow.calibrate.problem import CAMP_INDICATOR, FleeProblem, opening_day
 from borderflow.calibrate.scoring import ForecastPoint, baselines, crps, score
 from borderflow.ensemble.params import LogNormal, PosteriorSampler, read_uncertain
-from borderflow.ensemble.runner import serial_executor
 from borderflow.errors import ScenarioError
+from borderflow.execute import serial_executor
 from borderflow.results.metrics import averaged_relative_difference as flee_ard
 from borderflow.rules.flee import FleeModel
 from borderflow.scenario.border_schema import ObservationRow
@@ -135,6 +135,7 @@ def simulated_rows(problem: FleeProblem, values: dict, seed: int, every: int = 3
     return rows
 
 
+@pytest.mark.slow
 def test_location_weights_draw_people_and_are_validated(tmp_path):
     problem = FleeProblem.load(flee_scenario(tmp_path))
     even = problem.simulate({}, 0, problem.days - 1)
@@ -170,6 +171,7 @@ def test_set_counts_starts_from_the_observed_state(tmp_path):
         assert sim.daily(camp, CAMP_INDICATOR)[20] == count
 
 
+@pytest.mark.slow
 def test_abc_recovers_a_camp_weight_from_data_simulated_with_it(tmp_path):
     root = flee_scenario(tmp_path)
     (root / "uncertain.toml").write_text(
@@ -187,6 +189,7 @@ def test_abc_recovers_a_camp_weight_from_data_simulated_with_it(tmp_path):
 
 
 # -- the backtest ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_backtest_forecasts_and_scores_each_origin(tmp_path):
     root = flee_scenario(tmp_path)
     (root / "uncertain.toml").write_text(
@@ -345,6 +348,7 @@ def run_cli(*args, cwd=None):
                           text=True, env=env, cwd=cwd)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_cli_backtest_and_calibrate_on_a_flee_scenario(tmp_path):
     root = flee_scenario(tmp_path)
     (root / "uncertain.toml").write_text(

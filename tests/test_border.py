@@ -11,12 +11,13 @@ import pytest
 
 from border_factory import write_case
 from borderflow.errors import ScenarioError
-from borderflow.results.border_out import need_values, needs_table
 from borderflow.rules import border_kernels as K
-from borderflow.rules.border import INDICATOR_INDEX, BorderModel
+from borderflow.rules.border import BorderModel
+from borderflow.rules.border_indicators import CrossingCount as C
+from borderflow.rules.border_result import need_values, needs_table
 from borderflow.scenario.border_io import read_border_case
 
-STRANDED = INDICATOR_INDEX["stranded"]
+STRANDED = C.STRANDED
 
 
 def run(tmp_path, seed: int = 1, variant: dict | None = None, **kw) -> BorderModel:
@@ -25,7 +26,7 @@ def run(tmp_path, seed: int = 1, variant: dict | None = None, **kw) -> BorderMod
 
 
 def totals(m: BorderModel, name: str, k: int = 0) -> int:
-    return int(m.at_crossing[:, k, INDICATOR_INDEX[name]].sum())
+    return int(m.at_crossing[:, k, C[name.upper()]].sum())
 
 
 def test_people_are_conserved_through_every_state(tmp_path):
@@ -42,7 +43,7 @@ def test_people_are_conserved_through_every_state(tmp_path):
     # every state was visited by someone in this run
     visited = (m.state_counts > 0).any(axis=0)
     for state in (K.HOME, K.TRAVELLING, K.STRANDED, K.ONWARD, K.ARRIVED, K.FLOWN):
-        assert visited[state], K.STATE_NAMES[state]
+        assert visited[state], K.State(state).label
 
 
 def test_closed_post_lets_nobody_through_and_strands_all(tmp_path):
@@ -50,10 +51,7 @@ def test_closed_post_lets_nobody_through_and_strands_all(tmp_path):
     assert totals(m, "crossed") == 0
     assert totals(m, "arrived") > 100
     # everyone who reached the post and was processed is stranded (nobody leaves: no options)
-    assert (
-        totals(m, "refused")
-        == totals(m, "arrived") - m.at_crossing[-1, 0, INDICATOR_INDEX["waiting"]]
-    )
+    assert totals(m, "refused") == totals(m, "arrived") - m.at_crossing[-1, 0, C.WAITING]
     assert m.at_crossing[-1, 0, STRANDED] == totals(m, "refused")
     assert m.state_counts[:, K.ONWARD].max() == 0 and m.state_counts[:, K.ARRIVED].max() == 0
 
@@ -73,10 +71,7 @@ def test_citizens_of_the_entry_country_always_enter(tmp_path):
 @pytest.mark.parametrize("quota", [0, 5, 40])
 def test_quota_passes_at_most_n_a_day(tmp_path, quota):
     m = run(tmp_path, policies=[("A", "entry", "2025-01-01", "", "quota", quota, 1.0)])
-    per_day = (
-        m.at_crossing[:, 0, INDICATOR_INDEX["crossed"]]
-        + m.at_crossing[:, 0, INDICATOR_INDEX["corridor"]]
-    )
+    per_day = m.at_crossing[:, 0, C.CROSSED] + m.at_crossing[:, 0, C.CORRIDOR]
     assert per_day.max() <= quota
     if quota == 5:
         assert per_day.max() == quota  # ~25 arrive a day: a quota of 5 binds
@@ -108,7 +103,7 @@ def test_readmission_sends_people_back(tmp_path):
     )
     m = run(tmp_path, **kw)
     assert totals(m, "readmitted") > 0
-    assert m.at_crossing[:9, 0, INDICATOR_INDEX["readmitted"]].sum() == 0  # not before it starts
+    assert m.at_crossing[:9, 0, C.READMITTED].sum() == 0  # not before it starts
     assert m.state_counts[-1, K.RETURNED] + m.state_counts[-1, K.RETURNING] == totals(
         m, "readmitted"
     )
@@ -127,11 +122,11 @@ def test_opening_hours_and_capacity_delay_but_never_lose_anyone(tmp_path):
     )
     # Same people arrive (common random numbers), but later crossings and queues appear.
     np.testing.assert_array_equal(free.departed, tight.departed)
-    assert tight.at_crossing[:, 0, INDICATOR_INDEX["crossed"]].max() <= 25
-    assert tight.at_crossing[:, 0, INDICATOR_INDEX["waiting"]].max() > 0
+    assert tight.at_crossing[:, 0, C.CROSSED].max() <= 25
+    assert tight.at_crossing[:, 0, C.WAITING].max() > 0
     arrived = totals(tight, "arrived")
     crossed = totals(tight, "crossed")
-    waiting = tight.at_crossing[-1, 0, INDICATOR_INDEX["waiting"]]
+    waiting = tight.at_crossing[-1, 0, C.WAITING]
     assert crossed + waiting == arrived  # nobody lost
     assert totals(tight, "refused") == 0
 
@@ -157,12 +152,9 @@ def test_shelter_and_return_flight_events(tmp_path):
             ("2025-01-20", "", "shelter", 0, "A", "S", "to-shelter"),
         ],
     )
-    assert m.at_crossing[14, 0, INDICATOR_INDEX["flown"]] == 40
+    assert m.at_crossing[14, 0, C.FLOWN] == 40
     assert m.at_crossing[19, 0, STRANDED] > 0
-    assert (
-        m.at_crossing[20:, 0, STRANDED].max()
-        <= m.at_crossing[20:, 0, INDICATOR_INDEX["refused"]].sum()
-    )
+    assert m.at_crossing[20:, 0, STRANDED].max() <= m.at_crossing[20:, 0, C.REFUSED].sum()
     assert m.sheltered[19, m.index["S"]] > 0
 
 

@@ -8,14 +8,18 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from border_factory import write_case
 from borderflow.calibrate.abc import abc_smc, write_posterior
 from borderflow.calibrate.problem import BorderProblem
 from borderflow.ensemble.params import read_uncertain
-from borderflow.rules.border import INDICATOR_INDEX, BorderModel
+from borderflow.rules.border import BorderModel
+from borderflow.rules.border_indicators import CrossingCount as C
 from borderflow.scenario.border_io import override, read_border_case
 from borderflow.scenario.border_schema import ObservationRow
+
+pytestmark = pytest.mark.slow  # every test calibrates by simulating many runs
 
 TRUTH = {"departure.base_hazard": 0.008, "stranded.irregular_per_day": 0.25}
 
@@ -39,7 +43,7 @@ def synthetic(tmp_path):
     obs = []
     for d in range(0, m.days, 2):
         for ind in ("stranded", "arrived"):
-            v = float(m.at_crossing[d, 0, INDICATOR_INDEX[ind]])
+            v = float(m.at_crossing[d, 0, C[ind.upper()]])
             obs.append(ObservationRow(date=m.date(d), location="A", indicator=ind,
                                       low=0.9 * v, high=1.1 * v + 1))  # fmt: skip
     return root, dataclasses.replace(case, observations=tuple(obs))
@@ -111,7 +115,7 @@ def test_cli_calibrates_to_stored_observations(tmp_path):
 
 
 def test_abc_gives_the_same_posterior_on_every_executor(tmp_path):
-    from borderflow.ensemble.runner import dask_executor, serial_executor
+    from borderflow.execute import dask_executor, serial_executor
 
     root, case = synthetic(tmp_path)
     priors = read_uncertain(root / "uncertain.toml", case)

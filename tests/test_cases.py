@@ -6,10 +6,13 @@ import numpy as np
 import pytest
 
 from borderflow.calibrate.grid import current_values, fit_case, simulated
-from borderflow.rules.border import INDICATOR_INDEX, BorderModel
+from borderflow.rules.border import BorderModel
+from borderflow.rules.border_indicators import CrossingCount as C
 from borderflow.runs import run_border
 from borderflow.scenario.border_io import read_border_case
 from borderflow.scenario.locate import resolve_scenario
+
+pytestmark = pytest.mark.slow  # every test runs whole scenarios
 
 CASES = ("chile-peru-2025", "chile-peru-2023")
 SEEDS = (0, 1, 2)
@@ -17,7 +20,7 @@ TOLERANCE = 0.10  # a simulated figure may sit this far (relative) outside a rep
 
 
 def stranded(m: BorderModel, crossing: str = "Chacalluta-Santa Rosa") -> np.ndarray:
-    return m.at_crossing[:, m.crossing_names.index(crossing), INDICATOR_INDEX["stranded"]]
+    return m.at_crossing[:, m.crossing_names.index(crossing), C.STRANDED]
 
 
 def day(m: BorderModel, iso: str) -> int:
@@ -35,7 +38,7 @@ def test_every_observation_is_reproduced_on_average(runs):
     case, models = runs
     checked = 0
     for o in case.observations:
-        values = [simulated(m, o) for m in models]
+        values = [simulated(m.result(), o) for m in models]
         if values[0] is None:
             continue
         v = float(np.mean(values))

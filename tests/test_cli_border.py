@@ -22,6 +22,7 @@ def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_main_job_runs_the_chile_peru_case_by_default(tmp_path):
     res = cli("run", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
@@ -33,6 +34,7 @@ def test_main_job_runs_the_chile_peru_case_by_default(tmp_path):
     assert "water, litres a day" in res.stdout
 
 
+@pytest.mark.slow
 def test_compare_documented_only_with_corridor(tmp_path):
     out = tmp_path / "cmp"
     res = cli(

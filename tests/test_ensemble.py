@@ -22,9 +22,9 @@ from borderflow.ensemble.runner import (
     member_draw,
     member_file,
     run_ensemble,
-    serial_executor,
 )
 from borderflow.errors import ScenarioError
+from borderflow.execute import serial_executor
 from borderflow.scenario.border_io import read_border_case
 from borderflow.scenario.locate import resolve_scenario
 
@@ -38,6 +38,7 @@ def small(tmp_path: Path, name: str, members: int = 3, seed: int = 4) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_members_are_reproducible_and_independent(tmp_path):
     params = read_uncertain(PARAMS, read_border_case(CASE))
     a = member_draw(params, 7, 3)
@@ -54,6 +55,7 @@ def test_members_are_reproducible_and_independent(tmp_path):
     assert not np.array_equal(v0, v1)
 
 
+@pytest.mark.slow
 def test_bands_are_numpy_quantiles_of_the_stored_members(tmp_path):
     out = small(tmp_path, "e", members=4)
     values = np.stack(
@@ -70,8 +72,9 @@ def test_bands_are_numpy_quantiles_of_the_stored_members(tmp_path):
     assert len(lines) == 2 + 4 and lines[1].startswith("#meta+member")
 
 
+@pytest.mark.slow
 def test_pool_gives_the_same_numbers_as_serial(tmp_path):
-    from borderflow.ensemble.runner import pool_executor
+    from borderflow.execute import pool_executor
 
     serial = small(tmp_path, "serial", members=3)
     pooled = tmp_path / "pool"
@@ -80,6 +83,7 @@ def test_pool_gives_the_same_numbers_as_serial(tmp_path):
         assert (serial / name).read_bytes() == (pooled / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_resumed_after_kill_equals_uninterrupted(tmp_path):
     members = 8
     cmd = [
@@ -148,14 +152,16 @@ def test_malformed_parameter_file_names_the_parameter(tmp_path, text, column, ph
     assert phrase in info.value.describe()
 
 
+@pytest.mark.slow
 def test_a_folder_of_another_ensemble_is_refused(tmp_path):
     out = small(tmp_path, "e", members=2, seed=1)
     with pytest.raises(ScenarioError, match="different ensemble"):
         run_ensemble(CASE, PARAMS, out, members=2, seed=2, executor=serial_executor())
 
 
+@pytest.mark.slow
 def test_local_dask_cluster_gives_the_same_numbers(tmp_path):
-    from borderflow.ensemble.runner import dask_executor
+    from borderflow.execute import dask_executor
 
     serial = small(tmp_path, "serial", members=3)
     dask = tmp_path / "dask"
@@ -164,10 +170,9 @@ def test_local_dask_cluster_gives_the_same_numbers(tmp_path):
         assert (serial / name).read_bytes() == (dask / name).read_bytes(), name
 
 
-def test_sobol_ranks_what_matters(tmp_path):
-    """On a synthetic case, departures drive crossings; an option nobody can take does not."""
+def sobol_case(tmp_path: Path):
+    """A synthetic case and its three uncertain parameters."""
     from border_factory import write_case
-    from borderflow.ensemble.sensitivity import sobol
 
     root = write_case(
         tmp_path / "case",
@@ -183,9 +188,18 @@ def test_sobol_ranks_what_matters(tmp_path):
         '["stranded.irregular_per_day"]\ndist = "uniform"\nlow = 0.1\nhigh = 0.6\nwhy = "t"\n'
     )
     case = read_border_case(root)
-    params = read_uncertain(root / "uncertain.toml", case)
-    res = sobol(case, params, tmp_path / "out", n=16, seed=1, workers=2)
-    crossings = res.indices["crossings"]
+    return case, read_uncertain(root / "uncertain.toml", case)
+
+
+@pytest.mark.slow
+def test_sobol_ranks_what_matters(tmp_path):
+    """On a synthetic case, departures drive crossings; an option nobody can take does not."""
+    from borderflow.ensemble.sensitivity import sobol
+    from borderflow.execute import pool_executor
+
+    case, params = sobol_case(tmp_path)
+    res = sobol(case, params, tmp_path / "out", n=16, seed=1, executor=pool_executor(2))
+    crossings = res.indices["crossed regularly, all crossings"]
     names = res.names
     assert res.runs == 16 * (3 + 2)
     assert crossings["ST"][names.index("departure.base_hazard")] > 0.5
@@ -195,6 +209,29 @@ def test_sobol_ranks_what_matters(tmp_path):
     assert (tmp_path / "out" / "sobol.png").stat().st_size > 0
 
 
+@pytest.mark.slow
+def test_sobol_gives_the_same_indices_on_every_executor(tmp_path):
+    from borderflow.ensemble.sensitivity import sobol
+    from borderflow.execute import dask_executor, pool_executor
+
+    case, params = sobol_case(tmp_path)
+    executors = {"serial": serial_executor(), "pool": pool_executor(2),
+                 "dask": dask_executor(local_workers=2)}  # fmt: skip
+    runs = {
+        name: sobol(case, params, tmp_path / name, n=4, seed=0, executor=executor)
+        for name, executor in executors.items()
+    }
+    first = runs["serial"]
+    assert first.runs == 4 * (3 + 2)
+    for name in ("pool", "dask"):
+        for output, ind in first.indices.items():
+            for key, values in ind.items():
+                np.testing.assert_array_equal(values, runs[name].indices[output][key])
+        csv = (tmp_path / name / "sobol.csv").read_bytes()
+        assert csv == (tmp_path / "serial" / "sobol.csv").read_bytes(), name
+
+
+@pytest.mark.slow
 def test_ensemble_comparison_is_paired(tmp_path):
     from borderflow.ensemble.compare import compare_ensembles
 
@@ -222,12 +259,13 @@ def test_ensemble_comparison_is_paired(tmp_path):
         assert (plain / f).read_bytes() == (tmp_path / "cmp" / "variant-0" / f).read_bytes()
 
 
+@pytest.mark.slow
 def test_existing_dask_cluster_by_address(tmp_path):
     """--scheduler tcp://…: a cluster started outside borderflow gives the same numbers."""
     import dask
     from distributed import LocalCluster
 
-    from borderflow.ensemble.runner import dask_executor
+    from borderflow.execute import dask_executor
 
     serial = small(tmp_path, "serial", members=2)
     environ = {"OMP_NUM_THREADS": 1}
@@ -244,6 +282,7 @@ def test_existing_dask_cluster_by_address(tmp_path):
         assert (serial / name).read_bytes() == (remote / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     res = subprocess.run(
         [sys.executable, "-m", "borderflow", "ensemble", "--members", "2",
@@ -259,10 +298,10 @@ def test_bands_align_members_that_used_different_roads():
     import datetime as dt
 
     from borderflow.ensemble.runner import aligned
-    from borderflow.results.series import SeriesBuilder
+    from borderflow.results.series import Series
 
     def member(roads: dict[str, float]):
-        b = SeriesBuilder(dt.date(2025, 1, 1), 2)
+        b = Series(dt.date(2025, 1, 1), 2)
         b.add("stranded", ["A"], np.array([[1.0], [2.0]]))
         b.add("flow", list(roads), np.array([list(roads.values())] * 2))
         return b.table()

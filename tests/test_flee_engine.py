@@ -100,6 +100,7 @@ def test_mali_day0_matches_flee_reference_row():
 # -- spawning -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @given(st.lists(st.integers(-500, 500), min_size=2, max_size=60))
 def test_refugee_debt_closed_form(increments):
     """spawned(t) = max(0, D(t) - debt(t-1)); debt(t) = max(0, debt(t-1) - D(t))."""

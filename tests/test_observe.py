@@ -155,6 +155,7 @@ def test_cli_lists_every_bad_row_and_exits_2(tmp_path, url):
     assert "Traceback" not in res.stderr
 
 
+@pytest.mark.slow
 def test_a_crash_mid_import_leaves_the_store_as_before(tmp_path, url):
     Store(url).import_file(rows_file(tmp_path / "a.csv", range(1, 6)))
     f = big_file(tmp_path / "big.csv", 3000)
@@ -170,6 +171,7 @@ def test_a_crash_mid_import_leaves_the_store_as_before(tmp_path, url):
     assert count(url) == 3005
 
 
+@pytest.mark.slow
 def test_concurrent_importers_of_overlapping_files(tmp_path, url):
     Store(url)  # create the schema once
     files = [rows_file(tmp_path / f"f{k}.csv", range(1 + 3 * k, 13 + 3 * k)) for k in range(8)]

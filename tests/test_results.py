@@ -130,6 +130,7 @@ def test_flee31_profile_spawns_from_the_total_series():
     assert int(head.camps.n_agents[-1]) == 89_991
 
 
+@pytest.mark.slow
 def test_validate_cli_matches_run_scores(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "COLUMNS": "200"}

@@ -1,26 +1,43 @@
-"""Run a Flee scenario end to end and write its run folder (the service behind the CLI)."""
+"""Run a scenario and hand back its result (the services behind the CLI and the web app).
+
+Each service returns data (a :class:`~borderflow.results.run_result.RunResult` inside a small
+record of what was run); given an ``out_dir`` it passes that data to the output stage,
+:mod:`borderflow.report.run_folder`, which alone writes files.
+"""
 
 from __future__ import annotations
 
 import importlib
-import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from borderflow.errors import ScenarioError
-from borderflow.results.atomic import atomic_outputs
-from borderflow.results.flee_out import CampSeries, write_out_csv
+from borderflow.report.run_folder import (
+    COMPARE_CSV,
+    COMPARE_PNG,
+    OUT_CSV,
+    RUN_JSON,
+    SERIES_CSV,
+    SERIES_PARQUET,
+    SUMMARY_JSON,
+)
+from borderflow.results.headline import FIGURES, CrossingSummary
 from borderflow.results.metrics import scores
-from borderflow.rules.flee import FleeModel
-from borderflow.scenario.flee_io import read_flee_scenario
-from borderflow.scenario.flee_settings import load_flee_settings
+from borderflow.results.run_result import RunResult
 
-OUT_CSV = "out.csv"
-SERIES_PARQUET = "series.parquet"
-RUN_JSON = "run.json"
+if TYPE_CHECKING:
+    from borderflow.results.flee_out import CampSeries
+    from borderflow.scenario.border_io import BorderCase
+
+__all__ = [
+    "COMPARE_CSV", "COMPARE_PNG", "OUT_CSV", "RUN_JSON", "SERIES_CSV", "SERIES_PARQUET",
+    "SUMMARY_JSON", "BorderRun", "Comparison", "FleeRun", "compare_border", "run_border",
+    "run_flee", "variant_label",
+]  # fmt: skip
 _SERIES_MODULE = "borderflow.results.series"
 
 
@@ -35,44 +52,18 @@ def preload(module: str) -> None:
 
 @dataclass
 class FleeRun:
-    """What a finished run reports back."""
+    """What a finished Flee run reports back."""
 
-    scenario: str
-    seed: int
-    days: int
+    result: RunResult
     camps: CampSeries
     scores: dict[str, float]
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
-    phase_seconds: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
-
-def camp_series(model: FleeModel) -> CampSeries:
-    s = model.schedule
-    return CampSeries(
-        start_date=model.start_date,
-        camps=tuple(model.camps),
-        sim=model.history[:, model.camp_idx],
-        data=s.camp_data,
-        n_agents=model.n_agents,
-        raw=s.raw,
-        debt=s.debt,
-        date_offset=0 if model.settings.flee31 else 1,
-    )
-
-
-def series_table(model: FleeModel, camps: CampSeries):
-    from borderflow.results.series import SeriesBuilder
-
-    b = SeriesBuilder(model.start_date, model.days)
-    b.add("present", model.graph.names, model.history)
-    b.add("observed", camps.camps, camps.data)
-    b.add("travelling", ["ALL"], model.travelling)
-    b.add("agents", ["ALL"], model.n_agents)
-    b.add("spawned", ["ALL"], model.schedule.new)
-    b.add("refugee_debt", ["ALL"], model.schedule.debt)
-    return b
+    @property
+    def days(self) -> int:
+        return self.result.days
 
 
 def run_flee(
@@ -87,6 +78,10 @@ def run_flee(
     on_day: Callable[[int], None] | None = None,
 ) -> FleeRun:
     """Read, validate, run and (if ``out_dir``) write out.csv, series.parquet and run.json."""
+    from borderflow.rules.flee import FleeModel
+    from borderflow.scenario.flee_io import read_flee_scenario
+    from borderflow.scenario.flee_settings import load_flee_settings
+
     t0 = time.perf_counter()
     settings = load_flee_settings(settings_path, compatibility)
     scenario = read_flee_scenario(scenario_dir, days=days, hasten=settings.optimisations.hasten)
@@ -96,17 +91,11 @@ def run_flee(
     if out_dir is not None:
         preload(_SERIES_MODULE)
     model.run(on_day)
-    camps = camp_series(model)
-    result = FleeRun(
-        scenario=scenario.name,
-        seed=seed,
-        days=model.days,
-        camps=camps,
-        scores=scores(camps),
-        phase_seconds=dict(model.plan.seconds),
-        warnings=scenario.warnings,
-    )
+    camps = model.camp_series()
+    run = FleeRun(model.result(), camps, scores(camps), warnings=scenario.warnings)
     if out_dir is not None:
+        from borderflow.report.run_folder import write_flee_run
+
         meta = {
             "scenario": scenario.name,
             "scenario_path": str(scenario_dir),
@@ -115,40 +104,30 @@ def run_flee(
             "days": model.days,
             "start_date": model.start_date.isoformat(),
             "settings": settings.model_dump(),
-            "agents": len(model.agents),
-            "scores": result.scores,
+            "agents": run.result.agents,
+            "scores": run.scores,
         }
-        from borderflow.results.series import write_parquet
-
-        with atomic_outputs(out_dir) as out:
-            out.write(OUT_CSV, lambda p: write_out_csv(camps, p))
-            out.write(
-                SERIES_PARQUET, lambda p: write_parquet(series_table(model, camps).table(), p)
-            )
-            out.write(RUN_JSON, lambda p: p.write_text(json.dumps(meta, indent=2, default=str)))
-        result.files = [out_dir / OUT_CSV, out_dir / SERIES_PARQUET, out_dir / RUN_JSON]
-    result.seconds = time.perf_counter() - t0
-    return result
-
-
-SERIES_CSV = "series.csv"
-SUMMARY_JSON = "summary.json"
+        run.files = write_flee_run(run.result, camps, meta, out_dir)
+    run.seconds = time.perf_counter() - t0
+    return run
 
 
 @dataclass
 class BorderRun:
-    """What a finished border-crisis run reports back."""
+    """What a finished border-crisis run reports back: the case that was run, and its result."""
 
-    case: str
-    seed: int
-    variant: dict[str, str]
-    days: int
-    origin_day: int
-    model: object  # the BorderModel, for plots and comparisons
-    summary: list
+    case: BorderCase
+    result: RunResult
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
-    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def days(self) -> int:
+        return self.result.days
+
+    @property
+    def summary(self) -> list[CrossingSummary]:
+        return self.result.summary()
 
 
 def run_border(
@@ -164,7 +143,6 @@ def run_border(
     on_day: Callable[[int], None] | None = None,
 ) -> BorderRun:
     """Read a border case, run it, and (if ``out_dir``) write its run folder."""
-    from borderflow.results.border_out import border_series, summarise
     from borderflow.rules.border import BorderModel
     from borderflow.scenario.border_io import read_border_case
 
@@ -176,22 +154,10 @@ def run_border(
     if out_dir is not None:
         preload(_SERIES_MODULE)
     model.run(on_day)
-    origin_day = (case.spec.case.origin - model.start_date).days
-    summary = summarise(model, since=max(origin_day, 0))
-    result = BorderRun(
-        case=case.name,
-        seed=seed,
-        variant=case.variant,
-        days=model.days,
-        origin_day=origin_day,
-        model=model,
-        summary=summary,
-        phase_seconds=dict(model.plan.seconds),
-    )
+    run = BorderRun(case, model.result())
     if out_dir is not None:
-        from borderflow.results.series import write_hxl_csv, write_parquet
+        from borderflow.report.run_folder import write_border_run
 
-        table = border_series(model).table()
         meta = {
             "case": case.name,
             "case_path": str(case_dir),
@@ -203,32 +169,11 @@ def run_border(
             "start_date": model.start_date.isoformat(),
             "origin": case.spec.case.origin.isoformat(),
             "days": model.days,
-            "agents": len(model.agents),
+            "agents": run.result.agents,
         }
-        summary_json = [s.__dict__ for s in summary]
-        with atomic_outputs(out_dir) as out:
-            out.write(SERIES_CSV, lambda p: write_hxl_csv(table, p))
-            out.write(SERIES_PARQUET, lambda p: write_parquet(table, p))
-            out.write(SUMMARY_JSON, lambda p: p.write_text(json.dumps(summary_json, indent=2)))
-            out.write(RUN_JSON, lambda p: p.write_text(json.dumps(meta, indent=2)))
-            if plots:
-                from borderflow.report.plots import write_plots
-
-                write_plots(table, case, out)
-        result.files = sorted(out_dir.glob("*"))
-    result.seconds = time.perf_counter() - t0
-    return result
-
-
-COMPARE_CSV = "compare.csv"
-COMPARE_PNG = "compare.png"
-COMPARE_METRICS = (
-    ("peak_stranded", "peak stranded"),
-    ("person_days_stranded", "person-days stranded"),
-    ("crossed", "crossed regularly"),
-    ("refused", "refused entry"),
-    ("irregular", "crossed irregularly"),
-)
+        run.files = write_border_run(run.result, case, meta, out_dir, plots)
+    run.seconds = time.perf_counter() - t0
+    return run
 
 
 @dataclass
@@ -269,39 +214,23 @@ def compare_border(
         if on_run is not None:
             on_run(i + 1, len(choices))
     labels = [variant_label(choice) for choice in choices]
+    summaries = [r.summary for r in runs]
     rows = []
-    for key, name in COMPARE_METRICS:
-        for k, s in enumerate(runs[0].summary):
-            rows.append((name, s.crossing, [float(getattr(r.summary[k], key)) for r in runs]))
-    for k, s in enumerate(runs[0].summary):
+    for key, label, _, _ in FIGURES:
+        for k, s in enumerate(summaries[0]):
+            rows.append((label, s.crossing, [float(getattr(r[k], key)) for r in summaries]))
+    for k, s in enumerate(summaries[0]):
         rows.append(
             (
                 "people in need at the peak",
                 s.crossing,
-                [r.summary[k].needs_at_peak["people"] for r in runs],
+                [r[k].needs_at_peak["people"] for r in summaries],
             )
         )
-    result = Comparison(runs[0].case, labels, runs, rows)
+    result = Comparison(runs[0].result.name, labels, runs, rows)
     if out_dir is not None:
-        from borderflow.report.plots import plot_compare
-        from borderflow.results.border_out import border_series
-        from borderflow.results.hxl import write_csv
+        from borderflow.report.run_folder import write_comparison
 
-        tags = {"metric": "#indicator+name", "crossing": "#loc+name",
-                "variant": "#meta+variant", "value": "#indicator+num",
-                "difference": "#indicator+num+diff"}  # fmt: skip
-        table = [
-            [metric, crossing, label, f"{v:g}", f"{v - values[0]:g}"]
-            for metric, crossing, values in rows
-            for label, v in zip(labels, values, strict=True)
-        ]
-
-        tables = {
-            label: border_series(r.model).table() for label, r in zip(labels, runs, strict=True)
-        }
-        case = runs[0].model.case
-        with atomic_outputs(out_dir) as out:
-            out.write(COMPARE_CSV, lambda p: write_csv(p, tags, table))
-            out.write(COMPARE_PNG, lambda p: plot_compare(tables, case, p, labels[0]))
-        result.files = [out_dir / COMPARE_CSV, out_dir / COMPARE_PNG]
+        results = [r.result for r in runs]
+        result.files = write_comparison(rows, labels, results, runs[0].case, out_dir)
     return result

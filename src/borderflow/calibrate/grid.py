@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from borderflow.calibrate.problem import BorderSimulation, range_loss
+from borderflow.calibrate.problem import Simulation, range_loss
 from borderflow.errors import ScenarioError
+from borderflow.results.run_result import RunResult
 from borderflow.rules.border import BorderModel
 from borderflow.scenario.border_io import (
     BorderCase,
@@ -82,16 +83,16 @@ def read_fit_file(path: Path, case: BorderCase) -> FitFile:
     return spec
 
 
-def simulated(model: BorderModel, o: ObservationRow) -> float | None:
-    """The model's figure for an observation row (None if the model does not cover it)."""
-    return BorderSimulation(model).value(o)
+def simulated(result: RunResult, o: ObservationRow) -> float | None:
+    """A run's figure for an observation row (None if the run does not cover it)."""
+    return Simulation(result).value(o)
 
 
 def observation_loss(
-    model: BorderModel, case: BorderCase, indicators: list[str]
+    result: RunResult, case: BorderCase, indicators: list[str]
 ) -> tuple[float, int, int]:
     """Squared relative distance of the simulation to each observed range it covers."""
-    sim = BorderSimulation(model)
+    sim = Simulation(result)
     pairs = [
         (o, v)
         for o in case.observations
@@ -121,8 +122,8 @@ def run_grid(
         variant = override(case, values)
         scores = []
         for seed in fit.fit.seeds:
-            model = BorderModel(variant, seed, until=until).run()
-            scores.append(observation_loss(model, variant, fit.fit.indicators))
+            result = BorderModel(variant, seed, until=until).run().result()
+            scores.append(observation_loss(result, variant, fit.fit.indicators))
         loss = float(np.mean([s[0] for s in scores]))
         inside = round(float(np.mean([s[1] for s in scores])))
         out.append(GridPoint(values, loss, inside, scores[0][2]))

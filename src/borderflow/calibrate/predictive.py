@@ -22,7 +22,7 @@ import numpy as np
 
 from borderflow.calibrate.problem import Problem, figure, last_day
 from borderflow.ensemble.params import PosteriorSampler, draw
-from borderflow.ensemble.runner import Executor, Job, pool_executor
+from borderflow.execute import Executor, Job, pool_executor
 from borderflow.results.hxl import write_csv
 from borderflow.scenario.border_schema import ObservationRow
 
@@ -57,25 +57,32 @@ def posterior_sampler(post, priors) -> PosteriorSampler:
     return PosteriorSampler([*post.names, *fixed], np.hstack(cols), post.weights)
 
 
-_CTX: dict = {}
+@dataclass(frozen=True)
+class RunContext:
+    """What a worker holds for posterior-predictive members.
+
+    The problem, the series to keep, the last day to run, and the day to start from the
+    observed state (None: from the start).
+    """
+
+    problem: Problem
+    keys: list[Key]
+    until: int
+    origin: int | None
 
 
-def _setup(problem: Problem, keys: list[Key], until: int, origin: int | None) -> None:
-    _CTX.update(problem=problem, keys=keys, until=until, origin=origin)
-
-
-def _member(task: tuple[int, dict[str, float], int]) -> tuple[int, np.ndarray]:
+def _member(ctx: RunContext, task: tuple[int, dict[str, float], int]) -> tuple[int, np.ndarray]:
     m, values, seed = task
-    sim = _CTX["problem"].simulate(values, seed, _CTX["until"], origin=_CTX["origin"])
-    days = _CTX["until"] + 1
+    sim = ctx.problem.simulate(values, seed, ctx.until, origin=ctx.origin)
+    days = ctx.until + 1
     cols = []
-    for loc, ind in _CTX["keys"]:
+    for loc, ind in ctx.keys:
         series = sim.daily(loc, ind)
         cols.append(np.full(days, np.nan) if series is None else series[:days])
     return m, np.column_stack(cols).astype(float)
 
 
-MEMBER_RUN_JOB = Job(_setup, _member)
+MEMBER_RUN_JOB = Job(RunContext, _member)
 
 
 def run_members(
@@ -101,7 +108,8 @@ def run_members(
     def done(m: int, values: np.ndarray) -> None:
         out[m] = values
 
-    (executor or pool_executor())(tasks, (problem, list(keys), until, origin), done, MEMBER_RUN_JOB)
+    init = (problem, list(keys), until, origin)
+    (executor or pool_executor()).run(MEMBER_RUN_JOB, init, tasks, done)
     return MemberRuns(list(keys), out, problem.start)
 
 
@@ -207,7 +215,7 @@ def write_flee_predictive(problem: Problem, runs: MemberRuns, out_dir) -> list:
     bands.csv (HXL: date, camp, indicator, 5–95 % quantiles and mean over members) and
     fan.png (each observed camp's bands with its observations).
     """
-    from borderflow.report.plots import plot_camp_fan
+    from borderflow.report.plots.calibration import plot_camp_fan
     from borderflow.results.atomic import atomic_outputs
 
     keys, members = runs.keys, len(runs.values)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from borderflow.errors import ScenarioError
+from borderflow.results.run_result import RunResult
 from borderflow.scenario.border_schema import ObservationRow
 from borderflow.scenario.flee_io import CAMP_INDICATOR, Closure, camp_observations
 
@@ -63,12 +64,16 @@ def range_loss(pairs: Iterable[tuple[ObservationRow, float]]) -> tuple[float, in
     return loss, inside, total
 
 
-class Simulation(ABC):
-    start: dt.date
+class Simulation:
+    """A run seen from its observations: the simulated counterpart of each reported figure."""
 
-    @abstractmethod
+    def __init__(self, result: RunResult) -> None:
+        self.result = result
+        self.start = result.start_date
+
     def daily(self, location: str, indicator: str) -> np.ndarray | None:
-        """The simulated daily series, or None if the model has no such figure."""
+        """The simulated daily series, or None if the run has no such figure."""
+        return self.result.series.values(indicator, location)
 
     def value(self, o: ObservationRow) -> float | None:
         series = self.daily(o.location, o.indicator)
@@ -139,23 +144,6 @@ class Problem(ABC):
 
 
 # -- border cases -----------------------------------------------------------------------------
-class BorderSimulation(Simulation):
-    def __init__(self, model) -> None:
-        from borderflow.rules.border import INDICATOR_INDEX
-
-        self.model = model
-        self.start = model.start_date
-        self._crossing = {name: k for k, name in enumerate(model.crossing_names)}
-        self._indicator = INDICATOR_INDEX
-
-    def daily(self, location: str, indicator: str) -> np.ndarray | None:
-        k = self._crossing.get(location)
-        j = self._indicator.get(indicator)
-        if k is None or j is None:
-            return None
-        return self.model.at_crossing[:, k, j]
-
-
 @dataclass(frozen=True)
 class BorderProblem(Problem):
     case: object = None  # BorderCase
@@ -178,7 +166,7 @@ class BorderProblem(Problem):
 
     def simulate(
         self, values: dict[str, float], seed: int, until: int, origin: int | None = None
-    ) -> BorderSimulation:
+    ) -> Simulation:
         """A border run; ``origin`` changes nothing.
 
         Reports are ranges of a few figures at the posts, not a state to start from, and the
@@ -189,7 +177,7 @@ class BorderProblem(Problem):
 
         case = override(self.case, values) if values else self.case
         end = self.start + dt.timedelta(days=until)
-        return BorderSimulation(BorderModel(case, seed, until=end).run())
+        return Simulation(BorderModel(case, seed, until=end).run().result())
 
     def distance(self, sim: Simulation) -> float:
         pairs = [(o, v) for o in self.observations if (v := sim.value(o)) is not None]
@@ -215,15 +203,12 @@ FLEE_FLOAT_RULES = (
 
 
 class FleeSimulation(Simulation):
-    def __init__(self, model) -> None:
-        self.model = model
-        self.start = model.start_date
+    """Camp counts are the people present at a camp (Flee's observed series)."""
 
     def daily(self, location: str, indicator: str) -> np.ndarray | None:
-        i = self.model.index.get(location)
-        if indicator != CAMP_INDICATOR or i is None:
+        if indicator != CAMP_INDICATOR:
             return None
-        return self.model.history[:, i]
+        return self.result.series.values("present", location)
 
 
 @dataclass(frozen=True)
@@ -280,7 +265,7 @@ class FleeProblem(Problem):
                 Phase("assimilate", assimilate, "camp counts observed at the origin"),
                 before="record",
             )
-        return FleeSimulation(model.run(until=until))
+        return FleeSimulation(model.run(until=until).result())
 
     @functools.cached_property
     def openings(self) -> tuple[Closure, ...]:

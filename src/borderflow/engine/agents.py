@@ -59,10 +59,12 @@ class Agents:
                 grown = np.full(new_capacity, init, dtype=dtype)
                 grown[:start] = self._data[name][:start]
                 self._data[name] = grown
-        for name, value in values.items():
-            if name not in self._data:
-                raise KeyError(f"unknown agent field '{name}'")
-            self._data[name][start:stop] = value
+        unknown = [name for name in values if name not in self._data]
+        if unknown:
+            raise KeyError(f"unknown agent field '{unknown[0]}'")
+        for name, (_dtype, init) in self._spec.items():
+            # The slots may hold agents dropped by keep(): every field starts afresh.
+            self._data[name][start:stop] = values.get(name, init)
         self._n = stop
         return slice(start, stop)
 

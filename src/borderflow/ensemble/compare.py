@@ -15,37 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from borderflow.ensemble.runner import MEMBERS_DIR, Executor, member_file, run_ensemble
+from borderflow.ensemble.runner import MEMBERS_DIR, member_file, run_ensemble
 from borderflow.errors import ScenarioError
+from borderflow.execute import Executor
 from borderflow.results.atomic import atomic_outputs
 from borderflow.results.hxl import write_csv
 
-HEADLINE = (
-    ("peak stranded", "stranded", "max"),
-    ("person-days stranded", "stranded", "sum"),
-    ("crossed regularly", "crossed", "sum"),
-    ("refused entry", "refused", "sum"),
-    ("crossed irregularly", "irregular_crossing", "sum"),
-)
 COMPARE_CSV = "compare.csv"
 COMPARE_PNG = "compare.png"
-
-
-def headline(table, crossings: list[str], since: int) -> dict[tuple[str, str], float]:
-    """Headline figures of one member's series from day ``since`` on, per crossing."""
-    import pyarrow.compute as pc
-
-    days = table.column("day").to_numpy()
-    ind = table.column("indicator").cast("string")
-    loc = table.column("location").cast("string")
-    out = {}
-    for name, indicator, how in HEADLINE:
-        is_ind = pc.equal(ind, indicator)
-        for crossing in crossings:
-            mask = pc.and_(is_ind, pc.equal(loc, crossing)).to_numpy(zero_copy_only=False)
-            values = table.column("value").to_numpy()[mask & (days >= since)]
-            out[(name, crossing)] = float(values.max() if how == "max" else values.sum())
-    return out
 
 
 @dataclass
@@ -80,7 +57,8 @@ def compare_ensembles(
     """Run (or resume) one ensemble per variant in ``out_dir/<k>/``; compare member by member."""
     if len(choices) < 2:
         raise ScenarioError("compare needs at least two variants (the first is the baseline)")
-    from borderflow.results.series import read_parquet
+    from borderflow.results.headline import figures
+    from borderflow.results.series import Series, read_parquet
     from borderflow.scenario.border_io import read_border_case
 
     folders = []
@@ -100,11 +78,14 @@ def compare_ensembles(
         folders.append(folder)
     case = read_border_case(case_dir, choices[0])
     crossings = [c.name for c in case.crossings]
-    since = max((case.spec.case.origin - case.spec.case.start).days, 0)
     values: dict[tuple[str, str], list[np.ndarray]] = {}
     for folder in folders:
         rows = [
-            headline(read_parquet(folder / MEMBERS_DIR / member_file(i)), crossings, since)
+            figures(
+                Series.from_table(read_parquet(folder / MEMBERS_DIR / member_file(i))),
+                crossings,
+                case.origin_day,
+            )
             for i in range(members)
         ]
         for key in rows[0]:
@@ -130,7 +111,7 @@ def compare_ensembles(
                 dmid, dlo, dhi = result.interval(key, k, diff=True)
                 yield [*key, label, *(f"{x:g}" for x in (mid, lo, hi, dmid, dlo, dhi))]
 
-    from borderflow.report.plots import plot_effects
+    from borderflow.report.plots.ensemble import plot_effects
 
     with atomic_outputs(out_dir) as out:
         out.write(COMPARE_CSV, lambda p: write_csv(p, tags, table()))

@@ -9,12 +9,9 @@ run, and the bands are computed from the files alone.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
 import json
-import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ import numpy as np
 
 from borderflow.ensemble.params import Distribution, draw, load_params
 from borderflow.errors import ScenarioError
+from borderflow.execute import Executor, Job, pool_executor
 from borderflow.results.atomic import atomic_outputs
 from borderflow.results.hxl import write_csv
 from borderflow.scenario.border_io import BorderCase, override, read_border_case
@@ -64,17 +62,18 @@ def member_draw(params: dict[str, Distribution], seed: int, index: int) -> tuple
     return sim_seed, values
 
 
-# -- work done in a worker (process pool or Dask) ----------------------------------------------
-_WORKER: dict = {}
+# -- work done in a worker (see borderflow.execute) ---------------------------------------
+@dataclass(frozen=True)
+class MemberContext:
+    """What a worker holds for an ensemble: the compiled case, sent once per worker."""
+
+    case: BorderCase
+    params: dict[str, Distribution]
+    spec: EnsembleSpec
 
 
-def _init_worker(case: BorderCase, params: dict, spec: EnsembleSpec) -> None:
-    """Receive the compiled case once per worker, not once per member."""
-    _WORKER.update(case=case, params=params, spec=spec, key=(spec.seed, spec.params_digest))
-
-
-def run_member(index: int) -> tuple[int, bytes]:
-    """Run member ``index`` in this worker; return its series as Parquet bytes.
+def run_member(ctx: MemberContext, index: int) -> tuple[int, bytes]:
+    """Run member ``index``; return its series as Parquet bytes.
 
     The caller writes the file, so workers need no shared file system (a remote Dask cluster
     works as well as a local pool).
@@ -83,147 +82,16 @@ def run_member(index: int) -> tuple[int, bytes]:
 
     import pyarrow.parquet as pq
 
-    from borderflow.results.border_out import border_series
     from borderflow.rules.border import BorderModel
 
-    case, params, spec = _WORKER["case"], _WORKER["params"], _WORKER["spec"]
-    sim_seed, values = member_draw(params, spec.seed, index)
-    model = BorderModel(override(case, values), sim_seed, capacity=spec.capacity).run()
+    sim_seed, values = member_draw(ctx.params, ctx.spec.seed, index)
+    model = BorderModel(override(ctx.case, values), sim_seed, capacity=ctx.spec.capacity).run()
     buffer = io.BytesIO()
-    pq.write_table(border_series(model).table(), buffer, compression="zstd")
+    pq.write_table(model.result().table, buffer, compression="zstd")
     return index, buffer.getvalue()
 
 
-@dataclass(frozen=True)
-class Job:
-    """Work an executor spreads: ``setup(*init)`` once per worker, then ``task(item)`` per item.
-
-    ``task`` returns (key, result). Ensembles run members; calibration runs particles.
-    """
-
-    setup: Callable[..., None]
-    task: Callable[[Any], tuple[Any, Any]]
-
-
-MEMBER_JOB = Job(_init_worker, run_member)
-_SET_UP: dict[str, str] = {}
-
-
-def _call(job: Job, item: Any, token: str, init: tuple) -> tuple[Any, Any]:
-    """Dask task: set this worker up on first use (the scattered input arrives once)."""
-    if _SET_UP.get("token") != token:
-        job.setup(*init)
-        _SET_UP["token"] = token
-    return job.task(item)
-
-
-# -- executors: run items, hand each result to ``done`` as it arrives -------------------------
-Done = Callable[[Any, Any], None]
-Submit = Callable[[Sequence[Any], Done], None]
-
-
-class Executor:
-    """Where the items of a job run.
-
-    A session keeps its workers (and their set-up input) between batches, which calibration
-    needs: it submits a batch per generation step.
-    """
-
-    def session(self, init: tuple, job: Job = MEMBER_JOB) -> AbstractContextManager[Submit]:
-        raise NotImplementedError
-
-    def __call__(self, todo: Sequence[Any], init: tuple, done: Done, job: Job = MEMBER_JOB) -> None:
-        with self.session(init, job) as submit:
-            submit(todo, done)
-
-
-class _Pool(Executor):
-    def __init__(self, workers: int | None) -> None:
-        self.workers = workers or os.cpu_count() or 1
-
-    @contextmanager
-    def session(self, init: tuple, job: Job = MEMBER_JOB) -> Iterator[Submit]:
-        with cf.ProcessPoolExecutor(
-            max_workers=self.workers, initializer=job.setup, initargs=init
-        ) as pool:
-
-            def submit(todo: Sequence[Any], done: Done) -> None:
-                for fut in cf.as_completed([pool.submit(job.task, i) for i in todo]):
-                    done(*fut.result())
-
-            yield submit
-
-
-class _Serial(Executor):
-    @contextmanager
-    def session(self, init: tuple, job: Job = MEMBER_JOB) -> Iterator[Submit]:
-        job.setup(*init)
-
-        def submit(todo: Sequence[Any], done: Done) -> None:
-            for i in todo:
-                done(*job.task(i))
-
-        yield submit
-
-
-class _Dask(Executor):
-    def __init__(self, scheduler: str | None, local_workers: int | None) -> None:
-        self.scheduler, self.local_workers = scheduler, local_workers
-
-    @contextmanager
-    def session(self, init: tuple, job: Job = MEMBER_JOB) -> Iterator[Submit]:
-        import uuid
-
-        from distributed import Client, LocalCluster, as_completed
-
-        cluster = None
-        if self.scheduler is None:
-            import dask
-
-            # Dask's default MALLOC_TRIM_THRESHOLD_ (64 KiB) makes glibc hand memory back after
-            # every large free; the model's daily NumPy temporaries then page-fault and run 3x
-            # slower (measured). A cluster of your own: set it in its config the same way.
-            environ = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
-            with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-                cluster = LocalCluster(
-                    n_workers=self.local_workers or os.cpu_count() or 1,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                )
-        try:
-            with Client(cluster or self.scheduler, timeout="10s") as client:
-                shared = client.scatter(init, broadcast=True)  # once per worker
-                token = uuid.uuid4().hex
-
-                def submit(todo: Sequence[Any], done: Done) -> None:
-                    futures = [
-                        client.submit(_call, job, i, token, shared, pure=False) for i in todo
-                    ]
-                    for fut in as_completed(futures):
-                        done(*fut.result())
-
-                yield submit
-        except OSError as exc:
-            raise ScenarioError(f"cannot reach the Dask scheduler ({exc})") from None
-        finally:
-            if cluster is not None:
-                cluster.close()
-
-
-def pool_executor(workers: int | None = None) -> Executor:
-    """A local process pool (default: all cores)."""
-    return _Pool(workers)
-
-
-def serial_executor() -> Executor:
-    """In this process: for tests and debugging."""
-    return _Serial()
-
-
-def dask_executor(scheduler: str | None = None, local_workers: int | None = None) -> Executor:
-    """A Dask cluster: an existing one at ``scheduler`` (tcp://host:port), or a local one."""
-    return _Dask(scheduler, local_workers)
+MEMBER_JOB = Job(MemberContext, run_member)
 
 
 # -- the ensemble ------------------------------------------------------------------------------
@@ -312,7 +180,7 @@ def run_ensemble(
             on_member(i)
 
     if todo:
-        (executor or pool_executor())(todo, (case, params, spec), done)
+        (executor or pool_executor()).run(MEMBER_JOB, (case, params, spec), todo, done)
     files = write_summary(out_dir, params, spec)
     return EnsembleResult(out_dir, members, sorted(ran), files)
 
@@ -349,19 +217,42 @@ def aligned(tables: Sequence) -> tuple[Any, np.ndarray]:
     return picks.combine_chunks(), values
 
 
-def write_summary(out_dir: Path, params: dict[str, Distribution], spec: EnsembleSpec) -> list[Path]:
-    """Draws of every member (CSV) and quantile bands over members (Parquet)."""
+def band_table(out_dir: Path, members: int):
+    """Quantile bands and mean over the members' files in ``out_dir/members``."""
     import pyarrow as pa
 
-    from borderflow.results.series import read_parquet, write_parquet
+    from borderflow.results.series import read_parquet
 
-    tables = [read_parquet(out_dir / MEMBERS_DIR / member_file(i)) for i in range(spec.members)]
+    tables = [read_parquet(out_dir / MEMBERS_DIR / member_file(i)) for i in range(members)]
     first, values = aligned(tables)
     bands = np.quantile(values, QUANTILES, axis=0)
     cols = {name: first.column(name) for name in ("day", "date", "location", "indicator")}
     cols.update({q: pa.array(bands[k]) for k, q in enumerate(QUANTILE_COLUMNS)})
     cols["mean"] = pa.array(values.mean(axis=0))
-    band_table = pa.table(cols)
+    return pa.table(cols)
+
+
+def write_bands(
+    out_dir: Path,
+    case: BorderCase,
+    members: int,
+    extra: dict[str, Callable[[Path], None]],
+) -> list[Path]:
+    """bands.parquet and fan.png from the members' files, with ``extra`` files, atomically."""
+    from borderflow.report.plots.ensemble import plot_fan
+    from borderflow.results.series import write_parquet
+
+    band = band_table(out_dir, members)
+    with atomic_outputs(out_dir) as out:
+        out.write(BANDS, lambda p: write_parquet(band, p))
+        for name, writer in extra.items():
+            out.write(name, writer)
+        out.write(FAN, lambda p: plot_fan(band, case, p, members))
+    return [out_dir / BANDS, *(out_dir / name for name in extra), out_dir / FAN]
+
+
+def write_summary(out_dir: Path, params: dict[str, Distribution], spec: EnsembleSpec) -> list[Path]:
+    """Draws of every member (CSV) and quantile bands over members (Parquet)."""
 
     def write_draws(path: Path) -> None:
         names = list(params)
@@ -375,11 +266,5 @@ def write_summary(out_dir: Path, params: dict[str, Distribution], spec: Ensemble
 
         write_csv(path, tags, rows())
 
-    from borderflow.report.plots import plot_fan
-
     case = read_border_case(spec.case_dir, spec.variant)
-    with atomic_outputs(out_dir) as out:
-        out.write(BANDS, lambda p: write_parquet(band_table, p))
-        out.write(DRAWS, write_draws)
-        out.write(FAN, lambda p: plot_fan(band_table, case, p, spec.members))
-    return [out_dir / BANDS, out_dir / DRAWS, out_dir / FAN]
+    return write_bands(out_dir, case, spec.members, {DRAWS: write_draws})

@@ -9,21 +9,27 @@ total indices (ST) include its interactions.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from borderflow.ensemble.params import Distribution, Fixed, LogNormal, Normal, TruncNormal, Uniform
 from borderflow.errors import ScenarioError
+from borderflow.execute import Executor, Job, pool_executor
 from borderflow.results.atomic import atomic_outputs
+from borderflow.results.headline import ALL_CROSSINGS, LABELS, figures
 from borderflow.results.hxl import write_csv
 from borderflow.scenario.border_io import BorderCase, override
 
-OUTPUTS = ("peak stranded", "stranded person-days", "crossings", "irregular crossings")
+if TYPE_CHECKING:
+    from borderflow.results.run_result import RunResult
+
+#: The headline figures analysed, each over all crossings (see borderflow.results.headline).
+OUTPUT_FIGURES = ("peak_stranded", "person_days_stranded", "crossed", "irregular")
+OUTPUTS = tuple(f"{LABELS[key]}, {ALL_CROSSINGS}" for key in OUTPUT_FIGURES)
 SOBOL_CSV = "sobol.csv"
 SOBOL_PNG = "sobol.png"
 
@@ -52,34 +58,33 @@ def salib_problem(params: dict[str, Distribution]) -> dict:
     return {"num_vars": len(names), "names": names, "bounds": bounds, "dists": dists}
 
 
-def headline_outputs(model) -> dict[str, float]:
-    """The four headline figures from the forecast origin on, over all crossings."""
-    from borderflow.rules.border import INDICATOR_INDEX
-
-    since = max((model.spec.case.origin - model.start_date).days, 0)
-    at = model.at_crossing[since:]
-    stranded = at[:, :, INDICATOR_INDEX["stranded"]]
+def headline_outputs(result: RunResult) -> dict[str, float]:
+    """The headline figures of :data:`OUTPUTS` from the forecast origin on."""
+    values = figures(result.series, [ALL_CROSSINGS], result.origin_day)
     return {
-        "peak stranded": float(stranded.sum(axis=1).max()),
-        "stranded person-days": float(stranded.sum()),
-        "crossings": float(at[:, :, INDICATOR_INDEX["crossed"]].sum()),
-        "irregular crossings": float(at[:, :, INDICATOR_INDEX["irregular_crossing"]].sum()),
+        name: values[(LABELS[key], ALL_CROSSINGS)]
+        for key, name in zip(OUTPUT_FIGURES, OUTPUTS, strict=True)
     }
 
 
-_CASE: dict = {}
+@dataclass(frozen=True)
+class SampleContext:
+    """What a worker holds for a Sobol' analysis: the case and the seed every run shares."""
+
+    case: BorderCase
+    seed: int
 
 
-def _init(case: BorderCase, seed: int) -> None:
-    _CASE.update(case=case, seed=seed)
-
-
-def _evaluate(values: dict[str, float]) -> list[float]:
+def _evaluate(ctx: SampleContext, item: tuple[int, dict[str, float]]) -> tuple[int, list[float]]:
+    """The headline outputs of sample point ``item`` = (its row, its parameter values)."""
     from borderflow.rules.border import BorderModel
 
-    model = BorderModel(override(_CASE["case"], values), _CASE["seed"]).run()
-    out = headline_outputs(model)
-    return [out[k] for k in OUTPUTS]
+    row, values = item
+    out = headline_outputs(BorderModel(override(ctx.case, values), ctx.seed).run().result())
+    return row, [out[k] for k in OUTPUTS]
+
+
+SAMPLE_JOB = Job(SampleContext, _evaluate)
 
 
 @dataclass
@@ -98,10 +103,10 @@ def sobol(
     *,
     n: int = 32,
     seed: int = 0,
-    workers: int | None = None,
+    executor: Executor | None = None,
     on_run: Callable[[int, int], None] | None = None,
 ) -> SobolResult:
-    """Sample, run (in a process pool) and analyse; write sobol.csv and sobol.png."""
+    """Sample, run (on ``executor``, default a process pool) and analyse; write the files."""
     from SALib.analyze import sobol as analyze
     from SALib.sample import sobol as sample
 
@@ -112,17 +117,20 @@ def sobol(
     x = sample.sample(problem, n, calc_second_order=False, seed=seed)
     points = [dict(zip(problem["names"], row.tolist(), strict=True)) | fixed for row in x]
     y = np.zeros((len(points), len(OUTPUTS)))
-    with cf.ProcessPoolExecutor(
-        max_workers=workers or os.cpu_count() or 1, initializer=_init, initargs=(case, seed)
-    ) as pool:
-        futures = {pool.submit(_evaluate, p): i for i, p in enumerate(points)}
-        for done, fut in enumerate(cf.as_completed(futures), start=1):
-            y[futures[fut]] = fut.result()
-            if on_run is not None:
-                on_run(done, len(points))
+    finished = [0]
+
+    def done(row: int, outputs: list[float]) -> None:
+        y[row] = outputs
+        finished[0] += 1
+        if on_run is not None:
+            on_run(finished[0], len(points))
+
+    (executor or pool_executor()).run(SAMPLE_JOB, (case, seed), list(enumerate(points)), done)
     indices = {}
     for k, output in enumerate(OUTPUTS):
-        res = analyze.analyze(problem, y[:, k], calc_second_order=False, seed=seed)
+        # SALib seeds its bootstrap only for a truthy seed: seed 0 would leave the confidence
+        # intervals to NumPy's global generator, different on every run.
+        res = analyze.analyze(problem, y[:, k], calc_second_order=False, seed=seed + 1)
         indices[output] = {key: np.asarray(res[key]) for key in ("S1", "S1_conf", "ST", "ST_conf")}
     result = SobolResult(case.name, problem["names"], len(points), indices, [])
 
@@ -136,7 +144,7 @@ def sobol(
             for j in np.argsort(-ind["ST"]):
                 yield [output, problem["names"][j], *(f"{ind[key][j]:.4f}" for key in keys)]
 
-    from borderflow.report.plots import plot_sobol
+    from borderflow.report.plots.ensemble import plot_sobol
 
     with atomic_outputs(out_dir) as out:
         out.write(SOBOL_CSV, lambda p: write_csv(p, tags, table()))

@@ -5,10 +5,14 @@ One column per crossing and one row per figure, so that it stays readable in a n
 
 from __future__ import annotations
 
+import math
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 
-from borderflow.results.border_out import fmt_need
+if TYPE_CHECKING:
+    from borderflow.runs import BorderRun
 
 FIGURES = (
     ("peak_stranded", "peak stranded (evening count)"),
@@ -29,31 +33,34 @@ NEED_LABELS = {
 }
 
 
+def fmt_need(value: float) -> str:
+    return f"{value:,.0f}" if math.isfinite(value) else "n/a"
+
+
 def _cell(value: object) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def print_border_summary(console: Console, result) -> None:
+def print_border_summary(console: Console, run: BorderRun) -> None:
     """Headline figures per crossing from the forecast origin on, and needs at the peak."""
-    model = result.model
-    origin = model.date(max(result.origin_day, 0)).isoformat()
+    result = run.result
+    summary = result.summary()
+    origin = result.date(result.origin_day).isoformat()
     variant = ", ".join(f"{k}={v}" for k, v in sorted(result.variant.items())) or "default"
-    table = Table(title=f"{result.case}, seed {result.seed}, from {origin}", caption=variant)
+    table = Table(title=f"{result.name}, seed {result.seed}, from {origin}", caption=variant)
     table.add_column("")
-    for s in result.summary:
+    for s in summary:
         table.add_column(s.crossing, justify="right")
     for key, label in FIGURES:
-        table.add_row(label, *(_cell(getattr(s, key)) for s in result.summary))
-    keys = list(result.summary[0].needs_at_peak) if result.summary else []
+        table.add_row(label, *(_cell(getattr(s, key)) for s in summary))
+    keys = list(summary[0].needs_at_peak) if summary else []
     table.add_section()
-    table.add_row("[bold]needs at the peak[/]", *("" for _ in result.summary))
+    table.add_row("[bold]needs at the peak[/]", *("" for _ in summary))
     for k in keys:
-        table.add_row(
-            NEED_LABELS.get(k, k), *(fmt_need(s.needs_at_peak[k]) for s in result.summary)
-        )
+        table.add_row(NEED_LABELS.get(k, k), *(fmt_need(s.needs_at_peak[k]) for s in summary))
     console.print(table)
     console.print(
-        f"{len(model.agents):,} people at risk simulated over {result.days} days "
-        f"in {result.seconds:.2f} s",
+        f"{result.agents:,} people at risk simulated over {result.days} days "
+        f"in {run.seconds:.2f} s",
         highlight=False,
     )

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
@@ -35,7 +36,10 @@ from borderflow.engine.loop import Phase, Plan
 from borderflow.engine.paths import PathBuilder, PathTable
 from borderflow.engine.rng import Streams
 from borderflow.errors import ScenarioError
+from borderflow.results.run_result import RunResult
 from borderflow.rules import border_kernels as K
+from borderflow.rules.border_indicators import CrossingCount as C
+from borderflow.rules.border_result import border_result
 from borderflow.scenario.border_io import BorderCase
 
 BORDER_FIELDS = {
@@ -48,24 +52,15 @@ BORDER_FIELDS = {
     "t_state": (np.dtype(np.int16), 0),  # day the current state began
 }
 
-# Daily counts per crossing, in this order (see record()).
-CROSSING_INDICATORS = (
-    "arrived",
-    "crossed",
-    "refused",
-    "stranded",
-    "waiting",
-    "irregular_crossing",
-    "irregular_detected",
-    "readmitted",
-    "returned",
-    "diverted",
-    "corridor",
-    "flown",
-    "sheltered_moved",
-    "children_stranded",
-)
-INDICATOR_INDEX = {name: k for k, name in enumerate(CROSSING_INDICATORS)}
+
+class NightChoice(IntEnum):
+    """What a stranded person does tonight, in the order the probabilities are stacked."""
+
+    READMIT = 0  # taken back by the exit country (when it readmits)
+    RETURN = 1  # walks back to the last city
+    DIVERT = 2  # leaves for the nearest other crossing (when readmitted there)
+    IRREGULAR = 3  # tries to cross irregularly
+    WAIT = 4  # stays between the posts
 
 
 @dataclass(frozen=True)
@@ -106,13 +101,13 @@ class BorderModel:
         self._build_population(scale)
         self.flow = np.zeros((self.days, self.graph.n_links), dtype=np.int32)
         self.departed = np.zeros((self.days, len(self.places)), dtype=np.int32)
-        self.at_crossing = np.zeros((self.days, self.n_cross, len(CROSSING_INDICATORS)), np.int32)
+        self.at_crossing = np.zeros((self.days, self.n_cross, len(C)), np.int32)
         self.sheltered = np.zeros((self.days, len(self.places)), dtype=np.int32)
         self.children_sheltered = np.zeros((self.days, len(self.places)), dtype=np.int32)
         self.decided = np.zeros(self.days, dtype=np.int64)
         self.state_counts = np.zeros((self.days, K.N_STATES), dtype=np.int64)
         self.factor = np.zeros(self.days)
-        self.keys = {name: self.streams.key(name) for name in ("depart", "hour", "night")}
+        self.keys = {name: self.streams.key(name) for name in K.STREAMS}
         self._today: list[DayPolicy] = []
         self._events_today: list = []
         self._hazard_factor = 1.0
@@ -135,6 +130,7 @@ class BorderModel:
         b = np.array([self.index[r.to] for r in routes], dtype=np.int32)
         km = np.array([r.distance_km for r in routes])
         self.graph, edge = Graph.from_edges(self.places, a, b, km)
+        self._edge = edge
         speed = np.array(
             [
                 t.walk_km_per_day.value if r.mode == "walk" else t.bus_km_per_day.value
@@ -245,15 +241,7 @@ class BorderModel:
             klass=(g * 4 + doc * 2 + fam).astype(np.int16),
             child=child,
         )
-        d = spec.departure
-        mult = np.array([x.hazard_multiplier for x in groups])
-        self.hazard = np.zeros(4 * len(groups))
-        for gi in range(len(groups)):
-            for bits in range(4):
-                h = d.base_hazard.value * mult[gi]
-                h *= d.documented_multiplier.value if bits & 2 else 1.0
-                h *= d.family_multiplier.value if bits & 1 else 1.0
-                self.hazard[gi * 4 + bits] = h
+        self._set_hazard()
         cw = np.zeros((len(groups), self.n_cross))
         for gi, grp in enumerate(groups):
             weights = case.crossing_weights(grp)
@@ -265,9 +253,48 @@ class BorderModel:
         )
         self.stock = n
 
+    def _set_hazard(self) -> None:
+        """Daily departure hazard per class (nationality, papers, family) from the parameters."""
+        d, groups = self.spec.departure, self.case.groups
+        mult = np.array([x.hazard_multiplier for x in groups])
+        self.hazard = np.zeros(4 * len(groups))
+        for gi in range(len(groups)):
+            for bits in range(4):
+                h = d.base_hazard.value * mult[gi]
+                h *= d.documented_multiplier.value if bits & 2 else 1.0
+                h *= d.family_multiplier.value if bits & 1 else 1.0
+                self.hazard[gi * 4 + bits] = h
+
+    def retune(self, case: BorderCase, seed: int) -> None:
+        """Go on from today's state with other parameter values and another random stream.
+
+        A particle filter resamples states and moves their parameters (data assimilation,
+        :mod:`borderflow.forecast`); copies of one state must then differ in their future.
+        ``case`` must be this model's case with only parameter values changed (see
+        :func:`~borderflow.scenario.border_io.override`): places, roads, crossings and the
+        population stay as built. Parameters read day by day (events, stranded people's
+        choices, preparation) follow ``case`` at once; derived arrays are recomputed here.
+        """
+        self.case, self.spec = case, case.spec
+        self._set_hazard()
+        t = self.spec.travel
+        speed = np.array(
+            [
+                t.walk_km_per_day.value if r.mode == "walk" else t.bus_km_per_day.value
+                for r in case.routes
+            ]
+        )
+        self.link_speed = speed[self._edge]
+        self.streams = Streams(seed)
+        self.keys = {name: self.streams.key(name) for name in K.STREAMS}
+
     # -- helpers ------------------------------------------------------------------------
     def date(self, day: int) -> dt.date:
         return self.start_date + dt.timedelta(days=day)
+
+    def _draws(self, draw: K.Draw, day: int, idx: np.ndarray) -> np.ndarray:
+        """Today's uniforms of ``draw`` for the people ``idx``."""
+        return K.draws(self.keys[draw.stream], day, idx, draw.slot)
 
     @staticmethod
     def _active(start: dt.date, end: dt.date | None, date: dt.date) -> bool:
@@ -337,7 +364,7 @@ class BorderModel:
         )  # fmt: skip
         arrived = before & (a.state == K.QUEUED)
         if arrived.any():
-            self.at_crossing[day, :, INDICATOR_INDEX["arrived"]] += np.bincount(
+            self.at_crossing[day, :, C.ARRIVED] += np.bincount(
                 a.crossing[arrived], minlength=self.n_cross
             )
 
@@ -378,7 +405,7 @@ class BorderModel:
         for k in range(self.n_cross):
             rule = self._today[k]
             queued = np.flatnonzero((a.state == K.QUEUED) & (a.crossing == k))
-            hours = 24.0 * K.draws(self.keys["hour"], day, queued, 0)
+            hours = 24.0 * self._draws(K.Draw.ARRIVAL_HOUR, day, queued)
             arrived_today = a.t_state[queued] == day
             # Arrivals after closing wait for the next day; earlier ones are served in order.
             ready = ~arrived_today | (hours < self.close_hour[k])
@@ -395,8 +422,8 @@ class BorderModel:
                 a.state[refused] = K.STRANDED
                 a.loc[refused] = self.exit_post[k]
                 a.t_state[refused] = day
-                self.at_crossing[day, k, INDICATOR_INDEX["crossed"]] += int(ok.sum())
-                self.at_crossing[day, k, INDICATOR_INDEX["refused"]] += len(refused)
+                self.at_crossing[day, k, C.CROSSED] += int(ok.sum())
+                self.at_crossing[day, k, C.REFUSED] += len(refused)
             # People stranded earlier are admitted when today's policy lets them.
             if rule.entry in ("open", "corridor", "quota"):
                 waiting = np.flatnonzero(
@@ -405,7 +432,7 @@ class BorderModel:
                 if len(waiting):
                     ok = self._admit(k, waiting, rule, quota_left)
                     self._cross(k, waiting[ok], day)
-                    self.at_crossing[day, k, INDICATOR_INDEX["corridor"]] += int(ok.sum())
+                    self.at_crossing[day, k, C.CORRIDOR] += int(ok.sum())
 
     def night(self, day: int) -> None:
         a, s = self.agents, self.spec.stranded
@@ -414,11 +441,9 @@ class BorderModel:
             stranded = np.flatnonzero((a.state == K.STRANDED) & (a.crossing == k))
             waiting = (a.state == K.QUEUED) & (a.crossing == k)
             row = self.at_crossing[day, k]
-            row[INDICATOR_INDEX["stranded"]] = len(stranded)
-            row[INDICATOR_INDEX["waiting"]] = int(waiting.sum())
-            row[INDICATOR_INDEX["children_stranded"]] = int(
-                a.child[stranded].sum() + a.child[waiting].sum()
-            )
+            row[C.STRANDED] = len(stranded)
+            row[C.WAITING] = int(waiting.sum())
+            row[C.CHILDREN_STRANDED] = int(a.child[stranded].sum() + a.child[waiting].sum())
             for e in self._events_today:
                 if e.target != self.crossing_names[k]:
                     continue
@@ -427,43 +452,43 @@ class BorderModel:
                     a.state[movers] = K.SHELTERED
                     a.loc[movers] = self.index[e.to]
                     a.t_state[movers] = day
-                    row[INDICATOR_INDEX["sheltered_moved"]] += len(movers)
+                    row[C.SHELTERED_MOVED] += len(movers)
                 elif e.kind == "return_flight":
                     pool = np.flatnonzero(
                         ((a.state == K.STRANDED) | (a.state == K.SHELTERED)) & (a.crossing == k)
                     )
-                    rank = np.argsort(K.draws(self.keys["night"], day, pool, 9), kind="stable")
+                    rank = np.argsort(self._draws(K.Draw.FLIGHT_SEAT, day, pool), kind="stable")
                     seats = pool[rank[: int(e.value)]]
                     a.state[seats] = K.FLOWN
                     a.t_state[seats] = day
-                    row[INDICATOR_INDEX["flown"]] += len(seats)
+                    row[C.FLOWN] += len(seats)
             stranded = np.flatnonzero((a.state == K.STRANDED) & (a.crossing == k))
             if not len(stranded):
                 continue
-            u = K.draws(self.keys["night"], day, stranded, 0)
+            u = self._draws(K.Draw.NIGHT_CHOICE, day, stranded)
             p_read = s.readmitted_per_day.value if rule.readmission else 0.0
             p_div = s.divert_per_day.value if rule.readmission and self.divert_to[k] >= 0 else 0.0
             edges = np.cumsum([p_read, s.return_per_day.value, p_div, s.irregular_per_day.value])
-            choice = np.searchsorted(edges, u, side="right")  # 4 = wait
-            back = stranded[choice <= 1]
+            choice = np.searchsorted(edges, u, side="right")  # a NightChoice
+            back = stranded[choice <= NightChoice.RETURN]
             a.state[back] = K.RETURNING
             a.path[back] = self.return_path[k]
             a.pos[back] = 0.0
             a.t_state[back] = day
-            row[INDICATOR_INDEX["readmitted"]] += int((choice == 0).sum())
-            row[INDICATOR_INDEX["returned"]] += int((choice == 1).sum())
-            div = stranded[choice == 2]
+            row[C.READMITTED] += int((choice == NightChoice.READMIT).sum())
+            row[C.RETURNED] += int((choice == NightChoice.RETURN).sum())
+            div = stranded[choice == NightChoice.DIVERT]
             a.state[div] = K.TRAVELLING
             a.crossing[div] = self.divert_to[k]
             a.path[div] = self.divert_path[k]
             a.pos[div] = 0.0
             a.t_state[div] = day
-            row[INDICATOR_INDEX["diverted"]] += len(div)
-            tries = stranded[choice == 3]
-            caught = K.draws(self.keys["night"], day, tries, 1) < rule.detection
+            row[C.DIVERTED] += len(div)
+            tries = stranded[choice == NightChoice.IRREGULAR]
+            caught = self._draws(K.Draw.CAUGHT, day, tries) < rule.detection
             self._cross(k, tries[~caught], day)
-            row[INDICATOR_INDEX["irregular_crossing"]] += int((~caught).sum())
-            row[INDICATOR_INDEX["irregular_detected"]] += int(caught.sum())
+            row[C.IRREGULAR_CROSSING] += int((~caught).sum())
+            row[C.IRREGULAR_DETECTED] += int(caught.sum())
 
     def record(self, day: int) -> None:
         a = self.agents
@@ -479,3 +504,7 @@ class BorderModel:
     def run(self, on_day=None) -> BorderModel:
         self.plan.run(range(self.days), on_day)
         return self
+
+    def result(self) -> RunResult:
+        """What the run hands on: its declared indicators, calendar and origin."""
+        return border_result(self)

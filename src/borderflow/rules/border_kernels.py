@@ -8,38 +8,71 @@ depend on other agents, and two variants of a scenario share them (common random
 from __future__ import annotations
 
 import math
+from enum import Enum, IntEnum
 
 import numpy as np
 
 from borderflow.engine.jit import njit
 from borderflow.engine.rng import day_key, uniform
 
-# Agent states (a person is in exactly one).
-HOME = 0  # at home, not (yet) leaving
-PREPARING = 1  # decided to leave, gathering money and tickets
-TRAVELLING = 2  # on the road to a crossing's exit post
-QUEUED = 3  # at the exit post, waiting to be processed
-STRANDED = 4  # refused entry: between the two posts
-ONWARD = 5  # crossed, travelling on to the destination
-ARRIVED = 6  # reached the destination beyond the border
-RETURNING = 7  # going back to the last city
-RETURNED = 8  # back in the last city
-FLOWN = 9  # left on a return flight
-SHELTERED = 10  # moved to a shelter
-N_STATES = 11
-STATE_NAMES = (
-    "home",
-    "preparing",
-    "travelling",
-    "queued",
-    "stranded",
-    "onward",
-    "arrived",
-    "returning",
-    "returned",
-    "flown",
-    "sheltered",
-)
+
+class State(IntEnum):
+    """The states a person can be in (exactly one at a time), as stored in ``agents.state``."""
+
+    HOME = 0  # at home, not (yet) leaving
+    PREPARING = 1  # decided to leave, gathering money and tickets
+    TRAVELLING = 2  # on the road to a crossing's exit post
+    QUEUED = 3  # at the exit post, waiting to be processed
+    STRANDED = 4  # refused entry: between the two posts
+    ONWARD = 5  # crossed, travelling on to the destination
+    ARRIVED = 6  # reached the destination beyond the border
+    RETURNING = 7  # going back to the last city
+    RETURNED = 8  # back in the last city
+    FLOWN = 9  # left on a return flight
+    SHELTERED = 10  # moved to a shelter
+
+    @property
+    def label(self) -> str:
+        """The name used in outputs (``state_<label>`` series)."""
+        return self.name.lower()
+
+
+N_STATES = len(State)
+# The states as plain integers, for the kernels (numba reads module globals as constants).
+(HOME, PREPARING, TRAVELLING, QUEUED, STRANDED, ONWARD, ARRIVED, RETURNING, RETURNED, FLOWN,
+ SHELTERED) = (int(s) for s in State)  # fmt: skip
+
+
+class Draw(Enum):
+    """Every random decision of the ruleset: the phase stream it draws from, and its slot.
+
+    A draw is ``uniform(day_key(stream key, day), person, slot)``. Slots of one stream are
+    independent streams, and a decision keeps its slot whatever other decisions are added, so
+    common random numbers between variants hold decision by decision.
+    """
+
+    LEAVE = ("depart", 0)  # does a person at home decide to leave today
+    PREPARATION = ("depart", 1)  # how many days of preparation
+    CROSSING_CHOICE = ("depart", 2)  # which crossing
+    ARRIVAL_HOUR = ("hour", 0)  # the hour of arrival at the exit post
+    NIGHT_CHOICE = ("night", 0)  # readmitted, walk back, divert, try irregularly or wait
+    CAUGHT = ("night", 1)  # an irregular attempt is detected
+    FLIGHT_SEAT = ("night", 9)  # who gets a seat on a return flight
+
+    @property
+    def stream(self) -> str:
+        return self.value[0]
+
+    @property
+    def slot(self) -> int:
+        return self.value[1]
+
+
+STREAMS = tuple(dict.fromkeys(d.stream for d in Draw))
+# Slots the kernels use, as plain integers (numba reads module globals as constants).
+LEAVE, PREPARATION, CROSSING_CHOICE = (
+    Draw.LEAVE.slot, Draw.PREPARATION.slot, Draw.CROSSING_CHOICE.slot
+)  # fmt: skip
 
 
 @njit(nogil=True)
@@ -60,14 +93,14 @@ def depart(
     n_decided = 0
     for i in range(len(state)):
         s = state[i]
-        if s == HOME and uniform(dkey, i, 0) < hazard[klass[i]] * factor:
+        if s == HOME and uniform(dkey, i, LEAVE) < hazard[klass[i]] * factor:
             n_decided += 1
             wait = 0
             if q < 1.0:
-                wait = int(math.log(1.0 - uniform(dkey, i, 1)) / math.log(1.0 - q))
+                wait = int(math.log(1.0 - uniform(dkey, i, PREPARATION)) / math.log(1.0 - q))
             t_state[i] = day + wait
             state[i] = PREPARING
-            u = uniform(dkey, i, 2)
+            u = uniform(dkey, i, CROSSING_CHOICE)
             g = klass[i] // 4
             c = 0
             while c < n_crossings - 1 and u >= cum_weights[g, c]:

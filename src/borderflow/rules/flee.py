@@ -24,6 +24,9 @@ from borderflow.engine.graph import Graph
 from borderflow.engine.loop import Phase, Plan
 from borderflow.engine.rng import Streams
 from borderflow.errors import ScenarioError
+from borderflow.results.flee_out import CampSeries
+from borderflow.results.run_result import RunResult
+from borderflow.results.series import Series
 from borderflow.rules import flee_kernels as K
 from borderflow.rules.flee_routes import Candidates, close_to_home_factors, enumerate_candidates
 from borderflow.scenario.flee_io import FleeScenario
@@ -378,3 +381,40 @@ class FleeModel:
         last = self.days - 1 if until is None else min(until, self.days - 1)
         self.plan.run(range(last + 1), on_day)
         return self
+
+    def camp_series(self) -> CampSeries:
+        """The camps' daily counts next to their data, as Flee's out.csv and its error need."""
+        s = self.schedule
+        return CampSeries(
+            start_date=self.start_date,
+            camps=tuple(self.camps),
+            sim=self.history[:, self.camp_idx],
+            data=s.camp_data,
+            n_agents=self.n_agents,
+            raw=s.raw,
+            debt=s.debt,
+            date_offset=0 if self.settings.flee31 else 1,
+        )
+
+    def result(self) -> RunResult:
+        """What the run hands on: people present at every place per day, next to the data.
+
+        ``present`` counts everyone at a place after the day's moves (a camp's count is what
+        Flee compares with the camp's data, ``observed``).
+        """
+        s = self.schedule
+        series = Series(self.start_date, self.days)
+        series.add("present", self.graph.names, self.history)
+        series.add("observed", self.camps, s.camp_data)
+        series.add("travelling", ["ALL"], self.travelling)
+        series.add("agents", ["ALL"], self.n_agents)
+        series.add("spawned", ["ALL"], s.new)
+        series.add("refugee_debt", ["ALL"], s.debt)
+        return RunResult(
+            ruleset="flee",
+            name=self.scenario.name,
+            seed=self.streams.seed,
+            series=series,
+            agents=len(self.agents),
+            phase_seconds=dict(self.plan.seconds),
+        )

@@ -17,6 +17,7 @@ import numpy as np
 
 from borderflow.csvfile import csv_rows
 from borderflow.errors import ScenarioError
+from borderflow.scenario.confine import inside
 from borderflow.scenario.flee_series import (
     Series,
     apply_registration_corrections,
@@ -140,7 +141,7 @@ def read_period(
     ``compatibility="3.1"``), and a warning says so if the other disagrees.
     """
     order = PERIOD_FILES[::-1] if compatibility == "3.1" else PERIOD_FILES
-    present = [inputs / name for name in order if (inputs / name).exists()]
+    present = [inside(inputs.parent, inputs / n) for n in order if (inputs / n).exists()]
     if not present:
         raise ScenarioError(
             "no period file: needs sim_period.csv (or conflict_period.csv, its name in Flee "
@@ -430,6 +431,11 @@ def read_flee_scenario(
     for folder in (inputs, source):
         if not folder.is_dir():
             raise ScenarioError("directory not found", file=folder)
+
+    def file(name: str) -> Path:  # no file of the scenario may lead out of its folder
+        return inside(root, inputs / name)
+
+    inside(root, source)
     for changes in (inputs / "location_changes.csv", root / "location_changes.csv"):
         if changes.exists():
             raise ScenarioError(
@@ -443,11 +449,11 @@ def read_flee_scenario(
         if days <= 0:
             raise ScenarioError(f"--days {days} must be positive")
         length = days
-    locations = read_locations(inputs / "locations.csv")
+    locations = read_locations(file("locations.csv"))
     names = {loc.name for loc in locations}
     countries = {loc.country for loc in locations}
-    routes = read_routes(inputs / "routes.csv", names)
-    closures = read_closures(inputs / "closures.csv", names, countries)
+    routes = read_routes(file("routes.csv"), names)
+    closures = read_closures(file("closures.csv"), names, countries)
     roads = {frozenset((r.a, r.b)) for r in routes}
     for c in closures:
         if c.kind == "link" and frozenset((c.name1, c.name2)) not in roads:
@@ -457,14 +463,14 @@ def read_flee_scenario(
                 row=c.row,
                 column="name2",
             )
-    read_population_table(inputs / "population.csv", locations, warnings)
+    read_population_table(file("population.csv"), locations, warnings)
     conflict_names, conflicts, respelled = read_conflicts(
-        inputs / "conflicts.csv", names, length, warnings
+        file("conflicts.csv"), names, length, warnings
     )
     camps = {loc.name for loc in locations if "camp" in loc.kind}
     series = read_validation(source, start, names, camps, hasten, warnings)
     series = apply_registration_corrections(
-        inputs / "registration_corrections.csv", series, start, warnings
+        file("registration_corrections.csv"), series, start, warnings
     )
     return FleeScenario(
         name=root.resolve().name,

@@ -18,6 +18,7 @@ import numpy as np
 
 from borderflow.csvfile import csv_rows
 from borderflow.errors import ScenarioError
+from borderflow.scenario.confine import inside
 
 #: Flee skips a series file's first row when its first cell is one of these (or empty).
 SERIES_HEADERS = ("Date", "DateTime")
@@ -207,7 +208,7 @@ def _layout_series(
     """One data_layout row's files, read and merged in order."""
     merged: tuple[np.ndarray, np.ndarray] | None = None
     for file in files:
-        target = source / file
+        target = inside(source.parent, source / file, named_in=layout, row=row, column="file")
         if not target.is_file():
             raise ScenarioError(
                 f"names '{file}', which does not exist", file=layout, row=row, column="file"
@@ -250,7 +251,7 @@ def read_validation(
     A row naming no location is read, as Flee reads it: it is compared with no camp, but its
     increments count in the daily arrivals when they are summed from the camps.
     """
-    layout = source / "data_layout.csv"
+    layout = inside(source.parent, source / "data_layout.csv")
     out: list[Series] = []
     for row, cells in csv_rows(layout):
         cells = [c.strip() for c in cells]

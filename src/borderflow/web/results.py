@@ -21,9 +21,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from borderflow.ensemble.runner import BANDS, MEMBERS_DIR, QUANTILE_COLUMNS, member_file
+from borderflow.report.run_folder import SERIES_PARQUET, SUMMARY_JSON
+from borderflow.results.headline import FIGURES, figures, summarise
 from borderflow.results.hxl import write_rows
 from borderflow.results.series import HXL_TAGS, hxl_csv
-from borderflow.runs import COMPARE_METRICS, SERIES_PARQUET, SUMMARY_JSON
 from borderflow.scenario.border_io import BorderCase
 
 KEYS = ("date", "location", "indicator")
@@ -146,53 +147,33 @@ def ensemble_summary(folder: Path, case: BorderCase, members: int) -> list[dict[
     The figures are those of the median band (q50), the curve the dashboard draws; the spread
     of each figure over the members is given as its 5-95 % range (``members_90``).
     """
-    from borderflow.ensemble.compare import headline
-    from borderflow.results.series import read_parquet
+    from borderflow.results.series import Series, read_parquet
 
-    key_of = {name: key for key, name in COMPARE_METRICS}
     band = read_table(folder / BANDS)
-    q50 = band.select(["day", *KEYS]).append_column("value", band.column("q50"))
+    median = Series.from_table(band.select(["day", *KEYS]).append_column("value", band["q50"]))
     crossings = [c.name for c in case.crossings]
-    since = max((case.spec.case.origin - case.spec.case.start).days, 0)
-    mid = headline(q50, crossings, since)
+    since = case.origin_day
+    mid = figures(median, crossings, since)
     per_member = [
-        headline(read_parquet(folder / MEMBERS_DIR / member_file(i)), crossings, since)
+        figures(Series.from_table(read_parquet(folder / MEMBERS_DIR / member_file(i))),
+                crossings, since)
         for i in range(members)
-    ]
+    ]  # fmt: skip
     wanted = need_indicators(case)
-    day = q50.column("day").to_numpy()
     out = []
-    for crossing in crossings:
-        here = q50.filter(pc.equal(q50.column("location"), crossing))
-        days = here.column("day").to_numpy()
-        ind = here.column("indicator").to_numpy(zero_copy_only=False)
-        value = here.column("value").to_numpy()
-        later = (ind == "stranded") & (days >= since)
-        stranded, stranded_days = value[later], days[later]
-        peak = int(np.argmax(stranded)) if len(stranded) else 0
-        peak_day = int(stranded_days[peak]) if len(stranded) else since
-        at_peak = days == peak_day
-        needs_at_peak = {
-            i: _clean(float(value[at_peak & (ind == i)][0])) if (at_peak & (ind == i)).any()
-            else None
-            for i in wanted
-        }  # fmt: skip
-        peak_date = q50.column("date")[int(np.flatnonzero(day == peak_day)[0])].as_py()
-        row: dict[str, Any] = {"crossing": crossing}
-        for (name, c), v in mid.items():
-            if c == crossing:
-                row[key_of[name]] = v
+    for s in summarise(median, crossings, since, wanted):
+        row: dict[str, Any] = {"crossing": s.crossing}
+        row.update({key: mid[(label, s.crossing)] for key, label, _, _ in FIGURES})
         row.update(
-            peak_date=peak_date.isoformat(),
-            days_with_stranded=int((stranded > 0).sum()),
-            needs_at_peak=needs_at_peak,
+            peak_date=s.peak_date,
+            days_with_stranded=s.days_with_stranded,
+            needs_at_peak={i: _clean(s.needs_at_peak.get(i)) for i in wanted},
             members_90={
-                key_of[name]: [
+                key: [
                     float(q)
-                    for q in np.quantile([m[(name, crossing)] for m in per_member], [0.05, 0.95])
+                    for q in np.quantile([m[(label, s.crossing)] for m in per_member], [0.05, 0.95])
                 ]
-                for name, c in mid
-                if c == crossing
+                for key, label, _, _ in FIGURES
             },
         )
         out.append(row)
