@@ -84,7 +84,12 @@ def run_flee(
 
     t0 = time.perf_counter()
     settings = load_flee_settings(settings_path, compatibility)
-    scenario = read_flee_scenario(scenario_dir, days=days, hasten=settings.optimisations.hasten)
+    scenario = read_flee_scenario(
+        scenario_dir,
+        days=days,
+        hasten=settings.optimisations.hasten,
+        compatibility=settings.compatibility,
+    )
     model = FleeModel(scenario, settings, seed)
     if on_start is not None:
         on_start(model.days)
