@@ -6,8 +6,9 @@ arrays and runs a day as an ordered plan of phases:
 1. ``calendar``: today's departure-hazard factor, and each crossing's admission policy,
    readmission, detection, return flights and moves to shelters;
 2. ``depart``: decisions to leave (a daily hazard by nationality, papers and family, times
-   event multipliers, a countdown to a deadline and what others did lately), preparation, the
-   choice of a crossing, the start of the journey (numba);
+   event multipliers, a countdown to a deadline and what others did lately, passing each
+   person's threshold: :mod:`borderflow.rules.border_depart`), preparation, the choice of a
+   crossing, the start of the journey (numba);
 3. ``travel``: everyone on the road advances along their path by bus or on foot (numba);
 4. ``border``: each crossing processes its queue in arrival order within its opening hours and
    its daily capacity (shared with regular traffic) and admits or refuses people by the entry
@@ -17,6 +18,11 @@ arrays and runs a day as an ordered plan of phases:
    another crossing or try an irregular crossing (caught with a chance that rises with
    reinforcement); return flights and moves to shelters happen;
 6. ``record``: daily counts per place, crossing and road.
+
+A day costs what moves: the phases after ``depart`` touch only the *live* people (left home,
+not yet arrived, returned or flown), kept as a sorted index set, so that they see people in
+the same order as a scan of everyone would; the evening's state counts come from it and from
+counters of the final states.
 
 Every number comes from the case's files; the mechanisms are documented in
 ``docs/border-model.md``.
@@ -38,6 +44,7 @@ from borderflow.engine.rng import Streams
 from borderflow.errors import ScenarioError
 from borderflow.results.run_result import RunResult
 from borderflow.rules import border_kernels as K
+from borderflow.rules.border_depart import Departures
 from borderflow.rules.border_indicators import CrossingCount as C
 from borderflow.rules.border_result import border_result
 from borderflow.scenario.border_io import BorderCase
@@ -96,6 +103,7 @@ class BorderModel:
         self.places = tuple(p.name for p in case.places)
         self.index = case.place_index
         self.kind = np.array([p.kind for p in case.places])
+        self.keys = {name: self.streams.key(name) for name in K.STREAMS}
         self._build_graph()
         self._build_crossings(capacity or {})
         self._build_population(scale)
@@ -107,7 +115,9 @@ class BorderModel:
         self.decided = np.zeros(self.days, dtype=np.int64)
         self.state_counts = np.zeros((self.days, K.N_STATES), dtype=np.int64)
         self.factor = np.zeros(self.days)
-        self.keys = {name: self.streams.key(name) for name in K.STREAMS}
+        # People who left home and are not in a final state (sorted), and the final counts.
+        self.live = np.zeros(0, dtype=np.int64)
+        self.final_counts = np.zeros(K.N_STATES, dtype=np.int64)
         self._today: list[DayPolicy] = []
         self._events_today: list = []
         self._hazard_factor = 1.0
@@ -259,6 +269,7 @@ class BorderModel:
             [[iso == self.entry_iso3[k] for k in range(self.n_cross)] for iso in self.group_iso3]
         )
         self.stock = n
+        self.departures = Departures(self.keys["depart"], self.agents.klass, self.hazard)
 
     # -- helpers ------------------------------------------------------------------------
     def date(self, day: int) -> dt.date:
@@ -267,6 +278,11 @@ class BorderModel:
     def _draws(self, draw: K.Draw, day: int, idx: np.ndarray) -> np.ndarray:
         """Today's uniforms of ``draw`` for the people ``idx``."""
         return K.draws(self.keys[draw.stream], day, idx, draw.slot)
+
+    def _at(self, state: int, k: int) -> np.ndarray:
+        """The people in ``state`` at crossing ``k``, in index order (from the live set)."""
+        a, live = self.agents, self.live
+        return live[(a.state[live] == state) & (a.crossing[live] == k)]
 
     @staticmethod
     def _active(start: dt.date, end: dt.date | None, date: dt.date) -> bool:
@@ -321,21 +337,25 @@ class BorderModel:
 
     def depart(self, day: int) -> None:
         a = self.agents
-        self.decided[day] = K.depart(
-            day, self.keys["depart"], a.state, a.klass, a.home, a.crossing, a.path, a.pos,
-            a.t_state, self.hazard, self._hazard_factor, self.spec.departure.preparation_days.value,
+        deciders = self.departures.today(self._hazard_factor)
+        self.decided[day] = len(deciders)
+        if len(deciders):
+            self.live = np.union1d(self.live, deciders)
+        K.depart(
+            day, self.keys["depart"], deciders, self.live, a.state, a.klass, a.home, a.crossing,
+            a.path, a.pos, a.t_state, self.spec.departure.preparation_days.value,
             self.cum_weights, self.n_cross, self.path_of, self.departed[day],
         )  # fmt: skip
 
     def travel(self, day: int) -> None:
-        a, p = self.agents, self.paths
-        before = a.state == K.TRAVELLING
+        a, p, live = self.agents, self.paths, self.live
+        before = live[a.state[live] == K.TRAVELLING]
         K.travel(
-            day, a.state, a.loc, a.path, a.pos, a.t_state,
+            day, live, a.state, a.loc, a.path, a.pos, a.t_state,
             p.offsets, p.links, p.cum_km, self.link_speed, self.graph.dst, self.flow[day],
         )  # fmt: skip
-        arrived = before & (a.state == K.QUEUED)
-        if arrived.any():
+        arrived = before[a.state[before] == K.QUEUED]
+        if len(arrived):
             self.at_crossing[day, :, C.ARRIVED] += np.bincount(
                 a.crossing[arrived], minlength=self.n_cross
             )
@@ -376,7 +396,7 @@ class BorderModel:
         a = self.agents
         for k in range(self.n_cross):
             rule = self._today[k]
-            queued = np.flatnonzero((a.state == K.QUEUED) & (a.crossing == k))
+            queued = self._at(K.QUEUED, k)
             hours = 24.0 * self._draws(K.Draw.ARRIVAL_HOUR, day, queued)
             arrived_today = a.t_state[queued] == day
             # Arrivals after closing wait for the next day; earlier ones are served in order.
@@ -398,9 +418,8 @@ class BorderModel:
                 self.at_crossing[day, k, C.REFUSED] += len(refused)
             # People stranded earlier are admitted when today's policy lets them.
             if rule.entry in ("open", "corridor", "quota"):
-                waiting = np.flatnonzero(
-                    (a.state == K.STRANDED) & (a.crossing == k) & (a.t_state < day)
-                )
+                waiting = self._at(K.STRANDED, k)
+                waiting = waiting[a.t_state[waiting] < day]
                 if len(waiting):
                     ok = self._admit(k, waiting, rule, quota_left)
                     self._cross(k, waiting[ok], day)
@@ -410,11 +429,11 @@ class BorderModel:
         a, s = self.agents, self.spec.stranded
         for k in range(self.n_cross):
             rule = self._today[k]
-            stranded = np.flatnonzero((a.state == K.STRANDED) & (a.crossing == k))
-            waiting = (a.state == K.QUEUED) & (a.crossing == k)
+            stranded = self._at(K.STRANDED, k)
+            waiting = self._at(K.QUEUED, k)
             row = self.at_crossing[day, k]
             row[C.STRANDED] = len(stranded)
-            row[C.WAITING] = int(waiting.sum())
+            row[C.WAITING] = len(waiting)
             row[C.CHILDREN_STRANDED] = int(a.child[stranded].sum() + a.child[waiting].sum())
             for e in self._events_today:
                 if e.target != self.crossing_names[k]:
@@ -426,15 +445,13 @@ class BorderModel:
                     a.t_state[movers] = day
                     row[C.SHELTERED_MOVED] += len(movers)
                 elif e.kind == "return_flight":
-                    pool = np.flatnonzero(
-                        ((a.state == K.STRANDED) | (a.state == K.SHELTERED)) & (a.crossing == k)
-                    )
+                    pool = np.union1d(self._at(K.STRANDED, k), self._at(K.SHELTERED, k))
                     rank = np.argsort(self._draws(K.Draw.FLIGHT_SEAT, day, pool), kind="stable")
                     seats = pool[rank[: int(e.value)]]
                     a.state[seats] = K.FLOWN
                     a.t_state[seats] = day
                     row[C.FLOWN] += len(seats)
-            stranded = np.flatnonzero((a.state == K.STRANDED) & (a.crossing == k))
+            stranded = self._at(K.STRANDED, k)
             if not len(stranded):
                 continue
             u = self._draws(K.Draw.NIGHT_CHOICE, day, stranded)
@@ -463,14 +480,21 @@ class BorderModel:
             row[C.IRREGULAR_DETECTED] += int(caught.sum())
 
     def record(self, day: int) -> None:
-        a = self.agents
-        self.state_counts[day] = np.bincount(a.state, minlength=K.N_STATES)
-        sh = a.state == K.SHELTERED
-        if sh.any():
+        """Count the evening's states; people who reached a final state leave the live set."""
+        a, live = self.agents, self.live
+        state = a.state[live]
+        counts = np.bincount(state, minlength=K.N_STATES)
+        self.final_counts += np.where(K.FINAL, counts, 0)
+        counts[K.FINAL] = self.final_counts[K.FINAL]
+        counts[K.HOME] = len(a) - counts.sum()
+        self.state_counts[day] = counts
+        sh = live[state == K.SHELTERED]
+        if len(sh):
             self.sheltered[day] = np.bincount(a.loc[sh], minlength=len(self.places))
             self.children_sheltered[day] = np.bincount(
-                a.loc[sh & a.child], minlength=len(self.places)
+                a.loc[sh[a.child[sh]]], minlength=len(self.places)
             )
+        self.live = live[~K.FINAL[state]]
 
     # -- running ------------------------------------------------------------------------
     def run(self, on_day=None) -> BorderModel:

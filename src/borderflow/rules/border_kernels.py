@@ -1,8 +1,9 @@
 """Numba kernels of the border-crisis ruleset: departure decisions and travel along paths.
 
-Both loop over all agents once per day and touch only those in the states they handle. Random
-numbers are counter-based (:func:`borderflow.engine.rng.uniform`), so an agent's draws do not
-depend on other agents, and two variants of a scenario share them (common random numbers).
+They loop over the people a day concerns (today's deciders, the people who have left home and
+are not yet in a final state), never over the whole population. Random numbers are
+counter-based (:func:`borderflow.engine.rng.uniform`), so an agent's draws do not depend on
+other agents, and two variants of a scenario share them (common random numbers).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class Draw(Enum):
     common random numbers between variants hold decision by decision.
     """
 
-    LEAVE = ("depart", 0)  # does a person at home decide to leave today
+    # A person's threshold for leaving (see rules/border_depart.py): drawn once, on THRESHOLD_DAY
+    LEAVE_THRESHOLD = ("depart", 3)
     PREPARATION = ("depart", 1)  # how many days of preparation
     CROSSING_CHOICE = ("depart", 2)  # which crossing
     ARRIVAL_HOUR = ("hour", 0)  # the hour of arrival at the exit post
@@ -70,65 +72,83 @@ class Draw(Enum):
 
 STREAMS = tuple(dict.fromkeys(d.stream for d in Draw))
 # Slots the kernels use, as plain integers (numba reads module globals as constants).
-LEAVE, PREPARATION, CROSSING_CHOICE = (
-    Draw.LEAVE.slot, Draw.PREPARATION.slot, Draw.CROSSING_CHOICE.slot
+LEAVE_THRESHOLD, PREPARATION, CROSSING_CHOICE = (
+    Draw.LEAVE_THRESHOLD.slot, Draw.PREPARATION.slot, Draw.CROSSING_CHOICE.slot
 )  # fmt: skip
+#: The day key of the leaving thresholds: one draw per person for the whole run.
+THRESHOLD_DAY = 0
+#: States nobody leaves again (people in them are dropped from the live set).
+FINAL = np.zeros(N_STATES, dtype=np.bool_)
+FINAL[[State.ARRIVED, State.RETURNED, State.FLOWN]] = True
+
+
+@njit(nogil=True)
+def passed(sorted_u, sorted_idx, bounds, ptr, g, out):
+    """Advance each class's pointer past the thresholds below ``g[class]``; return how many.
+
+    ``sorted_u[bounds[c]:bounds[c+1]]`` are class ``c``'s thresholds in increasing order and
+    ``ptr[c]`` the first not yet passed; the people passed today are written to ``out``.
+    """
+    n = 0
+    for c in range(len(ptr)):
+        j = ptr[c]
+        end = bounds[c + 1]
+        while j < end and sorted_u[j] < g[c]:
+            out[n] = sorted_idx[j]
+            n += 1
+            j += 1
+        ptr[c] = j
+    return n
 
 
 @njit(nogil=True)
 def depart(
-    day, key, state, klass, home, crossing, path, pos, t_state,
-    hazard, factor, prep_mean, cum_weights, n_crossings, path_of, departed,
+    day, key, deciders, live, state, klass, home, crossing, path, pos, t_state,
+    prep_mean, cum_weights, n_crossings, path_of, departed,
 ):  # fmt: skip
-    """Decide departures for people at home; start the journeys of those who are ready.
+    """Prepare today's ``deciders``; start the journeys of the ``live`` people who are ready.
 
-    ``hazard[klass]`` is the daily leaving probability of each class (nationality ×
-    documented × family) before ``factor`` (events, countdown, social feedback). A decided
-    person prepares for a geometric number of days with mean ``prep_mean``, picks a crossing
-    with its nationality's cumulative weights, and gets the road path from home to it.
-    ``departed[place]`` counts journeys starting today. Returns how many decided today.
+    A decided person prepares for a geometric number of days with mean ``prep_mean``, picks a
+    crossing with its nationality's cumulative weights, and gets the road path from home to
+    it; ``live`` must already hold the deciders, so those with no preparation set off today.
+    ``departed[place]`` counts journeys starting today.
     """
     dkey = day_key(key, day)
     q = 1.0 / prep_mean if prep_mean > 1.0 else 1.0
-    n_decided = 0
-    for i in range(len(state)):
-        s = state[i]
-        if s == HOME and uniform(dkey, i, LEAVE) < hazard[klass[i]] * factor:
-            n_decided += 1
-            wait = 0
-            if q < 1.0:
-                wait = int(math.log(1.0 - uniform(dkey, i, PREPARATION)) / math.log(1.0 - q))
-            t_state[i] = day + wait
-            state[i] = PREPARING
-            u = uniform(dkey, i, CROSSING_CHOICE)
-            g = klass[i] // 4
-            c = 0
-            while c < n_crossings - 1 and u >= cum_weights[g, c]:
-                c += 1
-            crossing[i] = c
-            path[i] = path_of[home[i], c]
-            pos[i] = 0.0
-            s = PREPARING
-        if s == PREPARING and t_state[i] <= day:
+    for i in deciders:
+        wait = 0
+        if q < 1.0:
+            wait = int(math.log(1.0 - uniform(dkey, i, PREPARATION)) / math.log(1.0 - q))
+        t_state[i] = day + wait
+        state[i] = PREPARING
+        u = uniform(dkey, i, CROSSING_CHOICE)
+        g = klass[i] // 4
+        c = 0
+        while c < n_crossings - 1 and u >= cum_weights[g, c]:
+            c += 1
+        crossing[i] = c
+        path[i] = path_of[home[i], c]
+        pos[i] = 0.0
+    for i in live:
+        if state[i] == PREPARING and t_state[i] <= day:
             state[i] = TRAVELLING
             t_state[i] = day
             departed[home[i]] += 1
-    return n_decided
 
 
 @njit(nogil=True)
 def travel(
-    day, state, loc, path, pos, t_state,
+    day, live, state, loc, path, pos, t_state,
     offsets, links, cum_km, link_speed, dst, flow,
 ):  # fmt: skip
-    """Advance everyone on the road by one day along their path, link by link.
+    """Advance everyone on the road (among ``live``) by one day along their path, link by link.
 
     A link's speed is km per day (bus or walking); the day's time is spent link after link.
     ``flow[link]`` counts people who finished a link today. Arrivals change state: at an exit
     post travellers queue; onward travellers arrive; people returning are back in the city.
     Returns nothing; ``t_state`` records the day of the new state.
     """
-    for i in range(len(state)):
+    for i in live:
         s = state[i]
         if s != TRAVELLING and s != ONWARD and s != RETURNING:
             continue
