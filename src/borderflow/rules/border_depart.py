@@ -14,9 +14,9 @@ a few in a hundred ever leave. The same distribution comes from one draw per per
 
 Given that ``i`` was still home after day ``t-1`` (``E_i ≥ H_c(t-1)``), the exponential's lack of
 memory gives ``P(E_i < H_c(t)) = 1 - exp(-(H_c(t) - H_c(t-1))) = p_c(t)``: exactly the daily
-Bernoulli rule, whatever the factors. Common random numbers are stronger than before: a
-person keeps the same threshold in every variant, so a higher hazard makes them leave earlier
-(never at random), and two variants with the same factors so far have the same people home.
+Bernoulli rule, whatever the factors. Common random numbers hold: a person keeps the same
+threshold in every variant, so two variants with the same factors so far have the same people
+at home, and a higher hazard makes a person leave earlier, never later.
 
 People are kept sorted by ``U`` within their class, so the day's deciders are the run
 ``[G_c(t-1), G_c(t))`` of each class, found by advancing a pointer. Only people below a cap
