@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import IntEnum
 
 import numpy as np
 
@@ -40,7 +39,7 @@ from borderflow.engine.agents import Agents
 from borderflow.engine.graph import Graph
 from borderflow.engine.loop import Phase, Plan
 from borderflow.engine.paths import PathBuilder, PathTable
-from borderflow.engine.rng import Streams
+from borderflow.engine.rng import Streams, choice
 from borderflow.errors import ScenarioError
 from borderflow.results.run_result import RunResult
 from borderflow.rules import border_kernels as K
@@ -58,16 +57,6 @@ BORDER_FIELDS = {
     "pos": (np.dtype(np.float32), 0.0),  # km along the path
     "t_state": (np.dtype(np.int16), 0),  # day the current state began
 }
-
-
-class NightChoice(IntEnum):
-    """What a stranded person does tonight, in the order the probabilities are stacked."""
-
-    READMIT = 0  # taken back by the exit country (when it readmits)
-    RETURN = 1  # walks back to the last city
-    DIVERT = 2  # leaves for the nearest other crossing (when readmitted there)
-    IRREGULAR = 3  # tries to cross irregularly
-    WAIT = 4  # stays between the posts
 
 
 @dataclass(frozen=True)
@@ -234,11 +223,9 @@ class BorderModel:
         rng = self.streams.generator("population", 0)
         groups = case.groups
         self.group_iso3 = [g.iso3 for g in groups]
-        g = rng.choice(len(groups), size=n, p=np.array([x.share for x in groups]))
+        g = choice(rng, np.array([x.share for x in groups]), n)
         res_idx = np.array([self.index[r.residence] for r in case.population])
-        home = res_idx[
-            rng.choice(len(res_idx), size=n, p=np.array([r.share for r in case.population]))
-        ]
+        home = res_idx[choice(rng, np.array([r.share for r in case.population]), n)]
         doc = rng.random(n) < np.array([x.documented_share for x in groups])[g]
         fam = rng.random(n) < np.array([x.family_share for x in groups])[g]
         child = fam & (rng.random(n) < spec.population.child_share_in_families.value)
@@ -265,8 +252,9 @@ class BorderModel:
             for k, name in enumerate(self.crossing_names):
                 cw[gi, k] = weights.get(name, 0.0)
         self.cum_weights = np.cumsum(cw / cw.sum(axis=1, keepdims=True), axis=1)
-        self.citizen = np.array(
-            [[iso == self.entry_iso3[k] for k in range(self.n_cross)] for iso in self.group_iso3]
+        # citizen_of[crossing, nationality]: citizens of the entry country always enter
+        self.citizen_of = np.array(
+            [[iso == self.entry_iso3[k] for iso in self.group_iso3] for k in range(self.n_cross)]
         )
         self.stock = n
         self.departures = Departures(self.keys["depart"], self.agents.klass, self.hazard)
@@ -279,10 +267,11 @@ class BorderModel:
         """Today's uniforms of ``draw`` for the people ``idx``."""
         return K.draws(self.keys[draw.stream], day, idx, draw.slot)
 
-    def _at(self, state: int, k: int) -> np.ndarray:
-        """The people in ``state`` at crossing ``k``, in index order (from the live set)."""
-        a, live = self.agents, self.live
-        return live[(a.state[live] == state) & (a.crossing[live] == k)]
+    def _by_crossing(self) -> list[np.ndarray]:
+        """The live people bound for each crossing, in index order (as a scan of everyone)."""
+        live = self.live
+        here = self.agents.crossing[live]
+        return [live[here == k] for k in range(self.n_cross)]
 
     @staticmethod
     def _active(start: dt.date, end: dt.date | None, date: dt.date) -> bool:
@@ -340,7 +329,7 @@ class BorderModel:
         deciders = self.departures.today(self._hazard_factor)
         self.decided[day] = len(deciders)
         if len(deciders):
-            self.live = np.union1d(self.live, deciders)
+            self.live = np.insert(self.live, np.searchsorted(self.live, deciders), deciders)
         K.depart(
             day, self.keys["depart"], deciders, self.live, a.state, a.klass, a.home, a.crossing,
             a.path, a.pos, a.t_state, self.spec.departure.preparation_days.value,
@@ -348,89 +337,68 @@ class BorderModel:
         )  # fmt: skip
 
     def travel(self, day: int) -> None:
-        a, p, live = self.agents, self.paths, self.live
-        before = live[a.state[live] == K.TRAVELLING]
+        a, p = self.agents, self.paths
+        arrived = np.zeros(self.n_cross, dtype=np.int32)
         K.travel(
-            day, live, a.state, a.loc, a.path, a.pos, a.t_state,
-            p.offsets, p.links, p.cum_km, self.link_speed, self.graph.dst, self.flow[day],
+            day, self.live, a.state, a.loc, a.path, a.pos, a.t_state, a.crossing,
+            p.offsets, p.links, p.cum_km, self.link_speed, self.graph.dst, self.flow[day], arrived,
         )  # fmt: skip
-        arrived = before[a.state[before] == K.QUEUED]
-        if len(arrived):
-            self.at_crossing[day, :, C.ARRIVED] += np.bincount(
-                a.crossing[arrived], minlength=self.n_cross
-            )
+        self.at_crossing[day, :, C.ARRIVED] += arrived
 
-    def _admit(self, k: int, idx: np.ndarray, rule: DayPolicy, quota_left: int) -> np.ndarray:
-        """Which of ``idx`` (in processing order) the entry policy admits today.
-
-        Citizens of the entry country are always admitted. ``quota`` admits documented people
-        and, on top, undocumented ones up to the day's quota; ``corridor`` admits everyone, at
-        most ``quota`` a day when a quota is set.
-        """
+    def _admit(
+        self, k: int, people: np.ndarray, rule: DayPolicy, quota_left: int, day: int, *,
+        arriving: bool,
+    ) -> tuple[int, int]:  # fmt: skip
+        """Crossing ``k`` admits ``people`` in order (:func:`border_kernels.admit`)."""
         a = self.agents
-        documented = (a.klass[idx] & 2) > 0
-        ok = self.citizen[a.klass[idx] // 4, k].copy()
-        if rule.entry == "open":
-            ok[:] = True
-        elif rule.entry == "documented_only":
-            ok |= documented
-        elif rule.entry == "quota":
-            ok |= documented
-            ok[np.flatnonzero(~ok)[: max(quota_left, 0)]] = True
-        elif rule.entry == "corridor":
-            if rule.quota > 0:
-                ok[np.flatnonzero(~ok)[: max(quota_left, 0)]] = True
-            else:
-                ok[:] = True
-        return ok
-
-    def _cross(self, k: int, idx: np.ndarray, day: int) -> None:
-        a = self.agents
-        a.state[idx] = K.ONWARD
-        a.path[idx] = self.onward_path[k]
-        a.pos[idx] = 0.0
-        a.loc[idx] = self.entry_post[k]
-        a.t_state[idx] = day
+        return K.admit(
+            day, people, K.ENTRY[rule.entry], rule.quota, quota_left, self.citizen_of[k],
+            a.klass, arriving, a.state, a.loc, a.path, a.pos, a.t_state,
+            self.onward_path[k], self.entry_post[k], self.exit_post[k],
+        )  # fmt: skip
 
     def border(self, day: int) -> None:
         a = self.agents
-        for k in range(self.n_cross):
+        for k, here in enumerate(self._by_crossing()):
             rule = self._today[k]
-            queued = self._at(K.QUEUED, k)
-            hours = 24.0 * self._draws(K.Draw.ARRIVAL_HOUR, day, queued)
-            arrived_today = a.t_state[queued] == day
-            # Arrivals after closing wait for the next day; earlier ones are served in order.
-            ready = ~arrived_today | (hours < self.close_hour[k])
-            order = np.lexsort((queued, np.where(arrived_today, hours, -1.0), a.t_state[queued]))
-            order = order[ready[order]]
-            served = queued[order][: int(self.migrant_capacity[k])]
+            row = self.at_crossing[day, k]
+            queued = here[a.state[here] == K.QUEUED]
             quota_left = rule.quota
-            if len(served):
-                before = self._admit(k, served, DayPolicy("documented_only", 0, 0, False), 0)
-                ok = self._admit(k, served, rule, quota_left)
-                quota_left -= int((ok & ~before).sum())
-                self._cross(k, served[ok], day)
-                refused = served[~ok]
-                a.state[refused] = K.STRANDED
-                a.loc[refused] = self.exit_post[k]
-                a.t_state[refused] = day
-                self.at_crossing[day, k, C.CROSSED] += int(ok.sum())
-                self.at_crossing[day, k, C.REFUSED] += len(refused)
+            if len(queued):
+                served = self._queue_order(k, queued, day)
+                ok, quota_left = self._admit(k, served, rule, quota_left, day, arriving=True)
+                row[C.CROSSED] += ok
+                row[C.REFUSED] += len(served) - ok
             # People stranded earlier are admitted when today's policy lets them.
             if rule.entry in ("open", "corridor", "quota"):
-                waiting = self._at(K.STRANDED, k)
-                waiting = waiting[a.t_state[waiting] < day]
+                waiting = here[(a.state[here] == K.STRANDED) & (a.t_state[here] < day)]
                 if len(waiting):
-                    ok = self._admit(k, waiting, rule, quota_left)
-                    self._cross(k, waiting[ok], day)
-                    self.at_crossing[day, k, C.CORRIDOR] += int(ok.sum())
+                    ok, _ = self._admit(k, waiting, rule, quota_left, day, arriving=False)
+                    row[C.CORRIDOR] += ok
+
+    def _queue_order(self, k: int, queued: np.ndarray, day: int) -> np.ndarray:
+        """Who crossing ``k`` serves today, in order, at most its migrant capacity.
+
+        People waiting overnight come first, then today's arrivals by hour; arrivals after
+        closing wait for the next day.
+        """
+        t_state = self.agents.t_state[queued]
+        hours = 24.0 * self._draws(K.Draw.ARRIVAL_HOUR, day, queued)
+        arrived_today = t_state == day
+        ready = ~arrived_today | (hours < self.close_hour[k])
+        order = np.lexsort((queued, np.where(arrived_today, hours, -1.0), t_state))
+        order = order[ready[order]]
+        return queued[order][: int(self.migrant_capacity[k])]
 
     def night(self, day: int) -> None:
         a, s = self.agents, self.spec.stranded
-        for k in range(self.n_cross):
+        night_key = self.keys[K.Draw.NIGHT_CHOICE.stream]  # NIGHT_CHOICE and CAUGHT share it
+        for k, here in enumerate(self._by_crossing()):
+            if not len(here):
+                continue  # nobody stranded, waiting or sheltered from here: nothing to do
             rule = self._today[k]
-            stranded = self._at(K.STRANDED, k)
-            waiting = self._at(K.QUEUED, k)
+            stranded = here[a.state[here] == K.STRANDED]
+            waiting = here[a.state[here] == K.QUEUED]
             row = self.at_crossing[day, k]
             row[C.STRANDED] = len(stranded)
             row[C.WAITING] = len(waiting)
@@ -445,39 +413,23 @@ class BorderModel:
                     a.t_state[movers] = day
                     row[C.SHELTERED_MOVED] += len(movers)
                 elif e.kind == "return_flight":
-                    pool = np.union1d(self._at(K.STRANDED, k), self._at(K.SHELTERED, k))
+                    pool = here[(a.state[here] == K.STRANDED) | (a.state[here] == K.SHELTERED)]
                     rank = np.argsort(self._draws(K.Draw.FLIGHT_SEAT, day, pool), kind="stable")
                     seats = pool[rank[: int(e.value)]]
                     a.state[seats] = K.FLOWN
                     a.t_state[seats] = day
                     row[C.FLOWN] += len(seats)
-            stranded = self._at(K.STRANDED, k)
+            stranded = here[a.state[here] == K.STRANDED]
             if not len(stranded):
                 continue
-            u = self._draws(K.Draw.NIGHT_CHOICE, day, stranded)
             p_read = s.readmitted_per_day.value if rule.readmission else 0.0
             p_div = s.divert_per_day.value if rule.readmission and self.divert_to[k] >= 0 else 0.0
             edges = np.cumsum([p_read, s.return_per_day.value, p_div, s.irregular_per_day.value])
-            choice = np.searchsorted(edges, u, side="right")  # a NightChoice
-            back = stranded[choice <= NightChoice.RETURN]
-            a.state[back] = K.RETURNING
-            a.path[back] = self.return_path[k]
-            a.pos[back] = 0.0
-            a.t_state[back] = day
-            row[C.READMITTED] += int((choice == NightChoice.READMIT).sum())
-            row[C.RETURNED] += int((choice == NightChoice.RETURN).sum())
-            div = stranded[choice == NightChoice.DIVERT]
-            a.state[div] = K.TRAVELLING
-            a.crossing[div] = self.divert_to[k]
-            a.path[div] = self.divert_path[k]
-            a.pos[div] = 0.0
-            a.t_state[div] = day
-            row[C.DIVERTED] += len(div)
-            tries = stranded[choice == NightChoice.IRREGULAR]
-            caught = self._draws(K.Draw.CAUGHT, day, tries) < rule.detection
-            self._cross(k, tries[~caught], day)
-            row[C.IRREGULAR_CROSSING] += int((~caught).sum())
-            row[C.IRREGULAR_DETECTED] += int(caught.sum())
+            K.stranded_night(
+                day, night_key, stranded, edges, rule.detection, a.state, a.loc, a.crossing,
+                a.path, a.pos, a.t_state, self.return_path[k], self.divert_to[k],
+                self.divert_path[k], self.onward_path[k], self.entry_post[k], row,
+            )  # fmt: skip
 
     def record(self, day: int) -> None:
         """Count the evening's states; people who reached a final state leave the live set."""

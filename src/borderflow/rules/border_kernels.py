@@ -15,6 +15,7 @@ import numpy as np
 
 from borderflow.engine.jit import njit
 from borderflow.engine.rng import day_key, uniform
+from borderflow.rules.border_indicators import CrossingCount
 
 
 class State(IntEnum):
@@ -42,6 +43,16 @@ N_STATES = len(State)
 # The states as plain integers, for the kernels (numba reads module globals as constants).
 (HOME, PREPARING, TRAVELLING, QUEUED, STRANDED, ONWARD, ARRIVED, RETURNING, RETURNED, FLOWN,
  SHELTERED) = (int(s) for s in State)  # fmt: skip
+
+
+class NightChoice(IntEnum):
+    """What a stranded person does tonight, in the order the probabilities are stacked."""
+
+    READMIT = 0  # taken back by the exit country (when it readmits)
+    RETURN = 1  # walks back to the last city
+    DIVERT = 2  # leaves for the nearest other crossing (when readmitted there)
+    IRREGULAR = 3  # tries to cross irregularly
+    WAIT = 4  # stays between the posts
 
 
 class Draw(Enum):
@@ -74,6 +85,21 @@ STREAMS = tuple(dict.fromkeys(d.stream for d in Draw))
 # Slots the kernels use, as plain integers (numba reads module globals as constants).
 LEAVE_THRESHOLD, PREPARATION, CROSSING_CHOICE = (
     Draw.LEAVE_THRESHOLD.slot, Draw.PREPARATION.slot, Draw.CROSSING_CHOICE.slot
+)  # fmt: skip
+NIGHT_CHOICE, CAUGHT = Draw.NIGHT_CHOICE.slot, Draw.CAUGHT.slot
+assert Draw.NIGHT_CHOICE.stream == Draw.CAUGHT.stream  # stranded_night takes one key
+#: Entry policies (policies.csv) as the codes :func:`admit` takes.
+ENTRY = {"open": 0, "documented_only": 1, "quota": 2, "corridor": 3, "closed": 4}
+OPEN, DOCUMENTED_ONLY, QUOTA, CORRIDOR = (
+    ENTRY["open"], ENTRY["documented_only"], ENTRY["quota"], ENTRY["corridor"]
+)  # fmt: skip
+READMIT, RETURN, DIVERT, IRREGULAR = (
+    int(NightChoice.READMIT), int(NightChoice.RETURN), int(NightChoice.DIVERT),
+    int(NightChoice.IRREGULAR),
+)  # fmt: skip
+(N_READMITTED, N_RETURNED, N_DIVERTED, N_IRREGULAR_CROSSING, N_IRREGULAR_DETECTED) = (
+    int(CrossingCount.READMITTED), int(CrossingCount.RETURNED), int(CrossingCount.DIVERTED),
+    int(CrossingCount.IRREGULAR_CROSSING), int(CrossingCount.IRREGULAR_DETECTED),
 )  # fmt: skip
 #: The day key of the leaving thresholds: one draw per person for the whole run.
 THRESHOLD_DAY = 0
@@ -138,15 +164,15 @@ def depart(
 
 @njit(nogil=True)
 def travel(
-    day, live, state, loc, path, pos, t_state,
-    offsets, links, cum_km, link_speed, dst, flow,
+    day, live, state, loc, path, pos, t_state, crossing,
+    offsets, links, cum_km, link_speed, dst, flow, arrived,
 ):  # fmt: skip
     """Advance everyone on the road (among ``live``) by one day along their path, link by link.
 
     A link's speed is km per day (bus or walking); the day's time is spent link after link.
     ``flow[link]`` counts people who finished a link today. Arrivals change state: at an exit
-    post travellers queue; onward travellers arrive; people returning are back in the city.
-    Returns nothing; ``t_state`` records the day of the new state.
+    post travellers queue (counted in ``arrived[crossing]``); onward travellers arrive; people
+    returning are back in the city. ``t_state`` records the day of the new state.
     """
     for i in live:
         s = state[i]
@@ -176,10 +202,99 @@ def travel(
             t_state[i] = day
             if s == TRAVELLING:
                 state[i] = QUEUED
+                arrived[crossing[i]] += 1
             elif s == ONWARD:
                 state[i] = ARRIVED
             else:
                 state[i] = RETURNED
+
+
+@njit(nogil=True)
+def admit(
+    day, people, entry, quota, quota_left, citizen, klass, strand_refused,
+    state, loc, path, pos, t_state, onward_path, entry_post, exit_post,
+):  # fmt: skip
+    """Admit or refuse ``people``, in processing order, by one crossing's entry policy.
+
+    Citizens of the entry country (``citizen[nationality]``) are always admitted. ``open``
+    admits everyone; ``documented_only`` people with papers; ``quota`` people with papers and,
+    on top, the first others up to ``quota_left``; ``corridor`` everyone, or the first
+    ``quota_left`` non-citizens when a ``quota`` is set; ``closed`` nobody else. Admitted people
+    cross onward from the entry post; refused ones are stranded between the posts when
+    ``strand_refused`` (on arrival) and stay as they are otherwise (stranded earlier). Returns
+    how many were admitted and the quota left: less one for each admitted person who has
+    neither citizenship nor papers.
+    """
+    free = max(quota_left, 0)
+    admitted = 0
+    for i in people:
+        entitled = citizen[klass[i] // 4] or (klass[i] & 2) > 0
+        ok = citizen[klass[i] // 4]
+        if entry == OPEN:
+            ok = True
+        elif entry in (DOCUMENTED_ONLY, QUOTA):
+            ok = entitled
+        elif entry == CORRIDOR and quota <= 0:
+            ok = True
+        if not ok and free > 0 and entry in (QUOTA, CORRIDOR):
+            ok = True
+            free -= 1
+        if ok:
+            admitted += 1
+            if not entitled:
+                quota_left -= 1
+            state[i] = ONWARD
+            path[i] = onward_path
+            pos[i] = 0.0
+            loc[i] = entry_post
+            t_state[i] = day
+        elif strand_refused:
+            state[i] = STRANDED
+            loc[i] = exit_post
+            t_state[i] = day
+    return admitted, quota_left
+
+
+@njit(nogil=True)
+def stranded_night(
+    day, key, stranded, edges, detection, state, loc, crossing, path, pos, t_state,
+    return_path, divert_to, divert_path, onward_path, entry_post, row,
+):  # fmt: skip
+    """What each of the ``stranded`` people of one crossing does tonight (a :class:`NightChoice`).
+
+    ``edges`` are the cumulative probabilities of the choices in their order; the choice is the
+    number of edges at or below the person's draw. Readmitted people and those walking back
+    return to the last city (``return_path``); diverting people travel to ``divert_to``; an
+    irregular attempt is caught with probability ``detection`` (the person stays stranded) or
+    crosses onward. ``row`` is the crossing's counts of the day (:class:`CrossingCount`).
+    """
+    dkey = day_key(key, day)
+    for i in stranded:
+        u = uniform(dkey, i, NIGHT_CHOICE)
+        choice = 0
+        for e in edges:
+            choice += e <= u
+        if choice <= RETURN:
+            state[i] = RETURNING
+            path[i] = return_path
+            row[N_READMITTED if choice == READMIT else N_RETURNED] += 1
+        elif choice == DIVERT:
+            state[i] = TRAVELLING
+            crossing[i] = divert_to
+            path[i] = divert_path
+            row[N_DIVERTED] += 1
+        elif choice == IRREGULAR:
+            if uniform(dkey, i, CAUGHT) < detection:
+                row[N_IRREGULAR_DETECTED] += 1
+                continue
+            state[i] = ONWARD
+            path[i] = onward_path
+            loc[i] = entry_post
+            row[N_IRREGULAR_CROSSING] += 1
+        else:
+            continue
+        pos[i] = 0.0
+        t_state[i] = day
 
 
 @njit(nogil=True)
