@@ -257,7 +257,8 @@ class BorderModel:
             [[iso == self.entry_iso3[k] for iso in self.group_iso3] for k in range(self.n_cross)]
         )
         self.stock = n
-        self.departures = Departures(self.keys["depart"], self.agents.klass, self.hazard)
+        self.arrays = self.agents.views()  # the population never grows
+        self.departures = Departures(self.keys["depart"], self.arrays.klass, self.hazard)
 
     # -- helpers ------------------------------------------------------------------------
     def date(self, day: int) -> dt.date:
@@ -270,7 +271,7 @@ class BorderModel:
     def _by_crossing(self) -> list[np.ndarray]:
         """The live people bound for each crossing, in index order (as a scan of everyone)."""
         live = self.live
-        here = self.agents.crossing[live]
+        here = self.arrays.crossing[live]
         return [live[here == k] for k in range(self.n_cross)]
 
     @staticmethod
@@ -325,7 +326,7 @@ class BorderModel:
         ]
 
     def depart(self, day: int) -> None:
-        a = self.agents
+        a = self.arrays
         deciders = self.departures.today(self._hazard_factor)
         self.decided[day] = len(deciders)
         if len(deciders):
@@ -337,7 +338,7 @@ class BorderModel:
         )  # fmt: skip
 
     def travel(self, day: int) -> None:
-        a, p = self.agents, self.paths
+        a, p = self.arrays, self.paths
         arrived = np.zeros(self.n_cross, dtype=np.int32)
         K.travel(
             day, self.live, a.state, a.loc, a.path, a.pos, a.t_state, a.crossing,
@@ -350,7 +351,7 @@ class BorderModel:
         arriving: bool,
     ) -> tuple[int, int]:  # fmt: skip
         """Crossing ``k`` admits ``people`` in order (:func:`border_kernels.admit`)."""
-        a = self.agents
+        a = self.arrays
         return K.admit(
             day, people, K.ENTRY[rule.entry], rule.quota, quota_left, self.citizen_of[k],
             a.klass, arriving, a.state, a.loc, a.path, a.pos, a.t_state,
@@ -358,7 +359,7 @@ class BorderModel:
         )  # fmt: skip
 
     def border(self, day: int) -> None:
-        a = self.agents
+        a = self.arrays
         for k, here in enumerate(self._by_crossing()):
             rule = self._today[k]
             row = self.at_crossing[day, k]
@@ -382,7 +383,7 @@ class BorderModel:
         People waiting overnight come first, then today's arrivals by hour; arrivals after
         closing wait for the next day.
         """
-        t_state = self.agents.t_state[queued]
+        t_state = self.arrays.t_state[queued]
         hours = 24.0 * self._draws(K.Draw.ARRIVAL_HOUR, day, queued)
         arrived_today = t_state == day
         ready = ~arrived_today | (hours < self.close_hour[k])
@@ -391,62 +392,60 @@ class BorderModel:
         return queued[order][: int(self.migrant_capacity[k])]
 
     def night(self, day: int) -> None:
-        a, s = self.agents, self.spec.stranded
+        a = self.arrays
         night_key = self.keys[K.Draw.NIGHT_CHOICE.stream]  # NIGHT_CHOICE and CAUGHT share it
         for k, here in enumerate(self._by_crossing()):
             if not len(here):
                 continue  # nobody stranded, waiting or sheltered from here: nothing to do
             rule = self._today[k]
-            stranded = here[a.state[here] == K.STRANDED]
-            waiting = here[a.state[here] == K.QUEUED]
             row = self.at_crossing[day, k]
-            row[C.STRANDED] = len(stranded)
-            row[C.WAITING] = len(waiting)
-            row[C.CHILDREN_STRANDED] = int(a.child[stranded].sum() + a.child[waiting].sum())
+            K.evening(here, a.state, a.child, row)
             for e in self._events_today:
-                if e.target != self.crossing_names[k]:
-                    continue
-                if e.kind == "shelter":
-                    movers = stranded if e.value <= 0 else stranded[: int(e.value)]
-                    a.state[movers] = K.SHELTERED
-                    a.loc[movers] = self.index[e.to]
-                    a.t_state[movers] = day
-                    row[C.SHELTERED_MOVED] += len(movers)
-                elif e.kind == "return_flight":
-                    pool = here[(a.state[here] == K.STRANDED) | (a.state[here] == K.SHELTERED)]
-                    rank = np.argsort(self._draws(K.Draw.FLIGHT_SEAT, day, pool), kind="stable")
-                    seats = pool[rank[: int(e.value)]]
-                    a.state[seats] = K.FLOWN
-                    a.t_state[seats] = day
-                    row[C.FLOWN] += len(seats)
-            stranded = here[a.state[here] == K.STRANDED]
-            if not len(stranded):
-                continue
-            p_read = s.readmitted_per_day.value if rule.readmission else 0.0
-            p_div = s.divert_per_day.value if rule.readmission and self.divert_to[k] >= 0 else 0.0
-            edges = np.cumsum([p_read, s.return_per_day.value, p_div, s.irregular_per_day.value])
+                if e.target == self.crossing_names[k]:
+                    self._event(e, k, here, day)
             K.stranded_night(
-                day, night_key, stranded, edges, rule.detection, a.state, a.loc, a.crossing,
-                a.path, a.pos, a.t_state, self.return_path[k], self.divert_to[k],
+                day, night_key, here, self._night_edges(k, rule), rule.detection, a.state, a.loc,
+                a.crossing, a.path, a.pos, a.t_state, self.return_path[k], self.divert_to[k],
                 self.divert_path[k], self.onward_path[k], self.entry_post[k], row,
             )  # fmt: skip
 
+    def _night_edges(self, k: int, rule: DayPolicy) -> np.ndarray:
+        """Cumulative probabilities of the night's choices, in NightChoice order."""
+        s = self.spec.stranded
+        p_read = s.readmitted_per_day.value if rule.readmission else 0.0
+        p_div = s.divert_per_day.value if rule.readmission and self.divert_to[k] >= 0 else 0.0
+        return np.cumsum([p_read, s.return_per_day.value, p_div, s.irregular_per_day.value])
+
+    def _event(self, e, k: int, here: np.ndarray, day: int) -> None:
+        """A move to shelters or a return flight from crossing ``k`` tonight."""
+        a = self.arrays
+        row = self.at_crossing[day, k]
+        if e.kind == "shelter":
+            stranded = here[a.state[here] == K.STRANDED]
+            movers = stranded if e.value <= 0 else stranded[: int(e.value)]
+            a.state[movers] = K.SHELTERED
+            a.loc[movers] = self.index[e.to]
+            a.t_state[movers] = day
+            row[C.SHELTERED_MOVED] += len(movers)
+        elif e.kind == "return_flight":
+            pool = here[(a.state[here] == K.STRANDED) | (a.state[here] == K.SHELTERED)]
+            rank = np.argsort(self._draws(K.Draw.FLIGHT_SEAT, day, pool), kind="stable")
+            seats = pool[rank[: int(e.value)]]
+            a.state[seats] = K.FLOWN
+            a.t_state[seats] = day
+            row[C.FLOWN] += len(seats)
+
     def record(self, day: int) -> None:
         """Count the evening's states; people who reached a final state leave the live set."""
-        a, live = self.agents, self.live
-        state = a.state[live]
-        counts = np.bincount(state, minlength=K.N_STATES)
-        self.final_counts += np.where(K.FINAL, counts, 0)
+        a = self.arrays
+        counts = self.state_counts[day]
+        n = K.record(
+            self.live, a.state, a.loc, a.child, self.final_counts, counts,
+            self.sheltered[day], self.children_sheltered[day],
+        )  # fmt: skip
+        self.live = self.live[:n]
         counts[K.FINAL] = self.final_counts[K.FINAL]
-        counts[K.HOME] = len(a) - counts.sum()
-        self.state_counts[day] = counts
-        sh = live[state == K.SHELTERED]
-        if len(sh):
-            self.sheltered[day] = np.bincount(a.loc[sh], minlength=len(self.places))
-            self.children_sheltered[day] = np.bincount(
-                a.loc[sh[a.child[sh]]], minlength=len(self.places)
-            )
-        self.live = live[~K.FINAL[state]]
+        counts[K.HOME] = self.stock - counts.sum()
 
     # -- running ------------------------------------------------------------------------
     def run(self, on_day=None) -> BorderModel:

@@ -97,9 +97,11 @@ READMIT, RETURN, DIVERT, IRREGULAR = (
     int(NightChoice.READMIT), int(NightChoice.RETURN), int(NightChoice.DIVERT),
     int(NightChoice.IRREGULAR),
 )  # fmt: skip
-(N_READMITTED, N_RETURNED, N_DIVERTED, N_IRREGULAR_CROSSING, N_IRREGULAR_DETECTED) = (
+(N_READMITTED, N_RETURNED, N_DIVERTED, N_IRREGULAR_CROSSING, N_IRREGULAR_DETECTED,
+ N_STRANDED, N_WAITING, N_CHILDREN_STRANDED) = (
     int(CrossingCount.READMITTED), int(CrossingCount.RETURNED), int(CrossingCount.DIVERTED),
     int(CrossingCount.IRREGULAR_CROSSING), int(CrossingCount.IRREGULAR_DETECTED),
+    int(CrossingCount.STRANDED), int(CrossingCount.WAITING), int(CrossingCount.CHILDREN_STRANDED),
 )  # fmt: skip
 #: The day key of the leaving thresholds: one draw per person for the whole run.
 THRESHOLD_DAY = 0
@@ -257,10 +259,10 @@ def admit(
 
 @njit(nogil=True)
 def stranded_night(
-    day, key, stranded, edges, detection, state, loc, crossing, path, pos, t_state,
+    day, key, people, edges, detection, state, loc, crossing, path, pos, t_state,
     return_path, divert_to, divert_path, onward_path, entry_post, row,
 ):  # fmt: skip
-    """What each of the ``stranded`` people of one crossing does tonight (a :class:`NightChoice`).
+    """What each stranded person among ``people`` (one crossing's) does tonight.
 
     ``edges`` are the cumulative probabilities of the choices in their order; the choice is the
     number of edges at or below the person's draw. Readmitted people and those walking back
@@ -269,7 +271,9 @@ def stranded_night(
     crosses onward. ``row`` is the crossing's counts of the day (:class:`CrossingCount`).
     """
     dkey = day_key(key, day)
-    for i in stranded:
+    for i in people:
+        if state[i] != STRANDED:
+            continue
         u = uniform(dkey, i, NIGHT_CHOICE)
         choice = 0
         for e in edges:
@@ -295,6 +299,45 @@ def stranded_night(
             continue
         pos[i] = 0.0
         t_state[i] = day
+
+
+@njit(nogil=True)
+def evening(people, state, child, row):
+    """Count one crossing's ``people`` stranded and waiting tonight, and the children among them."""
+    stranded = waiting = children = 0
+    for i in people:
+        if state[i] == STRANDED:
+            stranded += 1
+        elif state[i] == QUEUED:
+            waiting += 1
+        else:
+            continue
+        children += child[i]
+    row[N_STRANDED] = stranded
+    row[N_WAITING] = waiting
+    row[N_CHILDREN_STRANDED] = children
+
+
+@njit(nogil=True)
+def record(live, state, loc, child, final_counts, counts, sheltered, children_sheltered):
+    """Count the evening's states of the ``live`` people and those in shelters, per place.
+
+    People in a final state are added to ``final_counts`` and dropped: ``live`` is compacted in
+    place and the number kept is returned.
+    """
+    n = 0
+    for i in live:
+        s = state[i]
+        if FINAL[s]:
+            final_counts[s] += 1
+            continue
+        counts[s] += 1
+        if s == SHELTERED:
+            sheltered[loc[i]] += 1
+            children_sheltered[loc[i]] += child[i]
+        live[n] = i
+        n += 1
+    return n
 
 
 @njit(nogil=True)
