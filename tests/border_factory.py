@@ -54,6 +54,8 @@ def write_case(
     preparation_days: float = 1.0,
     bus_km_per_day: float = 1000.0,
     social_weight: float = 0.0,
+    documented_multiplier: float = 1.0,
+    family_multiplier: float = 1.0,
     variants: str = "",
 ) -> Path:
     """A case folder; ``groups`` rows are (iso3, share, documented_share, family_share,
@@ -86,8 +88,8 @@ base_hazard = {_param(hazard)}
 social_weight = {_param(social_weight)}
 social_window_days = {_param(7)}
 preparation_days = {_param(preparation_days)}
-documented_multiplier = {_param(1.0)}
-family_multiplier = {_param(1.0)}
+documented_multiplier = {_param(documented_multiplier)}
+family_multiplier = {_param(family_multiplier)}
 
 [travel]
 bus_km_per_day = {_param(bus_km_per_day)}

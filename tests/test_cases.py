@@ -80,11 +80,15 @@ def test_2023_episode_magnitude_and_duration():
 
 @pytest.mark.parametrize("name", CASES)
 def test_case_holds_its_fitted_values(name):
-    """scenario.toml holds the best point of the case's documented grid (fit.toml)."""
+    """scenario.toml holds a best point of the case's documented grid (fit.toml).
+
+    Points can tie (every observation inside its range scores 0), and then any of them is
+    the case's fit.
+    """
     case, fit, points = fit_case(resolve_scenario(name))
-    best = points[0].values
+    best = [p.values for p in points if p.loss == points[0].loss]
     now = current_values(case, list(fit.grid))
-    assert best == pytest.approx(now)
+    assert any(values == pytest.approx(now) for values in best), (now, best)
 
 
 @pytest.mark.parametrize("name", CASES)

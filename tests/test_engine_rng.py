@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from borderflow.engine.jit import njit
-from borderflow.engine.rng import Streams, _mix, day_key, uniform
+from borderflow.engine.rng import Streams, _mix, choice, day_key, uniform
 
 N = 100_000
 M64 = (1 << 64) - 1
@@ -180,3 +180,16 @@ def test_negative_seed_refused():
     with pytest.raises(ValueError, match="non-negative"):
         Streams(-1)
     assert Streams(0).seed == 0
+
+
+@pytest.mark.parametrize(
+    "p",
+    [[0.3, 0.2, 0.2, 0.1, 0.1, 0.1], [1.0], [0.0, 0.5, 0.0, 0.5], [1 / 15] * 15, [0.7, 0.3, 0.0]],
+)
+def test_choice_is_numpys_choice_bit_for_bit(p):
+    mine, numpys = Streams(3).generator("population", 0), Streams(3).generator("population", 0)
+    got = choice(mine, np.array(p), 50_000)
+    want = numpys.choice(len(p), size=50_000, p=np.array(p))
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    assert mine.random() == numpys.random()  # the generators are left in the same state

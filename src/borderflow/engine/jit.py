@@ -25,7 +25,13 @@ import numba
 import borderflow
 
 _PACKAGE = Path(borderflow.__file__).parent
-KERNEL_SOURCES = ("engine/rng.py", "engine/jit.py", "rules/flee_kernels.py")
+KERNEL_SOURCES = (
+    "engine/rng.py",
+    "engine/jit.py",
+    "rules/flee_kernels.py",
+    "rules/border_kernels.py",
+    "rules/border_indicators.py",  # CrossingCount indices are constants in border kernels
+)
 
 
 def _cache_dir() -> Path:

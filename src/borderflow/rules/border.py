@@ -6,8 +6,9 @@ arrays and runs a day as an ordered plan of phases:
 1. ``calendar``: today's departure-hazard factor, and each crossing's admission policy,
    readmission, detection, return flights and moves to shelters;
 2. ``depart``: decisions to leave (a daily hazard by nationality, papers and family, times
-   event multipliers, a countdown to a deadline and what others did lately), preparation, the
-   choice of a crossing, the start of the journey (numba);
+   event multipliers, a countdown to a deadline and what others did lately, passing each
+   person's threshold: :mod:`borderflow.rules.border_depart`), preparation, the choice of a
+   crossing, the start of the journey (numba);
 3. ``travel``: everyone on the road advances along their path by bus or on foot (numba);
 4. ``border``: each crossing processes its queue in arrival order within its opening hours and
    its daily capacity (shared with regular traffic) and admits or refuses people by the entry
@@ -18,6 +19,11 @@ arrays and runs a day as an ordered plan of phases:
    reinforcement); return flights and moves to shelters happen;
 6. ``record``: daily counts per place, crossing and road.
 
+A day costs what moves: the phases after ``depart`` touch only the *live* people (left home,
+not yet arrived, returned or flown), kept as a sorted index set, so that they see people in
+the same order as a scan of everyone would; the evening's state counts come from it and from
+counters of the final states.
+
 Every number comes from the case's files; the mechanisms are documented in
 ``docs/border-model.md``.
 """
@@ -26,7 +32,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import IntEnum
 
 import numpy as np
 
@@ -34,10 +39,11 @@ from borderflow.engine.agents import Agents
 from borderflow.engine.graph import Graph
 from borderflow.engine.loop import Phase, Plan
 from borderflow.engine.paths import PathBuilder, PathTable
-from borderflow.engine.rng import Streams
+from borderflow.engine.rng import Streams, choice
 from borderflow.errors import ScenarioError
 from borderflow.results.run_result import RunResult
 from borderflow.rules import border_kernels as K
+from borderflow.rules.border_depart import Departures
 from borderflow.rules.border_indicators import CrossingCount as C
 from borderflow.rules.border_result import border_result
 from borderflow.scenario.border_io import BorderCase
@@ -51,16 +57,6 @@ BORDER_FIELDS = {
     "pos": (np.dtype(np.float32), 0.0),  # km along the path
     "t_state": (np.dtype(np.int16), 0),  # day the current state began
 }
-
-
-class NightChoice(IntEnum):
-    """What a stranded person does tonight, in the order the probabilities are stacked."""
-
-    READMIT = 0  # taken back by the exit country (when it readmits)
-    RETURN = 1  # walks back to the last city
-    DIVERT = 2  # leaves for the nearest other crossing (when readmitted there)
-    IRREGULAR = 3  # tries to cross irregularly
-    WAIT = 4  # stays between the posts
 
 
 @dataclass(frozen=True)
@@ -96,6 +92,7 @@ class BorderModel:
         self.places = tuple(p.name for p in case.places)
         self.index = case.place_index
         self.kind = np.array([p.kind for p in case.places])
+        self.keys = {name: self.streams.key(name) for name in K.STREAMS}
         self._build_graph()
         self._build_crossings(capacity or {})
         self._build_population(scale)
@@ -107,7 +104,9 @@ class BorderModel:
         self.decided = np.zeros(self.days, dtype=np.int64)
         self.state_counts = np.zeros((self.days, K.N_STATES), dtype=np.int64)
         self.factor = np.zeros(self.days)
-        self.keys = {name: self.streams.key(name) for name in K.STREAMS}
+        # People who left home and are not in a final state (sorted), and the final counts.
+        self.live = np.zeros(0, dtype=np.int64)
+        self.final_counts = np.zeros(K.N_STATES, dtype=np.int64)
         self._today: list[DayPolicy] = []
         self._events_today: list = []
         self._hazard_factor = 1.0
@@ -225,11 +224,9 @@ class BorderModel:
         rng = self.streams.generator("population", 0)
         groups = case.groups
         self.group_iso3 = [g.iso3 for g in groups]
-        g = rng.choice(len(groups), size=n, p=np.array([x.share for x in groups]))
+        g = choice(rng, np.array([x.share for x in groups]), n)
         res_idx = np.array([self.index[r.residence] for r in case.population])
-        home = res_idx[
-            rng.choice(len(res_idx), size=n, p=np.array([r.share for r in case.population]))
-        ]
+        home = res_idx[choice(rng, np.array([r.share for r in case.population]), n)]
         doc = rng.random(n) < np.array([x.documented_share for x in groups])[g]
         fam = rng.random(n) < np.array([x.family_share for x in groups])[g]
         child = fam & (rng.random(n) < spec.population.child_share_in_families.value)
@@ -248,10 +245,13 @@ class BorderModel:
             for k, name in enumerate(self.crossing_names):
                 cw[gi, k] = weights.get(name, 0.0)
         self.cum_weights = np.cumsum(cw / cw.sum(axis=1, keepdims=True), axis=1)
-        self.citizen = np.array(
-            [[iso == self.entry_iso3[k] for k in range(self.n_cross)] for iso in self.group_iso3]
+        # citizen_of[crossing, nationality]: citizens of the entry country always enter
+        self.citizen_of = np.array(
+            [[iso == self.entry_iso3[k] for iso in self.group_iso3] for k in range(self.n_cross)]
         )
         self.stock = n
+        self.arrays = self.agents.views()  # the population never grows
+        self.departures = Departures(self.keys["depart"], self.arrays.klass, self.hazard)
 
     def _set_hazard(self) -> None:
         """Daily departure hazard per class (nationality, papers, family) from the parameters."""
@@ -295,6 +295,12 @@ class BorderModel:
     def _draws(self, draw: K.Draw, day: int, idx: np.ndarray) -> np.ndarray:
         """Today's uniforms of ``draw`` for the people ``idx``."""
         return K.draws(self.keys[draw.stream], day, idx, draw.slot)
+
+    def _by_crossing(self) -> list[np.ndarray]:
+        """The live people bound for each crossing, in index order (as a scan of everyone)."""
+        live = self.live
+        here = self.arrays.crossing[live]
+        return [live[here == k] for k in range(self.n_cross)]
 
     @staticmethod
     def _active(start: dt.date, end: dt.date | None, date: dt.date) -> bool:
@@ -348,157 +354,126 @@ class BorderModel:
         ]
 
     def depart(self, day: int) -> None:
-        a = self.agents
-        self.decided[day] = K.depart(
-            day, self.keys["depart"], a.state, a.klass, a.home, a.crossing, a.path, a.pos,
-            a.t_state, self.hazard, self._hazard_factor, self.spec.departure.preparation_days.value,
+        a = self.arrays
+        deciders = self.departures.today(self._hazard_factor)
+        self.decided[day] = len(deciders)
+        if len(deciders):
+            self.live = np.insert(self.live, np.searchsorted(self.live, deciders), deciders)
+        K.depart(
+            day, self.keys["depart"], deciders, self.live, a.state, a.klass, a.home, a.crossing,
+            a.path, a.pos, a.t_state, self.spec.departure.preparation_days.value,
             self.cum_weights, self.n_cross, self.path_of, self.departed[day],
         )  # fmt: skip
 
     def travel(self, day: int) -> None:
-        a, p = self.agents, self.paths
-        before = a.state == K.TRAVELLING
+        a, p = self.arrays, self.paths
+        arrived = np.zeros(self.n_cross, dtype=np.int32)
         K.travel(
-            day, a.state, a.loc, a.path, a.pos, a.t_state,
-            p.offsets, p.links, p.cum_km, self.link_speed, self.graph.dst, self.flow[day],
+            day, self.live, a.state, a.loc, a.path, a.pos, a.t_state, a.crossing,
+            p.offsets, p.links, p.cum_km, self.link_speed, self.graph.dst, self.flow[day], arrived,
         )  # fmt: skip
-        arrived = before & (a.state == K.QUEUED)
-        if arrived.any():
-            self.at_crossing[day, :, C.ARRIVED] += np.bincount(
-                a.crossing[arrived], minlength=self.n_cross
-            )
+        self.at_crossing[day, :, C.ARRIVED] += arrived
 
-    def _admit(self, k: int, idx: np.ndarray, rule: DayPolicy, quota_left: int) -> np.ndarray:
-        """Which of ``idx`` (in processing order) the entry policy admits today.
-
-        Citizens of the entry country are always admitted. ``quota`` admits documented people
-        and, on top, undocumented ones up to the day's quota; ``corridor`` admits everyone, at
-        most ``quota`` a day when a quota is set.
-        """
-        a = self.agents
-        documented = (a.klass[idx] & 2) > 0
-        ok = self.citizen[a.klass[idx] // 4, k].copy()
-        if rule.entry == "open":
-            ok[:] = True
-        elif rule.entry == "documented_only":
-            ok |= documented
-        elif rule.entry == "quota":
-            ok |= documented
-            ok[np.flatnonzero(~ok)[: max(quota_left, 0)]] = True
-        elif rule.entry == "corridor":
-            if rule.quota > 0:
-                ok[np.flatnonzero(~ok)[: max(quota_left, 0)]] = True
-            else:
-                ok[:] = True
-        return ok
-
-    def _cross(self, k: int, idx: np.ndarray, day: int) -> None:
-        a = self.agents
-        a.state[idx] = K.ONWARD
-        a.path[idx] = self.onward_path[k]
-        a.pos[idx] = 0.0
-        a.loc[idx] = self.entry_post[k]
-        a.t_state[idx] = day
+    def _admit(
+        self, k: int, people: np.ndarray, rule: DayPolicy, quota_left: int, day: int, *,
+        arriving: bool,
+    ) -> tuple[int, int]:  # fmt: skip
+        """Crossing ``k`` admits ``people`` in order (:func:`border_kernels.admit`)."""
+        a = self.arrays
+        return K.admit(
+            day, people, K.ENTRY[rule.entry], rule.quota, quota_left, self.citizen_of[k],
+            a.klass, arriving, a.state, a.loc, a.path, a.pos, a.t_state,
+            self.onward_path[k], self.entry_post[k], self.exit_post[k],
+        )  # fmt: skip
 
     def border(self, day: int) -> None:
-        a = self.agents
-        for k in range(self.n_cross):
+        a = self.arrays
+        for k, here in enumerate(self._by_crossing()):
             rule = self._today[k]
-            queued = np.flatnonzero((a.state == K.QUEUED) & (a.crossing == k))
-            hours = 24.0 * self._draws(K.Draw.ARRIVAL_HOUR, day, queued)
-            arrived_today = a.t_state[queued] == day
-            # Arrivals after closing wait for the next day; earlier ones are served in order.
-            ready = ~arrived_today | (hours < self.close_hour[k])
-            order = np.lexsort((queued, np.where(arrived_today, hours, -1.0), a.t_state[queued]))
-            order = order[ready[order]]
-            served = queued[order][: int(self.migrant_capacity[k])]
+            row = self.at_crossing[day, k]
+            queued = here[a.state[here] == K.QUEUED]
             quota_left = rule.quota
-            if len(served):
-                before = self._admit(k, served, DayPolicy("documented_only", 0, 0, False), 0)
-                ok = self._admit(k, served, rule, quota_left)
-                quota_left -= int((ok & ~before).sum())
-                self._cross(k, served[ok], day)
-                refused = served[~ok]
-                a.state[refused] = K.STRANDED
-                a.loc[refused] = self.exit_post[k]
-                a.t_state[refused] = day
-                self.at_crossing[day, k, C.CROSSED] += int(ok.sum())
-                self.at_crossing[day, k, C.REFUSED] += len(refused)
+            if len(queued):
+                served = self._queue_order(k, queued, day)
+                ok, quota_left = self._admit(k, served, rule, quota_left, day, arriving=True)
+                row[C.CROSSED] += ok
+                row[C.REFUSED] += len(served) - ok
             # People stranded earlier are admitted when today's policy lets them.
             if rule.entry in ("open", "corridor", "quota"):
-                waiting = np.flatnonzero(
-                    (a.state == K.STRANDED) & (a.crossing == k) & (a.t_state < day)
-                )
+                waiting = here[(a.state[here] == K.STRANDED) & (a.t_state[here] < day)]
                 if len(waiting):
-                    ok = self._admit(k, waiting, rule, quota_left)
-                    self._cross(k, waiting[ok], day)
-                    self.at_crossing[day, k, C.CORRIDOR] += int(ok.sum())
+                    ok, _ = self._admit(k, waiting, rule, quota_left, day, arriving=False)
+                    row[C.CORRIDOR] += ok
+
+    def _queue_order(self, k: int, queued: np.ndarray, day: int) -> np.ndarray:
+        """Who crossing ``k`` serves today, in order, at most its migrant capacity.
+
+        People waiting overnight come first, then today's arrivals by hour; arrivals after
+        closing wait for the next day.
+        """
+        t_state = self.arrays.t_state[queued]
+        hours = 24.0 * self._draws(K.Draw.ARRIVAL_HOUR, day, queued)
+        arrived_today = t_state == day
+        ready = ~arrived_today | (hours < self.close_hour[k])
+        order = np.lexsort((queued, np.where(arrived_today, hours, -1.0), t_state))
+        order = order[ready[order]]
+        return queued[order][: int(self.migrant_capacity[k])]
 
     def night(self, day: int) -> None:
-        a, s = self.agents, self.spec.stranded
-        for k in range(self.n_cross):
+        a = self.arrays
+        night_key = self.keys[K.Draw.NIGHT_CHOICE.stream]  # NIGHT_CHOICE and CAUGHT share it
+        for k, here in enumerate(self._by_crossing()):
+            if not len(here):
+                continue  # nobody stranded, waiting or sheltered from here: nothing to do
             rule = self._today[k]
-            stranded = np.flatnonzero((a.state == K.STRANDED) & (a.crossing == k))
-            waiting = (a.state == K.QUEUED) & (a.crossing == k)
             row = self.at_crossing[day, k]
-            row[C.STRANDED] = len(stranded)
-            row[C.WAITING] = int(waiting.sum())
-            row[C.CHILDREN_STRANDED] = int(a.child[stranded].sum() + a.child[waiting].sum())
+            K.evening(here, a.state, a.child, row)
             for e in self._events_today:
-                if e.target != self.crossing_names[k]:
-                    continue
-                if e.kind == "shelter":
-                    movers = stranded if e.value <= 0 else stranded[: int(e.value)]
-                    a.state[movers] = K.SHELTERED
-                    a.loc[movers] = self.index[e.to]
-                    a.t_state[movers] = day
-                    row[C.SHELTERED_MOVED] += len(movers)
-                elif e.kind == "return_flight":
-                    pool = np.flatnonzero(
-                        ((a.state == K.STRANDED) | (a.state == K.SHELTERED)) & (a.crossing == k)
-                    )
-                    rank = np.argsort(self._draws(K.Draw.FLIGHT_SEAT, day, pool), kind="stable")
-                    seats = pool[rank[: int(e.value)]]
-                    a.state[seats] = K.FLOWN
-                    a.t_state[seats] = day
-                    row[C.FLOWN] += len(seats)
-            stranded = np.flatnonzero((a.state == K.STRANDED) & (a.crossing == k))
-            if not len(stranded):
-                continue
-            u = self._draws(K.Draw.NIGHT_CHOICE, day, stranded)
-            p_read = s.readmitted_per_day.value if rule.readmission else 0.0
-            p_div = s.divert_per_day.value if rule.readmission and self.divert_to[k] >= 0 else 0.0
-            edges = np.cumsum([p_read, s.return_per_day.value, p_div, s.irregular_per_day.value])
-            choice = np.searchsorted(edges, u, side="right")  # a NightChoice
-            back = stranded[choice <= NightChoice.RETURN]
-            a.state[back] = K.RETURNING
-            a.path[back] = self.return_path[k]
-            a.pos[back] = 0.0
-            a.t_state[back] = day
-            row[C.READMITTED] += int((choice == NightChoice.READMIT).sum())
-            row[C.RETURNED] += int((choice == NightChoice.RETURN).sum())
-            div = stranded[choice == NightChoice.DIVERT]
-            a.state[div] = K.TRAVELLING
-            a.crossing[div] = self.divert_to[k]
-            a.path[div] = self.divert_path[k]
-            a.pos[div] = 0.0
-            a.t_state[div] = day
-            row[C.DIVERTED] += len(div)
-            tries = stranded[choice == NightChoice.IRREGULAR]
-            caught = self._draws(K.Draw.CAUGHT, day, tries) < rule.detection
-            self._cross(k, tries[~caught], day)
-            row[C.IRREGULAR_CROSSING] += int((~caught).sum())
-            row[C.IRREGULAR_DETECTED] += int(caught.sum())
+                if e.target == self.crossing_names[k]:
+                    self._event(e, k, here, day)
+            K.stranded_night(
+                day, night_key, here, self._night_edges(k, rule), rule.detection, a.state, a.loc,
+                a.crossing, a.path, a.pos, a.t_state, self.return_path[k], self.divert_to[k],
+                self.divert_path[k], self.onward_path[k], self.entry_post[k], row,
+            )  # fmt: skip
+
+    def _night_edges(self, k: int, rule: DayPolicy) -> np.ndarray:
+        """Cumulative probabilities of the night's choices, in NightChoice order."""
+        s = self.spec.stranded
+        p_read = s.readmitted_per_day.value if rule.readmission else 0.0
+        p_div = s.divert_per_day.value if rule.readmission and self.divert_to[k] >= 0 else 0.0
+        return np.cumsum([p_read, s.return_per_day.value, p_div, s.irregular_per_day.value])
+
+    def _event(self, e, k: int, here: np.ndarray, day: int) -> None:
+        """A move to shelters or a return flight from crossing ``k`` tonight."""
+        a = self.arrays
+        row = self.at_crossing[day, k]
+        if e.kind == "shelter":
+            stranded = here[a.state[here] == K.STRANDED]
+            movers = stranded if e.value <= 0 else stranded[: int(e.value)]
+            a.state[movers] = K.SHELTERED
+            a.loc[movers] = self.index[e.to]
+            a.t_state[movers] = day
+            row[C.SHELTERED_MOVED] += len(movers)
+        elif e.kind == "return_flight":
+            pool = here[(a.state[here] == K.STRANDED) | (a.state[here] == K.SHELTERED)]
+            rank = np.argsort(self._draws(K.Draw.FLIGHT_SEAT, day, pool), kind="stable")
+            seats = pool[rank[: int(e.value)]]
+            a.state[seats] = K.FLOWN
+            a.t_state[seats] = day
+            row[C.FLOWN] += len(seats)
 
     def record(self, day: int) -> None:
-        a = self.agents
-        self.state_counts[day] = np.bincount(a.state, minlength=K.N_STATES)
-        sh = a.state == K.SHELTERED
-        if sh.any():
-            self.sheltered[day] = np.bincount(a.loc[sh], minlength=len(self.places))
-            self.children_sheltered[day] = np.bincount(
-                a.loc[sh & a.child], minlength=len(self.places)
-            )
+        """Count the evening's states; people who reached a final state leave the live set."""
+        a = self.arrays
+        counts = self.state_counts[day]
+        n = K.record(
+            self.live, a.state, a.loc, a.child, self.final_counts, counts,
+            self.sheltered[day], self.children_sheltered[day],
+        )  # fmt: skip
+        self.live = self.live[:n]
+        counts[K.FINAL] = self.final_counts[K.FINAL]
+        counts[K.HOME] = self.stock - counts.sum()
 
     # -- running ------------------------------------------------------------------------
     def run(self, on_day=None) -> BorderModel:

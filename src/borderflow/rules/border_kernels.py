@@ -1,8 +1,9 @@
 """Numba kernels of the border-crisis ruleset: departure decisions and travel along paths.
 
-Both loop over all agents once per day and touch only those in the states they handle. Random
-numbers are counter-based (:func:`borderflow.engine.rng.uniform`), so an agent's draws do not
-depend on other agents, and two variants of a scenario share them (common random numbers).
+They loop over the people a day concerns (today's deciders, the people who have left home and
+are not yet in a final state), never over the whole population. Random numbers are
+counter-based (:func:`borderflow.engine.rng.uniform`), so an agent's draws do not depend on
+other agents, and two variants of a scenario share them (common random numbers).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from borderflow.engine.jit import njit
 from borderflow.engine.rng import day_key, uniform
+from borderflow.rules.border_indicators import CrossingCount
 
 
 class State(IntEnum):
@@ -43,6 +45,16 @@ N_STATES = len(State)
  SHELTERED) = (int(s) for s in State)  # fmt: skip
 
 
+class NightChoice(IntEnum):
+    """What a stranded person does tonight, in the order the probabilities are stacked."""
+
+    READMIT = 0  # taken back by the exit country (when it readmits)
+    RETURN = 1  # walks back to the last city
+    DIVERT = 2  # leaves for the nearest other crossing (when readmitted there)
+    IRREGULAR = 3  # tries to cross irregularly
+    WAIT = 4  # stays between the posts
+
+
 class Draw(Enum):
     """Every random decision of the ruleset: the phase stream it draws from, and its slot.
 
@@ -51,7 +63,8 @@ class Draw(Enum):
     common random numbers between variants hold decision by decision.
     """
 
-    LEAVE = ("depart", 0)  # does a person at home decide to leave today
+    # A person's threshold for leaving (see rules/border_depart.py): drawn once, on THRESHOLD_DAY
+    LEAVE_THRESHOLD = ("depart", 3)
     PREPARATION = ("depart", 1)  # how many days of preparation
     CROSSING_CHOICE = ("depart", 2)  # which crossing
     ARRIVAL_HOUR = ("hour", 0)  # the hour of arrival at the exit post
@@ -70,65 +83,100 @@ class Draw(Enum):
 
 STREAMS = tuple(dict.fromkeys(d.stream for d in Draw))
 # Slots the kernels use, as plain integers (numba reads module globals as constants).
-LEAVE, PREPARATION, CROSSING_CHOICE = (
-    Draw.LEAVE.slot, Draw.PREPARATION.slot, Draw.CROSSING_CHOICE.slot
+LEAVE_THRESHOLD, PREPARATION, CROSSING_CHOICE = (
+    Draw.LEAVE_THRESHOLD.slot, Draw.PREPARATION.slot, Draw.CROSSING_CHOICE.slot
 )  # fmt: skip
+NIGHT_CHOICE, CAUGHT = Draw.NIGHT_CHOICE.slot, Draw.CAUGHT.slot
+assert Draw.NIGHT_CHOICE.stream == Draw.CAUGHT.stream  # stranded_night takes one key
+#: Entry policies (policies.csv) as the codes :func:`admit` takes.
+ENTRY = {"open": 0, "documented_only": 1, "quota": 2, "corridor": 3, "closed": 4}
+OPEN, DOCUMENTED_ONLY, QUOTA, CORRIDOR = (
+    ENTRY["open"], ENTRY["documented_only"], ENTRY["quota"], ENTRY["corridor"]
+)  # fmt: skip
+READMIT, RETURN, DIVERT, IRREGULAR = (
+    int(NightChoice.READMIT), int(NightChoice.RETURN), int(NightChoice.DIVERT),
+    int(NightChoice.IRREGULAR),
+)  # fmt: skip
+(N_READMITTED, N_RETURNED, N_DIVERTED, N_IRREGULAR_CROSSING, N_IRREGULAR_DETECTED,
+ N_STRANDED, N_WAITING, N_CHILDREN_STRANDED) = (
+    int(CrossingCount.READMITTED), int(CrossingCount.RETURNED), int(CrossingCount.DIVERTED),
+    int(CrossingCount.IRREGULAR_CROSSING), int(CrossingCount.IRREGULAR_DETECTED),
+    int(CrossingCount.STRANDED), int(CrossingCount.WAITING), int(CrossingCount.CHILDREN_STRANDED),
+)  # fmt: skip
+#: The day key of the leaving thresholds: one draw per person for the whole run.
+THRESHOLD_DAY = 0
+#: States nobody leaves again (people in them are dropped from the live set).
+FINAL = np.zeros(N_STATES, dtype=np.bool_)
+FINAL[[State.ARRIVED, State.RETURNED, State.FLOWN]] = True
+
+
+@njit(nogil=True)
+def passed(sorted_u, sorted_idx, bounds, ptr, g, out):
+    """Advance each class's pointer past the thresholds below ``g[class]``; return how many.
+
+    ``sorted_u[bounds[c]:bounds[c+1]]`` are class ``c``'s thresholds in increasing order and
+    ``ptr[c]`` the first not yet passed; the people passed today are written to ``out``.
+    """
+    n = 0
+    for c in range(len(ptr)):
+        j = ptr[c]
+        end = bounds[c + 1]
+        while j < end and sorted_u[j] < g[c]:
+            out[n] = sorted_idx[j]
+            n += 1
+            j += 1
+        ptr[c] = j
+    return n
 
 
 @njit(nogil=True)
 def depart(
-    day, key, state, klass, home, crossing, path, pos, t_state,
-    hazard, factor, prep_mean, cum_weights, n_crossings, path_of, departed,
+    day, key, deciders, live, state, klass, home, crossing, path, pos, t_state,
+    prep_mean, cum_weights, n_crossings, path_of, departed,
 ):  # fmt: skip
-    """Decide departures for people at home; start the journeys of those who are ready.
+    """Prepare today's ``deciders``; start the journeys of the ``live`` people who are ready.
 
-    ``hazard[klass]`` is the daily leaving probability of each class (nationality ×
-    documented × family) before ``factor`` (events, countdown, social feedback). A decided
-    person prepares for a geometric number of days with mean ``prep_mean``, picks a crossing
-    with its nationality's cumulative weights, and gets the road path from home to it.
-    ``departed[place]`` counts journeys starting today. Returns how many decided today.
+    A decided person prepares for a geometric number of days with mean ``prep_mean``, picks a
+    crossing with its nationality's cumulative weights, and gets the road path from home to
+    it; ``live`` must already hold the deciders, so those with no preparation set off today.
+    ``departed[place]`` counts journeys starting today.
     """
     dkey = day_key(key, day)
     q = 1.0 / prep_mean if prep_mean > 1.0 else 1.0
-    n_decided = 0
-    for i in range(len(state)):
-        s = state[i]
-        if s == HOME and uniform(dkey, i, LEAVE) < hazard[klass[i]] * factor:
-            n_decided += 1
-            wait = 0
-            if q < 1.0:
-                wait = int(math.log(1.0 - uniform(dkey, i, PREPARATION)) / math.log(1.0 - q))
-            t_state[i] = day + wait
-            state[i] = PREPARING
-            u = uniform(dkey, i, CROSSING_CHOICE)
-            g = klass[i] // 4
-            c = 0
-            while c < n_crossings - 1 and u >= cum_weights[g, c]:
-                c += 1
-            crossing[i] = c
-            path[i] = path_of[home[i], c]
-            pos[i] = 0.0
-            s = PREPARING
-        if s == PREPARING and t_state[i] <= day:
+    for i in deciders:
+        wait = 0
+        if q < 1.0:
+            wait = int(math.log(1.0 - uniform(dkey, i, PREPARATION)) / math.log(1.0 - q))
+        t_state[i] = day + wait
+        state[i] = PREPARING
+        u = uniform(dkey, i, CROSSING_CHOICE)
+        g = klass[i] // 4
+        c = 0
+        while c < n_crossings - 1 and u >= cum_weights[g, c]:
+            c += 1
+        crossing[i] = c
+        path[i] = path_of[home[i], c]
+        pos[i] = 0.0
+    for i in live:
+        if state[i] == PREPARING and t_state[i] <= day:
             state[i] = TRAVELLING
             t_state[i] = day
             departed[home[i]] += 1
-    return n_decided
 
 
 @njit(nogil=True)
 def travel(
-    day, state, loc, path, pos, t_state,
-    offsets, links, cum_km, link_speed, dst, flow,
+    day, live, state, loc, path, pos, t_state, crossing,
+    offsets, links, cum_km, link_speed, dst, flow, arrived,
 ):  # fmt: skip
-    """Advance everyone on the road by one day along their path, link by link.
+    """Advance everyone on the road (among ``live``) by one day along their path, link by link.
 
     A link's speed is km per day (bus or walking); the day's time is spent link after link.
     ``flow[link]`` counts people who finished a link today. Arrivals change state: at an exit
-    post travellers queue; onward travellers arrive; people returning are back in the city.
-    Returns nothing; ``t_state`` records the day of the new state.
+    post travellers queue (counted in ``arrived[crossing]``); onward travellers arrive; people
+    returning are back in the city. ``t_state`` records the day of the new state.
     """
-    for i in range(len(state)):
+    for i in live:
         s = state[i]
         if s != TRAVELLING and s != ONWARD and s != RETURNING:
             continue
@@ -156,10 +204,140 @@ def travel(
             t_state[i] = day
             if s == TRAVELLING:
                 state[i] = QUEUED
+                arrived[crossing[i]] += 1
             elif s == ONWARD:
                 state[i] = ARRIVED
             else:
                 state[i] = RETURNED
+
+
+@njit(nogil=True)
+def admit(
+    day, people, entry, quota, quota_left, citizen, klass, strand_refused,
+    state, loc, path, pos, t_state, onward_path, entry_post, exit_post,
+):  # fmt: skip
+    """Admit or refuse ``people``, in processing order, by one crossing's entry policy.
+
+    Citizens of the entry country (``citizen[nationality]``) are always admitted. ``open``
+    admits everyone; ``documented_only`` people with papers; ``quota`` people with papers and,
+    on top, the first others up to ``quota_left``; ``corridor`` everyone, or the first
+    ``quota_left`` non-citizens when a ``quota`` is set; ``closed`` nobody else. Admitted people
+    cross onward from the entry post; refused ones are stranded between the posts when
+    ``strand_refused`` (on arrival) and stay as they are otherwise (stranded earlier). Returns
+    how many were admitted and the quota left: less one for each admitted person who has
+    neither citizenship nor papers.
+    """
+    free = max(quota_left, 0)
+    admitted = 0
+    for i in people:
+        entitled = citizen[klass[i] // 4] or (klass[i] & 2) > 0
+        ok = citizen[klass[i] // 4]
+        if entry == OPEN:
+            ok = True
+        elif entry in (DOCUMENTED_ONLY, QUOTA):
+            ok = entitled
+        elif entry == CORRIDOR and quota <= 0:
+            ok = True
+        if not ok and free > 0 and entry in (QUOTA, CORRIDOR):
+            ok = True
+            free -= 1
+        if ok:
+            admitted += 1
+            if not entitled:
+                quota_left -= 1
+            state[i] = ONWARD
+            path[i] = onward_path
+            pos[i] = 0.0
+            loc[i] = entry_post
+            t_state[i] = day
+        elif strand_refused:
+            state[i] = STRANDED
+            loc[i] = exit_post
+            t_state[i] = day
+    return admitted, quota_left
+
+
+@njit(nogil=True)
+def stranded_night(
+    day, key, people, edges, detection, state, loc, crossing, path, pos, t_state,
+    return_path, divert_to, divert_path, onward_path, entry_post, row,
+):  # fmt: skip
+    """What each stranded person among ``people`` (one crossing's) does tonight.
+
+    ``edges`` are the cumulative probabilities of the choices in their order; the choice is the
+    number of edges at or below the person's draw. Readmitted people and those walking back
+    return to the last city (``return_path``); diverting people travel to ``divert_to``; an
+    irregular attempt is caught with probability ``detection`` (the person stays stranded) or
+    crosses onward. ``row`` is the crossing's counts of the day (:class:`CrossingCount`).
+    """
+    dkey = day_key(key, day)
+    for i in people:
+        if state[i] != STRANDED:
+            continue
+        u = uniform(dkey, i, NIGHT_CHOICE)
+        choice = 0
+        for e in edges:
+            choice += e <= u
+        if choice <= RETURN:
+            state[i] = RETURNING
+            path[i] = return_path
+            row[N_READMITTED if choice == READMIT else N_RETURNED] += 1
+        elif choice == DIVERT:
+            state[i] = TRAVELLING
+            crossing[i] = divert_to
+            path[i] = divert_path
+            row[N_DIVERTED] += 1
+        elif choice == IRREGULAR:
+            if uniform(dkey, i, CAUGHT) < detection:
+                row[N_IRREGULAR_DETECTED] += 1
+                continue
+            state[i] = ONWARD
+            path[i] = onward_path
+            loc[i] = entry_post
+            row[N_IRREGULAR_CROSSING] += 1
+        else:
+            continue
+        pos[i] = 0.0
+        t_state[i] = day
+
+
+@njit(nogil=True)
+def evening(people, state, child, row):
+    """Count one crossing's ``people`` stranded and waiting tonight, and the children among them."""
+    stranded = waiting = children = 0
+    for i in people:
+        if state[i] == STRANDED:
+            stranded += 1
+        elif state[i] == QUEUED:
+            waiting += 1
+        else:
+            continue
+        children += child[i]
+    row[N_STRANDED] = stranded
+    row[N_WAITING] = waiting
+    row[N_CHILDREN_STRANDED] = children
+
+
+@njit(nogil=True)
+def record(live, state, loc, child, final_counts, counts, sheltered, children_sheltered):
+    """Count the evening's states of the ``live`` people and those in shelters, per place.
+
+    People in a final state are added to ``final_counts`` and dropped: ``live`` is compacted in
+    place and the number kept is returned.
+    """
+    n = 0
+    for i in live:
+        s = state[i]
+        if FINAL[s]:
+            final_counts[s] += 1
+            continue
+        counts[s] += 1
+        if s == SHELTERED:
+            sheltered[loc[i]] += 1
+            children_sheltered[loc[i]] += child[i]
+        live[n] = i
+        n += 1
+    return n
 
 
 @njit(nogil=True)
