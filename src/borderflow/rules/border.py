@@ -287,6 +287,7 @@ class BorderModel:
         self.link_speed = speed[self._edge]
         self.streams = Streams(seed)
         self.keys = {name: self.streams.key(name) for name in K.STREAMS}
+        self.departures.retune(self.keys["depart"], self.hazard)
 
     # -- helpers ------------------------------------------------------------------------
     def date(self, day: int) -> dt.date:
