@@ -32,7 +32,6 @@ LONG_FUNCTIONS: dict[str, str] = {
         "that receives arrays pays reference counting per array (see the module docstring)"
     ),
     # Pending (issue 11): long today, to be split by the work on these modules.
-    "borderflow.rules.flee:FleeModel.__init__": "pending: model set-up",
     "borderflow.scenario.flee_io:read_locations": "pending: locations.csv reader",
     "borderflow.web.app:create_app": "pending: the web app's wiring, with its hardening",
 }

@@ -101,10 +101,55 @@ class FleeModel:
         self.streams = Streams(seed)
         self.days = scenario.length
         self.start_date = scenario.start_date
+        self._build_places()
+        self._build_roads()
+        n, names = len(scenario.locations), self._names
+        self.location_weight = np.ones(n)
+        for name, w in settings.location_weights.items():
+            if name not in self.index:
+                raise ScenarioError(
+                    f"location_weights names '{name}', which is not a location of the scenario",
+                    file=scenario.path / "input_csv" / "locations.csv",
+                )
+            self.location_weight[self.index[name]] = w
+        self.camps = [names[i] for i in np.flatnonzero(self.is_camp)]
+        self.camp_idx = np.flatnonzero(self.is_camp)
+        self.schedule = spawn_schedule(scenario, settings, self.camps, self.days)
+        columns, self.conflict_table = list(scenario.conflict_names), scenario.conflicts
+        if settings.rules.respelled_conflicts and scenario.respelled:
+            columns += [location for _, location in scenario.respelled]
+            self.conflict_table = np.hstack([scenario.conflicts, scenario.respelled_conflicts])
+        self.conflict_cols = np.array([self.index[c] for c in columns], dtype=np.int64)
+
+        expected = int(self.schedule.new.sum() + self.schedule.camp_data[0].sum()) + int(
+            self.initial_idps.sum()
+        )
+        self.agents = Agents(FLEE_FIELDS, capacity=max(expected, 1024))
+        self.count = np.zeros(n, dtype=np.int64)
+        self.history = np.zeros((self.days, n), dtype=np.int64)
+        self.travelling = np.zeros(self.days, dtype=np.int64)
+        self.n_agents = np.zeros(self.days, dtype=np.int64)
+        self.key = self.streams.key("move")
+        self._insert_day0()
+        self.plan = Plan(
+            [
+                Phase("conflicts", self.update_conflicts, "onsets and ends from conflicts.csv"),
+                Phase("spawn", self.spawn, "data-driven spawning with refugee debt"),
+                Phase("closures", self.apply_closures, "closures.csv actions for the day"),
+                Phase("move", self.move, "decide, choose route, travel (numba)"),
+                Phase("record", self.record, "agents at each place after moving"),
+            ]
+        )
+
+    # -- set-up ---------------------------------------------------------------------------
+    def _build_places(self) -> None:
+        """Places as arrays: kinds, populations, capacities, conflicts and move chances."""
+        settings, scenario = self.settings, self.scenario
         m, hasten = settings.move_rules, settings.optimisations.hasten
         locs = scenario.locations
         n = len(locs)
         names = tuple(loc.name for loc in locs)
+        self._names = names
         self.index = {name: i for i, name in enumerate(names)}
         kinds = [loc.kind for loc in locs]
         self.is_camp = np.array(["camp" in k for k in kinds])
@@ -149,6 +194,15 @@ class FleeModel:
         self.is_camp |= low  # Flee re-tags such places as camps
         self.is_camp_now = self.is_camp.copy()
 
+    def _build_roads(self) -> None:
+        """The road graph, link speeds and the route candidates of each place."""
+        settings, scenario = self.settings, self.scenario
+        m, locs, n, names = (
+            settings.move_rules,
+            scenario.locations,
+            len(scenario.locations),
+            self._names,
+        )
         a = np.array([self.index[r.a] for r in scenario.routes], dtype=np.int32)
         b = np.array([self.index[r.b] for r in scenario.routes], dtype=np.int32)
         dist = np.array([r.distance for r in scenario.routes])
@@ -169,44 +223,6 @@ class FleeModel:
         widest = int(np.max(np.diff(self.cands.by_origin))) if n else 0
         self.scratch = np.zeros(max(widest, 1), dtype=np.float64)
 
-        self.location_weight = np.ones(n)
-        for name, w in settings.location_weights.items():
-            if name not in self.index:
-                raise ScenarioError(
-                    f"location_weights names '{name}', which is not a location of the scenario",
-                    file=scenario.path / "input_csv" / "locations.csv",
-                )
-            self.location_weight[self.index[name]] = w
-        self.camps = [names[i] for i in np.flatnonzero(self.is_camp)]
-        self.camp_idx = np.flatnonzero(self.is_camp)
-        self.schedule = spawn_schedule(scenario, settings, self.camps, self.days)
-        columns, self.conflict_table = list(scenario.conflict_names), scenario.conflicts
-        if settings.rules.respelled_conflicts and scenario.respelled:
-            columns += [location for _, location in scenario.respelled]
-            self.conflict_table = np.hstack([scenario.conflicts, scenario.respelled_conflicts])
-        self.conflict_cols = np.array([self.index[c] for c in columns], dtype=np.int64)
-
-        expected = int(self.schedule.new.sum() + self.schedule.camp_data[0].sum()) + int(
-            self.initial_idps.sum()
-        )
-        self.agents = Agents(FLEE_FIELDS, capacity=max(expected, 1024))
-        self.count = np.zeros(n, dtype=np.int64)
-        self.history = np.zeros((self.days, n), dtype=np.int64)
-        self.travelling = np.zeros(self.days, dtype=np.int64)
-        self.n_agents = np.zeros(self.days, dtype=np.int64)
-        self.key = self.streams.key("move")
-        self._insert_day0()
-        self.plan = Plan(
-            [
-                Phase("conflicts", self.update_conflicts, "onsets and ends from conflicts.csv"),
-                Phase("spawn", self.spawn, "data-driven spawning with refugee debt"),
-                Phase("closures", self.apply_closures, "closures.csv actions for the day"),
-                Phase("move", self.move, "decide, choose route, travel (numba)"),
-                Phase("record", self.record, "agents at each place after moving"),
-            ]
-        )
-
-    # -- set-up ---------------------------------------------------------------------------
     def _insert_day0(self) -> None:
         """Day-0 camp populations (and initial_idps) become agents in their camps."""
         rules = self.settings.spawn_rules
