@@ -15,6 +15,7 @@ batches, which calibration needs: it submits a batch per generation.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import multiprocessing
 import os
 import threading
 import uuid
@@ -98,6 +99,18 @@ class _Serial(Executor):
         yield submit
 
 
+def _context() -> multiprocessing.context.BaseContext | None:
+    """How to start workers: forked, unless this process runs other threads (the web server).
+
+    A fork copies every lock as it stands; a lock another thread holds at that moment (an
+    import in progress, a logging handler) is never released in the worker, which then waits
+    for ever. Workers of a threaded process start from a fork server instead.
+    """
+    if threading.active_count() > 1:
+        return multiprocessing.get_context("forkserver")
+    return None
+
+
 class _Pool(Executor):
     def __init__(self, workers: int | None) -> None:
         self.workers = workers or os.cpu_count() or 1
@@ -106,7 +119,10 @@ class _Pool(Executor):
     def session(self, job: Job, init: tuple) -> Iterator[Submit]:
         token = uuid.uuid4().hex
         with cf.ProcessPoolExecutor(
-            max_workers=self.workers, initializer=_set_up, initargs=(job, token, init)
+            max_workers=self.workers,
+            mp_context=_context(),
+            initializer=_set_up,
+            initargs=(job, token, init),
         ) as pool:
 
             def submit(todo: Sequence[Any], done: Done) -> None:
