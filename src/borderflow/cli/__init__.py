@@ -1,7 +1,7 @@
 """The ``borderflow`` command: a thin shell over the services (runs, ensemble, calibrate, ...).
 
 Each topic's commands live in their own module (:mod:`.run`, :mod:`.info`, :mod:`.compare`,
-:mod:`.ensemble`, :mod:`.calibrate`, :mod:`.observations`; the web app's in
+:mod:`.ensemble`, :mod:`.calibrate`, :mod:`.observations`, :mod:`.report`; the web app's in
 :mod:`borderflow.web.commands`) and are registered here, in the order ``--help`` lists them.
 Those modules import only typer at the top; heavy modules (numba, pyarrow, matplotlib, the
 database, Dask) load inside the commands that need them, so ``--help`` answers at once. Any
@@ -19,7 +19,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import typer
 
-from borderflow.cli import calibrate, compare, ensemble, info, observations, run
+from borderflow.cli import calibrate, compare, ensemble, info, observations, report, run
 from borderflow.console import err
 from borderflow.web.commands import serve, users_app
 
@@ -39,6 +39,7 @@ for command in (
     calibrate.backtest,
     info.info,
     calibrate.fit,
+    report.report,
 ):
     app.command()(command)
 app.add_typer(observations.obs_app, name="obs")

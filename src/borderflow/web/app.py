@@ -26,7 +26,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from borderflow.errors import ScenarioError
 from borderflow.observe.store import Store
-from borderflow.web import api_observations, api_runs, api_scenarios, api_session, api_users
+from borderflow.web import (
+    api_observations,
+    api_report,
+    api_runs,
+    api_scenarios,
+    api_session,
+    api_users,
+)
 from borderflow.web.jobs import THREADS, Jobs
 from borderflow.web.routing import allowed_methods
 
@@ -145,7 +152,7 @@ def create_app(
     app.state.store, app.state.jobs, app.state.data_dir = store, jobs, data_dir
 
     api = APIRouter(prefix="/api")
-    for module in (api_session, api_scenarios, api_runs, api_observations, api_users):
+    for module in (api_session, api_scenarios, api_runs, api_report, api_observations, api_users):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -5,6 +5,65 @@
 const TOKEN_KEY = "borderflow.token";
 const USER_KEY = "borderflow.user";
 const SCENARIO_KEY = "borderflow.scenario";
+const LANG_KEY = "borderflow.lang";
+
+// ---- language ------------------------------------------------------------------------------
+// English text is the message id; other languages come from /api/i18n/{lang}, built from the
+// same gettext catalog as the command line's and the report's. The choice is remembered.
+
+export const LANGUAGES = [["en", "English"], ["es", "Español"]];
+export const lang = LANGUAGES.some(([code]) => code === localStorage.getItem(LANG_KEY))
+  ? localStorage.getItem(LANG_KEY)
+  : "en";
+let messages = {};
+
+/** The translation of an English message, with {name} placeholders filled from `values`. */
+export function t(message, values = {}) {
+  let text = messages[message] || message;
+  for (const [k, v] of Object.entries(values)) text = text.replaceAll(`{${k}}`, String(v));
+  return text;
+}
+
+/** Translate every element marked data-i18n (its English text is kept as the id). */
+export function translatePage(root = document) {
+  for (const node of root.querySelectorAll("[data-i18n]")) {
+    if (!node.dataset.i18nId) node.dataset.i18nId = node.textContent.replace(/\s+/g, " ").trim();
+    node.textContent = t(node.dataset.i18nId);
+  }
+}
+
+export function setLanguage(code) {
+  localStorage.setItem(LANG_KEY, code);
+  location.reload();
+}
+
+async function loadLanguage() {
+  if (lang !== "en") {
+    try {
+      const response = await fetch(`/api/i18n/${encodeURIComponent(lang)}`);
+      if (response.ok) messages = (await response.json()).messages;
+    } catch {
+      // the page stays in English
+    }
+  }
+  document.documentElement.lang = lang;
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", () => translatePage());
+  } else translatePage();
+}
+
+await loadLanguage();
+
+function languageSelect() {
+  const select = el(
+    "select",
+    { id: "lang", "data-testid": "lang-select", "aria-label": t("Language") },
+    LANGUAGES.map(([code, name]) => el("option", { value: code }, name)),
+  );
+  select.value = lang;
+  select.addEventListener("change", () => setLanguage(select.value));
+  return select;
+}
 
 export const ROLES_THAT_RUN = ["analyst", "admin"];
 export const ROLES_THAT_UPLOAD = ["data-entry", "admin"];
@@ -170,11 +229,11 @@ export function qs(params) {
 // ---- page frame ----------------------------------------------------------------------------
 
 const PAGES = [
-  ["situation.html", "Situation"],
-  ["map.html", "Map"],
-  ["compare.html", "Compare"],
-  ["upload.html", "Upload"],
-  ["sources.html", "Sources"],
+  ["situation.html", t("Situation")],
+  ["map.html", t("Map")],
+  ["compare.html", t("Compare")],
+  ["upload.html", t("Upload")],
+  ["sources.html", t("Sources")],
 ];
 
 export function el(tag, attrs = {}, ...children) {
@@ -213,11 +272,11 @@ export function renderNav(user) {
     el("span", { class: "role", id: "nav-role", "data-testid": "nav-role" }, user.role),
     user.organisation ? el("span", { class: "org" }, ` · ${user.organisation}`) : null,
   );
-  const out = el("button", { type: "button", id: "logout", "data-testid": "logout", class: "secondary", onclick: logout }, "Log out");
+  const out = el("button", { type: "button", id: "logout", "data-testid": "logout", class: "secondary", onclick: logout }, t("Log out"));
   nav.replaceChildren(
     el("a", { class: "brand", href: "situation.html" }, "borderflow"),
     links,
-    el("div", { class: "nav-right" }, who, out),
+    el("div", { class: "nav-right" }, languageSelect(), who, out),
   );
 }
 
@@ -488,8 +547,8 @@ export function fmt(x) {
   if (typeof x === "number") {
     if (!Number.isFinite(x)) return String(x);
     return Math.abs(x) >= 100 || Number.isInteger(x)
-      ? Math.round(x).toLocaleString("en-GB")
-      : x.toLocaleString("en-GB", { maximumFractionDigits: 2 });
+      ? Math.round(x).toLocaleString(lang === "es" ? "es-ES" : "en-GB")
+      : x.toLocaleString(lang === "es" ? "es-ES" : "en-GB", { maximumFractionDigits: 2 });
   }
   if (typeof x === "object") {
     // an ensemble figure, e.g. {median, q05, q95} or {q50, q05, q95}

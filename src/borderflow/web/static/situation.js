@@ -2,7 +2,7 @@ import {
   COLORS, PLOT_CONFIG, ROLES_THAT_RUN, api, baseLayout, clearMessages, crossingNames, downloadLink,
   el, fanTraces, fillScenarioSelect, finishedRuns, fmt, isEnsemble, label, lineTrace,
   observationTraces, plotlyReady, preferredRun, qs, requireLogin, runLabel, setState, showError,
-  showMessage, summaryRows, variantText, waitForRun,
+  showMessage, summaryRows, t, lang, variantText, waitForRun,
 } from "./app.js";
 
 const user = await requireLogin();
@@ -16,6 +16,7 @@ const strandedBox = document.getElementById("stranded-charts");
 const crossingBox = document.getElementById("crossing-charts");
 const needsBox = document.getElementById("needs");
 const form = document.getElementById("run-form");
+const reportLinks = document.getElementById("report-links");
 
 let scenarioList = [];
 let scenario = null;
@@ -49,11 +50,12 @@ async function loadScenario(preferId = null) {
   const wanted = preferId ?? new URLSearchParams(location.search).get("run");
   let run = runs.find((r) => String(r.id) === String(wanted)) || preferredRun(runs);
   if (!run) {
-    runSelect.append(el("option", { value: "" }, "no finished run yet"));
-    runInfo.textContent = `No finished run of ${scenario.name} yet.` +
+    runSelect.append(el("option", { value: "" }, t("no finished run yet")));
+    reportLinks.hidden = true;
+    runInfo.textContent = t("No finished run of {scenario} yet.", { scenario: scenario.name }) +
       (ROLES_THAT_RUN.includes(user.role) ? " Start a forecast below." : " Ask an analyst to start one.");
     for (const box of [strandedBox, crossingBox, needsBox]) {
-      box.replaceChildren(el("p", { class: "muted" }, "Nothing to show yet."));
+      box.replaceChildren(el("p", { class: "muted" }, t("Nothing to show yet.")));
     }
     setUrl(null);
     setAllStates("empty");
@@ -67,11 +69,19 @@ async function showRun(run) {
   setAllStates("loading");
   clearMessages();
   setUrl(run);
-  runInfo.textContent =
-    `Run #${run.id}: ${isEnsemble(run) ? `ensemble of ${run.members} members` : "single run"}, ` +
-    `variant ${variantText(run.variant)}, seed ${run.seed}; started by ${run.created_by ?? "?"} ` +
-    `at ${String(run.created_at ?? "").replace("T", " ").slice(0, 19)}, finished ` +
-    `${String(run.finished_at ?? "").replace("T", " ").slice(0, 19)}.`;
+  runInfo.textContent = t(
+    "Run #{id}: {kind}, variant {variant}, seed {seed}; started by {who} at {start}, finished {end}.",
+    {
+      id: run.id,
+      kind: isEnsemble(run) ? t("ensemble of {members} members", { members: run.members }) : t("single run"),
+      variant: variantText(run.variant),
+      seed: run.seed,
+      who: run.created_by ?? "?",
+      start: String(run.created_at ?? "").replace("T", " ").slice(0, 19),
+      end: String(run.finished_at ?? "").replace("T", " ").slice(0, 19),
+    },
+  );
+  showReportLinks(run);
   const crossings = crossingNames(scenario);
   if (!crossings.length) {
     // a Flee scenario: no border crossings to chart, but its series can still be downloaded
@@ -106,12 +116,27 @@ async function showRun(run) {
   setState(main, results.every((r) => r.status === "fulfilled") ? "ready" : "error");
 }
 
+/** The situation report of this run, in the page's language, as PDF and as HTML. */
+function showReportLinks(run) {
+  const crossings = crossingNames(scenario);
+  reportLinks.hidden = !crossings.length;
+  if (!crossings.length) return;
+  const link = (format) =>
+    downloadLink(
+      `/api/runs/${enc(run.id)}/report` + qs({ lang, format }),
+      `run-${run.id}-situation-report-${lang}.${format}`,
+      format === "pdf" ? t("Download the situation report (PDF)") : t("Situation report (HTML)"),
+      `download-report-${format}`,
+    );
+  reportLinks.replaceChildren(link("pdf"), " · ", link("html"));
+}
+
 function withOrigin(layout) {
   if (!scenario.origin) return layout;
   return {
     ...layout,
     shapes: [{ type: "line", xref: "x", yref: "paper", x0: scenario.origin, x1: scenario.origin, y0: 0, y1: 1, line: { color: "#777", width: 1, dash: "dash" } }],
-    annotations: [{ x: scenario.origin, y: 1, xref: "x", yref: "paper", text: "forecast origin", showarrow: false, xanchor: "left", yanchor: "top", font: { size: 10, color: "#555" } }],
+    annotations: [{ x: scenario.origin, y: 1, xref: "x", yref: "paper", text: t("forecast origin"), showarrow: false, xanchor: "left", yanchor: "top", font: { size: 10, color: "#555" } }],
   };
 }
 
@@ -159,7 +184,7 @@ async function drawStranded(run, crossings) {
       chart.dataset.observed = String(observed.length);
       chart.dataset.run = String(run.id);
       foot.replaceChildren(
-        el("span", { "data-testid": "observed-count" }, `${observed.length} stored observation${observed.length === 1 ? "" : "s"}`),
+        el("span", { "data-testid": "observed-count" }, observed.length === 1 ? t("{n} stored observation", { n: 1 }) : t("{n} stored observations", { n: observed.length })),
         el(
           "span",
           {},
