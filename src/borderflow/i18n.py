@@ -71,7 +71,8 @@ def fmt_number(value: float, lang: str, digits: int = 0) -> str:
     from babel.numbers import format_decimal
 
     if not math.isfinite(value):
-        return translator(lang)("n/a")
+        T = translator(lang)
+        return T("n/a")
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(round(value, digits), format=pattern, locale=lang)
 

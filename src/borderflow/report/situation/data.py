@@ -20,6 +20,9 @@ from borderflow.errors import ScenarioError
 from borderflow.results.headline import ALL_CROSSINGS, FIGURES, figures, summarise
 
 REPORT_JSON = "report.json"  # the last report's headline, for "what changed"
+# an ensemble folder's files (borderflow.ensemble.runner's names; the report layer reads them
+# without importing the services, and a test checks that the names agree)
+MANIFEST, MEMBERS_DIR, BANDS = "ensemble.json", "members", "bands.parquet"
 QUANTILES = (0.05, 0.5, 0.95)
 
 
@@ -70,10 +73,9 @@ class SituationData:
 
 
 def _member_tables(folder: Path) -> tuple[dict, list]:
-    from borderflow.ensemble.runner import MANIFEST, MEMBERS_DIR
     from borderflow.results.series import read_parquet
 
-    if (folder / MANIFEST).exists() and (folder / "bands.parquet").exists():
+    if (folder / MANIFEST).exists() and (folder / BANDS).exists():
         meta = json.loads((folder / MANIFEST).read_text())
         files = sorted((folder / MEMBERS_DIR).glob("*.parquet"))
         if not files:
