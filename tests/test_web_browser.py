@@ -552,6 +552,8 @@ def test_the_dashboard_in_spanish_and_its_situation_report(
     from playwright.sync_api import expect
 
     login(page, server, "vic")
+    # the seeded ensemble, whatever other tests have run since
+    page.goto(server + f"/situation.html?scenario=chile-peru-2025&run={seeded_run}")
     expect_state(page, "main", "ready")
     expect(page.get_by_test_id("nav-situation")).to_have_text("Situation")
     page.get_by_test_id("lang-select").select_option("es")  # reloads the page in Spanish

@@ -344,7 +344,7 @@ export async function downloadCsv(path, filename) {
 }
 
 /** A "download data" link under a chart or table, fetching the CSV endpoint behind it. */
-export function downloadLink(path, filename, label = "Download data (CSV)", testid = null) {
+export function downloadLink(path, filename, label = t("Download data (CSV)"), testid = null) {
   const a = el(
     "a",
     { href: path, class: "download", "data-testid": testid || "download", "data-endpoint": path, download: filename },
@@ -395,13 +395,14 @@ export function crossingNames(scenario) {
 export function variantText(variant) {
   if (!variant || typeof variant !== "object") return String(variant ?? "");
   const parts = Object.entries(variant).map(([k, v]) => `${k}=${v}`);
-  return parts.length ? parts.join(", ") : "default";
+  return parts.length ? parts.join(", ") : t("default");
 }
 
 export function runLabel(run) {
-  const kind = run.members >= 2 ? `ensemble of ${run.members}` : "single run";
+  const kind = run.members >= 2 ? t("ensemble of {members}", { members: run.members }) : t("single run");
   const when = (run.finished_at || run.created_at || "").replace("T", " ").slice(0, 16);
-  return `#${run.id} · ${variantText(run.variant)} · seed ${run.seed} · ${kind}${when ? " · " + when : ""}`;
+  const seed = t("seed {seed}", { seed: run.seed });
+  return `#${run.id} · ${variantText(run.variant)} · ${seed} · ${kind}${when ? " · " + when : ""}`;
 }
 
 export function isEnsemble(run) {
@@ -433,12 +434,29 @@ export async function waitForRun(id, onTick, interval = 400) {
 
 export const COLORS = ["#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad", "#d35400", "#16a085"];
 
+// plotly's month names and number signs in Spanish (its locale files are not shipped with it)
+const PLOTLY_ES = {
+  moduleType: "locale",
+  name: "es",
+  dictionary: {},
+  format: {
+    days: ["domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"],
+    shortDays: ["dom", "lun", "mar", "mié", "jue", "vie", "sáb"],
+    months: ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"],
+    shortMonths: ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"],
+    date: "%d/%m/%Y",
+    decimal: ",",
+    thousands: ".",
+  },
+};
+
 export function plotlyReady() {
   if (!window.Plotly) throw new Error("The chart library did not load (/static/vendor/plotly.min.js).");
+  if (lang === "es") window.Plotly.register(PLOTLY_ES);
   return window.Plotly;
 }
 
-export const PLOT_CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+export const PLOT_CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"], locale: lang };
 
 export function baseLayout(title, yTitle) {
   return {
@@ -448,6 +466,7 @@ export function baseLayout(title, yTitle) {
     yaxis: { title: { text: yTitle }, rangemode: "tozero" },
     legend: { orientation: "h", y: -0.15 },
     hovermode: "x unified",
+    separators: lang === "es" ? ",." : ".,",
     font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" },
   };
 }
@@ -475,9 +494,9 @@ export function fanTraces(rows, name, color = COLORS[0]) {
     },
   ];
   return [
-    ...band("q05", "q95", "90 % band (q05–q95)", 0.18),
-    ...band("q25", "q75", "50 % band (q25–q75)", 0.35),
-    { x, y: rows.map((r) => r.q50), mode: "lines", line: { color, width: 2 }, name: `${name} median`, meta: { kind: "median" } },
+    ...band("q05", "q95", t("90 % band (q05–q95)"), 0.18),
+    ...band("q25", "q75", t("50 % band (q25–q75)"), 0.35),
+    { x, y: rows.map((r) => r.q50), mode: "lines", line: { color, width: 2 }, name: `${name} ${t("median")}`, meta: { kind: "median" } },
   ];
 }
 
@@ -495,7 +514,7 @@ export function observationTraces(rows, name = "reported") {
   const points = rows.filter((o) => !o.end_date || o.end_date === o.date);
   const periods = rows.filter((o) => o.end_date && o.end_date !== o.date);
   const hover = (o) =>
-    `${o.date}${o.end_date && o.end_date !== o.date ? " to " + o.end_date : ""}: ` +
+    `${o.date}${o.end_date && o.end_date !== o.date ? " – " + o.end_date : ""}: ` +
     (o.value_low === o.value_high ? `${o.value_low}` : `${o.value_low}–${o.value_high}`) +
     (o.stat && o.stat !== "value" ? ` (${o.stat})` : "") +
     (o.source_publisher ? `<br>${String(o.source_publisher).slice(0, 80)}` : "");
@@ -506,7 +525,7 @@ export function observationTraces(rows, name = "reported") {
       y: mid,
       mode: "markers",
       type: "scatter",
-      name: `${name} (day)`,
+      name: t("{name} (day)", { name }),
       marker: { color: "#111", size: 8, symbol: "diamond" },
       error_y: {
         type: "data",
@@ -531,7 +550,7 @@ export function observationTraces(rows, name = "reported") {
       fill: "toself",
       fillcolor: "rgba(17,17,17,0.12)",
       line: { color: "#111", width: 1, dash: "dot" },
-      name: `${name} (period)`,
+      name: t("{name} (period)", { name }),
       legendgroup: "periods",
       showlegend: i === 0,
       text: Array(5).fill(hover(o)),
@@ -544,6 +563,9 @@ export function observationTraces(rows, name = "reported") {
 
 export function fmt(x) {
   if (x === null || x === undefined || x === "") return "–";
+  if (lang !== "en" && typeof x === "string" && /^\d{4}-\d{2}-\d{2}$/.test(x)) {
+    return new Date(x + "T00:00:00Z").toLocaleDateString("es-ES", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  }
   if (typeof x === "number") {
     if (!Number.isFinite(x)) return String(x);
     return Math.abs(x) >= 100 || Number.isInteger(x)
@@ -573,25 +595,25 @@ export function num(x) {
 }
 
 export const LABELS = {
-  peak_stranded: "Peak stranded",
-  peak_date: "Peak date",
-  days_with_stranded: "Days with people stranded",
-  person_days_stranded: "Stranded person-days",
-  crossed: "Crossed",
-  refused: "Refused",
-  irregular: "Irregular crossings",
-  people: "People",
-  children: "Children",
-  shelter_m2: "Shelter (m²)",
-  water_l: "Water (l/day)",
-  food_kcal: "Food (kcal/day)",
-  latrines: "Latrines",
+  peak_stranded: t("Peak stranded"),
+  peak_date: t("Peak date"),
+  days_with_stranded: t("Days with people stranded"),
+  person_days_stranded: t("Stranded person-days"),
+  crossed: t("Crossed"),
+  refused: t("Refused"),
+  irregular: t("Irregular crossings"),
+  people: t("People"),
+  children: t("Children"),
+  shelter_m2: t("Shelter (m²)"),
+  water_l: t("Water (l/day)"),
+  food_kcal: t("Food (kcal/day)"),
+  latrines: t("Latrines"),
 };
 
 export function label(key) {
   if (LABELS[key]) return LABELS[key];
-  if (key.startsWith("needs_at_peak.")) return `Needs at peak: ${label(key.slice(14))}`;
-  if (key.startsWith("members_90.")) return `${label(key.slice(11))}, 90 % range`;
+  if (key.startsWith("needs_at_peak.")) return t("Needs at peak: {label}", { label: label(key.slice(14)) });
+  if (key.startsWith("members_90.")) return t("{label}, 90 % range", { label: label(key.slice(11)) });
   return key.charAt(0).toUpperCase() + key.slice(1).replace(/_/g, " ");
 }
 

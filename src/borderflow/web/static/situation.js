@@ -22,9 +22,9 @@ let scenarioList = [];
 let scenario = null;
 let runs = [];
 const FLOW_INDICATORS = [
-  ["crossed", "crossed", COLORS[2]],
-  ["refused", "refused", COLORS[1]],
-  ["irregular_crossing", "irregular crossings", COLORS[3]],
+  ["crossed", t("crossed"), COLORS[2]],
+  ["refused", t("refused"), COLORS[1]],
+  ["irregular_crossing", t("irregular crossings"), COLORS[3]],
 ];
 
 function enc(x) {
@@ -89,8 +89,8 @@ async function showRun(run) {
       el(
         "p",
         { class: "muted" },
-        `${scenario.name} has no border crossings to chart here. `,
-        downloadLink(`/api/runs/${enc(run.id)}/series` + qs({ format: "csv" }), `run-${run.id}-series.csv`, "Download the run's series (CSV)", "download-series"),
+        t("{scenario} has no border crossings to chart here.", { scenario: scenario.name }) + " ",
+        downloadLink(`/api/runs/${enc(run.id)}/series` + qs({ format: "csv" }), `run-${run.id}-series.csv`, t("Download the run's series (CSV)"), "download-series"),
       );
     for (const box of [strandedBox, crossingBox, needsBox]) box.replaceChildren(note());
     setAllStates("ready");
@@ -178,8 +178,8 @@ async function drawStranded(run, crossings) {
         strandedTraces(run, crossing),
         api("/api/observations" + qs({ indicator: "stranded", place: crossing, format: "json" })),
       ]);
-      const traces = [...forecast.traces, ...observationTraces(observed, "reported")];
-      const layout = withOrigin(baseLayout("", "people"));
+      const traces = [...forecast.traces, ...observationTraces(observed, t("reported"))];
+      const layout = withOrigin(baseLayout("", t("people")));
       await Plotly.newPlot(chart, traces, layout, PLOT_CONFIG);
       chart.dataset.observed = String(observed.length);
       chart.dataset.run = String(run.id);
@@ -188,12 +188,12 @@ async function drawStranded(run, crossings) {
         el(
           "span",
           {},
-          downloadLink(forecast.csv, `run-${run.id}-stranded-${crossing}.csv`, "Download data (CSV)", "download-stranded"),
+          downloadLink(forecast.csv, `run-${run.id}-stranded-${crossing}.csv`, t("Download data (CSV)"), "download-stranded"),
           " · ",
           downloadLink(
             "/api/observations" + qs({ indicator: "stranded", place: crossing, format: "csv" }),
             `observations-stranded-${crossing}.csv`,
-            "Observations (CSV)",
+            t("Observations (CSV)"),
             "download-observations",
           ),
         ),
@@ -212,14 +212,14 @@ async function drawCrossings(run, crossings) {
       const traces = FLOW_INDICATORS.map(([ind, name, color]) =>
         lineTrace(rows.filter((r) => r.indicator === ind), name, color, { meta: { kind: "line", indicator: ind } }),
       );
-      const layout = withOrigin(baseLayout("", "people per day"));
+      const layout = withOrigin(baseLayout("", t("people per day")));
       await Plotly.newPlot(chart, traces, layout, PLOT_CONFIG);
       foot.replaceChildren(
-        el("span", {}, isEnsemble(run) ? "median member of the ensemble" : ""),
+        el("span", {}, isEnsemble(run) ? t("median member of the ensemble") : ""),
         downloadLink(
           `/api/runs/${enc(run.id)}/series` + qs({ location: crossing, format: "csv" }),
           `run-${run.id}-series-${crossing}.csv`,
-          "Download data (CSV)",
+          t("Download data (CSV)"),
           "download-crossings",
         ),
       );
@@ -258,7 +258,7 @@ async function drawNeeds(run) {
     );
   const body = [
     ...figureKeys.map((k) => line(k, label(k), (r) => r[k], (r) => (r.members_90 || {})[k])),
-    el("tr", {}, el("th", { scope: "rowgroup", colspan: String(rows.length + 1), class: "subhead" }, "Needs on the day of the peak (Sphere standards)")),
+    el("tr", {}, el("th", { scope: "rowgroup", colspan: String(rows.length + 1), class: "subhead" }, t("Needs on the day of the peak (Sphere standards)"))),
     ...needKeys.map((k) =>
       line(`needs_at_peak.${k}`, label(k), (r) => (r.needs_at_peak || {})[k], (r) => ((r.members_90 || {}).needs_at_peak || {})[k] ?? (r.members_90 || {})[`needs_at_peak.${k}`]),
     ),
@@ -267,14 +267,19 @@ async function drawNeeds(run) {
     el(
       "table",
       { id: "needs-table", "data-testid": "needs-table" },
-      el("caption", {}, `Headline figures from the forecast origin on and needs at the peak, run #${run.id}` + (ranges ? " (ensemble median; 90 % range over the members in brackets)" : "")),
-      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Figure"), rows.map((r) => el("th", { scope: "col", class: "num" }, r.crossing)))),
+      el(
+        "caption",
+        {},
+        t("Headline figures from the forecast origin on and needs at the peak, run #{id}", { id: run.id }) +
+          (ranges ? " " + t("(ensemble median; 90 % range over the members in brackets)") : ""),
+      ),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, t("Figure")), rows.map((r) => el("th", { scope: "col", class: "num" }, r.crossing)))),
       el("tbody", {}, body),
     ),
     el(
       "p",
       { class: "small" },
-      downloadLink(`/api/runs/${enc(run.id)}/needs` + qs({ format: "csv" }), `run-${run.id}-needs.csv`, "Download needs per day and place (CSV)", "download-needs"),
+      downloadLink(`/api/runs/${enc(run.id)}/needs` + qs({ format: "csv" }), `run-${run.id}-needs.csv`, t("Download needs per day and place (CSV)"), "download-needs"),
     ),
   );
 }
@@ -298,7 +303,7 @@ function buildRunForm() {
       "select",
       { id, name: dim, "data-testid": `variant-${dim}`, "data-dimension": dim },
       Object.entries(spec.options || {}).map(([option, desc]) =>
-        el("option", { value: option, title: optionDescription(desc) }, option + (option === spec.default ? " (default)" : "")),
+        el("option", { value: option, title: optionDescription(desc) }, option + (option === spec.default ? ` (${t("default")})` : "")),
       ),
     );
     select.value = spec.default;
@@ -338,7 +343,7 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const request = formRequest();
   if (request.members === 1) {
-    showMessage("An ensemble needs at least 2 members (0 for a single run).", "error", "run-messages");
+    showMessage(t("An ensemble needs at least 2 members (0 for a single run)."), "error", "run-messages");
     return;
   }
   const button = document.getElementById("run-submit");
@@ -350,21 +355,21 @@ form.addEventListener("submit", async (event) => {
   box.hidden = false;
   progress.value = 0;
   form.dataset.state = "running";
-  status.textContent = "Submitting…";
+  status.textContent = t("Submitting…");
   try {
     const started = await api("/api/runs", { method: "POST", body: request });
     form.dataset.runId = String(started.id);
     const run = await waitForRun(started.id, (r) => {
       progress.value = Number(r.progress ?? 0);
-      status.textContent = `Run #${r.id}: ${r.status}` + (r.progress != null ? ` (${Math.round(100 * r.progress)} %)` : "") + (r.message ? ` — ${r.message}` : "");
+      status.textContent = t("Run #{id}: {status}", { id: r.id, status: r.status }) + (r.progress != null ? ` (${Math.round(100 * r.progress)} %)` : "") + (r.message ? ` — ${r.message}` : "");
     });
     if (run.status === "failed") {
       form.dataset.state = "failed";
-      showMessage(`Run #${run.id} failed${run.message ? `: ${run.message}` : "."}`, "error", "run-messages");
+      showMessage(t("Run #{id} failed.", { id: run.id }) + (run.message ? ` ${run.message}` : ""), "error", "run-messages");
       return;
     }
     progress.value = 1;
-    status.textContent = `Run #${run.id} is done; showing it above.`;
+    status.textContent = t("Run #{id} is done; showing it above.", { id: run.id });
     await loadScenario(run.id);
     form.dataset.state = "done";
     main.scrollIntoView({ behavior: "smooth" });
