@@ -153,7 +153,7 @@ async function strandedTraces(run, crossing) {
       const rows = await api(`/api/runs/${enc(run.id)}/bands` + qs({ indicator: "stranded", location: crossing, format: "json" }));
       if (rows.length) {
         return {
-          traces: fanTraces(rows, "forecast"),
+          traces: fanTraces(rows, t("forecast")),
           csv: `/api/runs/${enc(run.id)}/bands` + qs({ indicator: "stranded", location: crossing, format: "csv" }),
         };
       }
@@ -163,7 +163,7 @@ async function strandedTraces(run, crossing) {
   }
   const rows = await api(`/api/runs/${enc(run.id)}/series` + qs({ indicator: "stranded", location: crossing, format: "json" }));
   return {
-    traces: [lineTrace(rows, "forecast")],
+    traces: [lineTrace(rows, t("forecast"))],
     csv: `/api/runs/${enc(run.id)}/series` + qs({ indicator: "stranded", location: crossing, format: "csv" }),
   };
 }
