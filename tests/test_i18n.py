@@ -12,7 +12,7 @@ import pytest
 from border_factory import write_case
 from borderflow.errors import ScenarioError
 from borderflow.i18n import catalog, check_language, fmt_date, fmt_number, js_catalog, translator
-from borderflow.i18n_sources import all_messages, html_messages
+from borderflow.i18n_sources import all_messages, html_messages, js_calls_without_literal
 from borderflow.report.plots.run import plot_flows, plot_stranded
 from borderflow.results.series import read_parquet
 from borderflow.runs import run_border
@@ -37,11 +37,17 @@ def test_the_catalog_holds_no_unused_message_and_keeps_the_placeholders():
         assert sorted(PLACEHOLDER.findall(msg)) == sorted(PLACEHOLDER.findall(text)), msg
 
 
+def test_every_javascript_message_is_a_literal_the_test_can_read():
+    assert js_calls_without_literal() == []
+
+
 def test_the_extractor_sees_python_javascript_and_html():
     found = all_messages()
     assert found["Headline figures"].startswith("report/situation/content.py")  # T(...)
     assert found["peak stranded (evening count)"].startswith("report/summary.py")  # N_(...)
     assert found["Log out"].startswith("web/static/app.js")  # t(...) in JavaScript
+    # after a template literal with quotes inside (where Babel's JavaScript lexer gets lost)
+    assert found["Row (line in the file)"].startswith("web/static/upload.js")
     assert html_messages()["Needs at the peak"] == "situation.html"  # data-i18n
 
 

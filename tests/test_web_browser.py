@@ -592,6 +592,18 @@ def test_the_dashboard_in_spanish_and_its_situation_report(
     page.goto(server + "/map.html")  # the choice is remembered on every page
     expect(page.get_by_test_id("nav-situation")).to_have_text("Situación")
     expect(page.get_by_test_id("lang-select")).to_have_value("es")
+    page.goto(server + "/sources.html")
+    expect(page.locator("h1")).to_have_text("Fuentes y supuestos")
+    expect_state(page, "main", "ready")
+    expect(page.get_by_test_id("sources-count")).to_contain_text("cifras")
+    page.get_by_test_id("logout").click()  # the login page speaks Spanish too
+    expect(page.get_by_role("button", name="Iniciar sesión")).to_be_visible()
+    expect(page.get_by_test_id("lang-select")).to_have_value("es")
+    shot(page, "login-es")
+    page.get_by_label("Nombre de usuario").fill("vic")
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    page.get_by_role("button", name="Iniciar sesión").click()
+    page.wait_for_url(re.compile(r"/sources\.html"))  # back where the user logged out
     page.goto(server + "/situation.html")
     expect_state(page, "main", "ready")
     page.get_by_test_id("lang-select").select_option("en")
