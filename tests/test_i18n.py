@@ -125,3 +125,34 @@ def _env() -> dict[str, str]:
     import os
 
     return {**os.environ, "COLUMNS": "200"}
+
+
+def test_spanish_charts_are_deterministic_and_the_fan_is_translated(small_run, tmp_path):
+    import io
+
+    import pyarrow as pa
+
+    from borderflow.report.plots.common import save_png
+    from borderflow.report.plots.ensemble import plot_fan
+
+    case_dir, root = small_run
+    if not (root / "run" / "series.parquet").exists():
+        run_border(case_dir, seed=1, out_dir=root / "run", plots=False)
+    table = read_parquet(root / "run" / "series.parquet")
+    case = read_border_case(case_dir)
+
+    def png(fig) -> bytes:
+        buffer = io.BytesIO()
+        save_png(fig, buffer)
+        return buffer.getvalue()
+
+    assert png(plot_stranded(table, case, "es")) == png(plot_stranded(table, case, "es"))
+    assert png(plot_stranded(table, case, "es")) != png(plot_stranded(table, case, "en"))
+    value = table.column("value")
+    bands = table
+    for q in ("q05", "q25", "q50", "q75", "q95"):
+        bands = bands.append_column(q, pa.array(value.to_numpy(), pa.float64()))
+    paths = [tmp_path / f"fan-{k}.png" for k in ("es1", "es2", "en")]
+    for path, lang in zip(paths, ("es", "es", "en"), strict=True):
+        plot_fan(bands, case, path, 3, lang)
+    assert paths[0].read_bytes() == paths[1].read_bytes() != paths[2].read_bytes()
