@@ -592,6 +592,9 @@ def test_the_dashboard_in_spanish_and_its_situation_report(
     page.goto(server + "/map.html")  # the choice is remembered on every page
     expect(page.get_by_test_id("nav-situation")).to_have_text("Situación")
     expect(page.get_by_test_id("lang-select")).to_have_value("es")
+    page.goto(server + "/compare.html")
+    expect(page.locator("h1")).to_have_text("Comparar dos simulaciones")
+    expect_state(page, "main", "ready")
     page.goto(server + "/sources.html")
     expect(page.locator("h1")).to_have_text("Fuentes y supuestos")
     expect_state(page, "main", "ready")
