@@ -156,3 +156,22 @@ def test_bad_input_is_one_line_and_exit_2_with_nothing_written(folders, tmp_path
         assert res.returncode == 2, (args, res.stderr)
         assert words in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_policy_comparison_is_included_from_a_compare_folder(folders, tmp_path):
+    _, run = folders
+    (tmp_path / "compare.csv").write_text(
+        "metric,crossing,variant,value,difference\n"
+        "#indicator+name,#loc+name,#meta+variant,#indicator+num,#indicator+num+diff\n"
+        "peak stranded,Chacalluta-Santa Rosa,peru_policy=documented_only,1234,0\n"
+        "peak stranded,Chacalluta-Santa Rosa,peru_policy=corridor,34,-1200\n"
+        "crossed regularly,Chacalluta-Santa Rosa,peru_policy=corridor,5,1\n",
+        encoding="utf-8",
+    )
+    page = build_report(run, "es", "html", TODAY, compare=tmp_path).content.decode()
+    assert "Comparación de políticas" in page
+    assert "<td>peru_policy=corridor</td><td>34</td><td>-1.200</td>" in page
+    assert "<td>1.234</td>" in page
+    assert "crossed regularly" not in page  # only the figures the committee asks for
+    english = build_report(run, "en", "html", TODAY, compare=tmp_path).content.decode()
+    assert "<td>-1,200</td>" in english and "Policy comparison" in english
