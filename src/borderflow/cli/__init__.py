@@ -1,7 +1,8 @@
 """The ``borderflow`` command: a thin shell over the services (runs, ensemble, calibrate, ...).
 
 Each topic's commands live in their own module (:mod:`.run`, :mod:`.info`, :mod:`.compare`,
-:mod:`.ensemble`, :mod:`.calibrate`, :mod:`.observations`, :mod:`.report`; the web app's in
+:mod:`.ensemble`, :mod:`.calibrate`, :mod:`.forecast`, :mod:`.observations`, :mod:`.export`,
+:mod:`.report`; the web app's in
 :mod:`borderflow.web.commands`) and are registered here, in the order ``--help`` lists them.
 Those modules import only typer at the top; heavy modules (numba, pyarrow, matplotlib, the
 database, Dask) load inside the commands that need them, so ``--help`` answers at once. Any
@@ -19,7 +20,17 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import typer
 
-from borderflow.cli import calibrate, compare, ensemble, info, observations, report, run
+from borderflow.cli import (
+    calibrate,
+    compare,
+    ensemble,
+    export,
+    forecast,
+    info,
+    observations,
+    report,
+    run,
+)
 from borderflow.console import err
 from borderflow.web.commands import serve, users_app
 
@@ -37,12 +48,14 @@ for command in (
     ensemble.sensitivity,
     calibrate.calibrate,
     calibrate.backtest,
+    forecast.forecast,
     info.info,
     calibrate.fit,
     report.report,
 ):
     app.command()(command)
 app.add_typer(observations.obs_app, name="obs")
+app.add_typer(export.export_app, name="export")
 app.command("serve")(serve)
 app.add_typer(users_app, name="users")
 

@@ -18,6 +18,7 @@ def as_observation_row(r: Observation) -> ObservationRow:
         indicator=r.indicator,
         low=r.value_low,
         high=r.value_high,
+        reliability=r.reliability,
     )
 
 

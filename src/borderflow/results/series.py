@@ -186,18 +186,19 @@ def write_hxl_csv(table: pa.Table, path: Path) -> None:
         hxl_csv(table, handle)
 
 
+def number_text(value: float) -> str:
+    """A series value as CSV text: whole numbers without a decimal point, else 6 digits."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+
+
 def hxl_csv(table: pa.Table, handle: TextIO) -> None:
     """The text of :func:`write_hxl_csv`, to any open text stream (a file, a web response)."""
     from borderflow.results.hxl import write_rows
 
     cols = ["date", "location", "indicator", "value"]
     data = table.select(cols).to_pydict()
-
-    def text(value: float) -> str:
-        return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
-
     rows = (
-        [date.isoformat(), loc, ind, text(value)]
+        [date.isoformat(), loc, ind, number_text(value)]
         for date, loc, ind, value in zip(*(data[c] for c in cols), strict=True)
     )
     write_rows(handle, {c: HXL_TAGS[c] for c in cols}, rows)

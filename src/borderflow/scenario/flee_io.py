@@ -18,6 +18,7 @@ import numpy as np
 from borderflow.csvfile import csv_rows
 from borderflow.errors import ScenarioError
 from borderflow.scenario.border_schema import ObservationRow
+from borderflow.scenario.confine import inside
 
 #: The indicator of a camp's count, in the observation store and in calibration.
 CAMP_INDICATOR = "refugees_in_camp"
@@ -396,7 +397,7 @@ def read_validation(
     source: Path, start: dt.date, names: set[str], camps: set[str], hasten: int
 ) -> tuple[Series, ...]:
     """``data_layout.csv``: the first row is the total, then one series per camp."""
-    layout = source / "data_layout.csv"
+    layout = inside(source.parent, source / "data_layout.csv")
     out: list[Series] = []
     for row, cells in _rows(layout):
         cells = [c.strip() for c in cells]
@@ -407,7 +408,7 @@ def read_validation(
             raise ScenarioError(f"unknown location '{name}'", file=layout, row=row, column="name")
         merged: tuple[np.ndarray, np.ndarray] | None = None
         for file in files:
-            target = source / file
+            target = inside(source.parent, source / file, named_in=layout, row=row, column="file")
             if not target.is_file():
                 raise ScenarioError(
                     f"names '{file}', which does not exist", file=layout, row=row, column="file"
@@ -480,16 +481,21 @@ def read_flee_scenario(
     for folder in (inputs, source):
         if not folder.is_dir():
             raise ScenarioError("directory not found", file=folder)
-    start, length = read_sim_period(inputs / "sim_period.csv")
+
+    def file(name: str) -> Path:  # no file of the scenario may lead out of its folder
+        return inside(root, inputs / name)
+
+    inside(root, source)
+    start, length = read_sim_period(file("sim_period.csv"))
     if days is not None:
         if days <= 0:
             raise ScenarioError(f"--days {days} must be positive")
         length = days
-    locations = read_locations(inputs / "locations.csv")
+    locations = read_locations(file("locations.csv"))
     names = {loc.name for loc in locations}
     countries = {loc.country for loc in locations}
-    routes = read_routes(inputs / "routes.csv", names)
-    closures = read_closures(inputs / "closures.csv", names, countries)
+    routes = read_routes(file("routes.csv"), names)
+    closures = read_closures(file("closures.csv"), names, countries)
     roads = {frozenset((r.a, r.b)) for r in routes}
     for c in closures:
         if c.kind == "link" and frozenset((c.name1, c.name2)) not in roads:
@@ -500,10 +506,10 @@ def read_flee_scenario(
                 column="name2",
             )
     warnings: list[str] = []
-    conflict_names, conflicts = read_conflicts(inputs / "conflicts.csv", names, length, warnings)
+    conflict_names, conflicts = read_conflicts(file("conflicts.csv"), names, length, warnings)
     camps = {loc.name for loc in locations if "camp" in loc.kind}
     series = read_validation(source, start, names, camps, hasten)
-    series = apply_registration_corrections(inputs / "registration_corrections.csv", series, start)
+    series = apply_registration_corrections(file("registration_corrections.csv"), series, start)
     return FleeScenario(
         name=root.resolve().name,
         path=root,

