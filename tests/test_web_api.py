@@ -165,6 +165,7 @@ ENDPOINTS = [
     ("GET", "/api/runs/1/bands", None, "all"),
     ("GET", "/api/runs/1/summary", None, "all"),
     ("GET", "/api/runs/1/needs", None, "all"),
+    ("GET", "/api/runs/1/report", None, "all"),
     ("GET", "/api/compare?a=1&b=2", None, "all"),
     ("GET", "/api/observations", None, "all"),
     ("POST", "/api/runs", {"scenario": CASE, "members": 0}, {"analyst"}),
@@ -605,6 +606,18 @@ def test_a_run_and_an_ensemble_reach_done_and_serve_their_results(api, tmp_path)
     assert d["peak_stranded"] == ens_summary[0]["peak_stranded"] - summary[0]["peak_stranded"]
     assert d["crossed"] == ens_summary[0]["crossed"] - summary[0]["crossed"]
 
+    # the situation report, as `borderflow report` writes it, in the language asked for
+    r = c.get(f"/api/runs/{ens}/report?lang=es&format=pdf", headers=h)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF")
+    assert (
+        f'filename="run-{ens}-situation-report-{CASE}-es.pdf"' in r.headers["content-disposition"]
+    )
+    r = c.get(f"/api/runs/{single}/report?format=html", headers=h)
+    assert r.headers["content-type"].startswith("text/html")
+    assert "Situation report" in r.text and "A single run: one trajectory" in r.text
+    assert c.get(f"/api/runs/{ens}/report?lang=fr", headers=h).status_code == 422
+
 
 def test_results_of_unknown_or_unfinished_runs(api):
     c, h = api.client, api.h("viewer")
@@ -618,6 +631,16 @@ def test_results_of_unknown_or_unfinished_runs(api):
     r = c.get(f"/api/runs/{run_id}/series", headers=h)
     assert r.status_code == 409 and "failed" in r.json()["detail"]
     assert c.get(f"/api/compare?a={run_id}&b={run_id}", headers=h).status_code == 409
+    assert c.get(f"/api/runs/{run_id}/report", headers=h).status_code == 409
+
+
+def test_the_language_catalogs_need_no_token(api):
+    r = api.client.get("/api/i18n/es")
+    assert r.status_code == 200
+    assert r.json()["messages"]["Log out"] == "Cerrar sesión"
+    assert r.json()["decimal"] == ","
+    assert api.client.get("/api/i18n/en").json()["messages"] == {}
+    assert api.client.get("/api/i18n/fr").status_code == 422
 
 
 @pytest.mark.slow

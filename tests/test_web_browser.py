@@ -547,3 +547,76 @@ def test_map_and_sources(server: str, seeded_run: int, page) -> None:
     expect(rows).to_have_count(shown)
     expect(rows.first.locator("mark").first).to_have_text(re.compile("hazard", re.I))
     shot(page, "sources")
+
+
+@needs_chromium
+def test_the_dashboard_in_spanish_and_its_situation_report(
+    server: str, seeded_run: int, page
+) -> None:
+    from playwright.sync_api import expect
+
+    login(page, server, "vic")
+    # the seeded ensemble, whatever other tests have run since
+    page.goto(server + f"/situation.html?scenario=chile-peru-2025&run={seeded_run}")
+    expect_state(page, "main", "ready")
+    expect(page.get_by_test_id("nav-situation")).to_have_text("Situation")
+    page.get_by_test_id("lang-select").select_option("es")  # reloads the page in Spanish
+    expect(page.locator("h1")).to_have_text("Situación")
+    expect_state(page, "main", "ready")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.locator("#stranded-heading")).to_have_text(
+        "Personas varadas en cada paso fronterizo"
+    )
+    expect(page.locator("#needs-heading")).to_have_text("Necesidades en el máximo")
+    expect(page.get_by_test_id("nav-situation")).to_have_text("Situación")
+    expect(page.get_by_test_id("logout")).to_have_text("Cerrar sesión")
+    expect(page.get_by_test_id("run-info")).to_contain_text(
+        f"Simulación n.º {seeded_run}: conjunto"
+    )
+    for crossing in CROSSINGS:  # place names stay as in the case
+        expect(
+            page.locator(f"[data-testid=chart-stranded][data-location='{crossing}']")
+        ).to_be_visible()
+    shot(page, "situation-es")
+
+    with page.expect_download() as info:
+        page.get_by_test_id("download-report-pdf").click()
+    assert info.value.suggested_filename == f"run-{seeded_run}-situation-report-es.pdf"
+    pdf = Path(info.value.path()).read_bytes()
+    reports = ROOT / "test-artifacts" / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "dashboard-situation-report-es.pdf").write_bytes(pdf)
+    pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 (a test dependency) missing")
+    doc = pdfium.PdfDocument(pdf)
+    text = " ".join(doc[0].get_textpage().get_text_range().split())
+    assert "Informe de situación" in text and "Cifras principales" in text
+    assert "Mediana de 4 miembros del conjunto" in text
+    assert all(crossing in text for crossing in CROSSINGS)
+
+    page.goto(server + "/map.html")  # the choice is remembered on every page
+    expect(page.get_by_test_id("nav-situation")).to_have_text("Situación")
+    expect(page.get_by_test_id("lang-select")).to_have_value("es")
+    page.goto(server + "/compare.html")
+    expect(page.locator("h1")).to_have_text("Comparar dos simulaciones")
+    expect_state(page, "main", "ready")
+    page.goto(server + "/sources.html")
+    expect(page.locator("h1")).to_have_text("Fuentes y supuestos")
+    expect_state(page, "main", "ready")
+    expect(page.get_by_test_id("sources-count")).to_contain_text("cifras")
+    page.get_by_test_id("logout").click()  # the login page speaks Spanish too
+    expect(page.get_by_role("button", name="Iniciar sesión")).to_be_visible()
+    expect(page.get_by_test_id("lang-select")).to_have_value("es")
+    shot(page, "login-es")
+    page.get_by_label("Nombre de usuario").fill("vic")
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    page.get_by_role("button", name="Iniciar sesión").click()
+    page.wait_for_url(re.compile(r"/sources\.html"))  # back where the user logged out
+    page.goto(server + "/situation.html")
+    expect_state(page, "main", "ready")
+    page.get_by_test_id("lang-select").select_option("en")
+    expect(page.locator("h1")).to_have_text("Situation")
+    expect_state(page, "main", "ready")
+    expect(page.get_by_test_id("download-report-pdf")).to_have_text(
+        "Download the situation report (PDF)"
+    )
+    shot(page, "situation-en")

@@ -144,10 +144,11 @@ def run_border(
     scale: float = 1.0,
     out_dir: Path | None = None,
     plots: bool = True,
+    lang: str = "en",
     on_start: Callable[[int], None] | None = None,
     on_day: Callable[[int], None] | None = None,
 ) -> BorderRun:
-    """Read a border case, run it, and (if ``out_dir``) write its run folder."""
+    """Run a border case and (if ``out_dir``) write its run folder; charts in ``lang``."""
     from borderflow.rules.border import BorderModel
     from borderflow.scenario.border_io import read_border_case
 
@@ -176,7 +177,7 @@ def run_border(
             "days": model.days,
             "agents": run.result.agents,
         }
-        run.files = write_border_run(run.result, case, meta, out_dir, plots)
+        run.files = write_border_run(run.result, case, meta, out_dir, plots, lang)
     run.seconds = time.perf_counter() - t0
     return run
 

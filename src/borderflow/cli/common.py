@@ -20,6 +20,14 @@ from borderflow.console import db_option, err
 from borderflow.errors import ScenarioError
 
 DEFAULT_SCENARIO = "chile-peru-2025"
+LangOption = Annotated[
+    str,
+    typer.Option(
+        "--lang",
+        envvar="BORDERFLOW_LANG",
+        help="Language of the summary and charts: en or es (set BORDERFLOW_LANG to keep it).",
+    ),
+]
 
 
 class Compat(StrEnum):

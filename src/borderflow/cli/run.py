@@ -15,6 +15,7 @@ from borderflow.cli.common import (
     DEFAULT_SCENARIO,
     CapacityOption,
     Compat,
+    LangOption,
     LazyProgress,
     VariantOption,
     capacities,
@@ -41,6 +42,7 @@ def run(
     variant: VariantOption = None,
     capacity: CapacityOption = None,
     plots: Annotated[bool, typer.Option(help="Border cases: write PNG plots.")] = True,
+    lang: LangOption = "en",
     days: Annotated[
         int | None, typer.Option(min=1, help="Flee scenarios: simulate this many days.")
     ] = None,
@@ -60,7 +62,13 @@ def run(
     Border cases write series.csv (HXL), series.parquet, summary.json, run.json and plots; Flee
     scenarios write out.csv (Flee's format), series.parquet and run.json.
     """
+    from borderflow.i18n import check_language
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
+
+    try:
+        check_language(lang)
+    except ScenarioError as exc:
+        fail(exc)
 
     progress = LazyProgress(f"{scenario} seed {seed}")
     from borderflow.runs import preload
@@ -69,7 +77,7 @@ def run(
     try:
         path = resolve_scenario(scenario)
         if scenario_kind(path) == "border":
-            _run_border(path, seed, out_dir, variant, capacity, plots, progress)
+            _run_border(path, seed, out_dir, variant, capacity, (plots, lang), progress)
         else:
             _run_flee(path, seed, out_dir, days, settings, compat, progress)
     except ScenarioError as exc:
@@ -132,13 +140,15 @@ def _run_border(
     out_dir: Path | None,
     variant: list[str] | None,
     capacity: list[str] | None,
-    plots: bool,
+    plots_lang: tuple[bool, str],
     progress: LazyProgress,
 ) -> None:
+    """Run a border case; ``plots_lang``: whether to draw the charts, and the language."""
     from borderflow.report.summary import print_border_summary
     from borderflow.runs import run_border
     from borderflow.scenario.border_io import read_border_case
 
+    plots, lang = plots_lang
     choice = pairs(variant, "--variant")
     caps = capacities(capacity)
     if out_dir is None:
@@ -154,9 +164,10 @@ def _run_border(
         capacity=caps,
         out_dir=out_dir,
         plots=plots,
+        lang=lang,
         on_start=progress.start,
         on_day=progress.advance,
     )
     progress.stop()
-    print_border_summary(out, result)
+    print_border_summary(out, result, lang)
     out.print(f"wrote {out_dir}/ ({', '.join(p.name for p in result.files)})", highlight=False)

@@ -47,7 +47,12 @@ def write_flee_run(
 
 
 def write_border_run(
-    result: RunResult, case: BorderCase, meta: Mapping[str, Any], out_dir: Path, plots: bool
+    result: RunResult,
+    case: BorderCase,
+    meta: Mapping[str, Any],
+    out_dir: Path,
+    plots: bool,
+    lang: str = "en",
 ) -> list[Path]:
     """The series (HXL CSV and Parquet), the summary, the run's description and the plots."""
     from borderflow.results.series import write_hxl_csv, write_parquet
@@ -62,7 +67,7 @@ def write_border_run(
         if plots:
             from borderflow.report.plots.run import write_plots
 
-            write_plots(table, case, out)
+            write_plots(table, case, out, lang)
     return sorted(out_dir.glob("*"))
 
 

@@ -30,6 +30,7 @@ from borderflow.observe.store import Store
 from borderflow.web import (
     api_forecasts,
     api_observations,
+    api_report,
     api_runs,
     api_scenarios,
     api_session,
@@ -156,7 +157,8 @@ def create_app(
     app.state.login_throttle = LoginThrottle()
 
     api = APIRouter(prefix="/api")
-    modules = (api_session, api_scenarios, api_runs, api_forecasts, api_observations, api_users)
+    modules = (api_session, api_scenarios, api_runs, api_forecasts, api_report, api_observations,
+               api_users)  # fmt: skip
     for module in modules:
         api.include_router(module.router)
     app.include_router(api)

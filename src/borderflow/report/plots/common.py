@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from borderflow.i18n import fmt_date, fmt_number, translator
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -53,8 +55,9 @@ def wrap(text: str, width: int = 95) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
-def case_title(case: BorderCase) -> str:
-    return wrap(f"{case.spec.case.title} (case {case.name})")
+def case_title(case: BorderCase, lang: str = "en") -> str:
+    T = translator(lang)
+    return wrap(T("{title} (case {case})", title=case.spec.case.title, case=case.name))
 
 
 def _years(dates: Sequence[Any]) -> str:
@@ -64,24 +67,32 @@ def _years(dates: Sequence[Any]) -> str:
     return str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
 
 
-def date_axis(ax, dates: Sequence[Any]) -> None:
+def date_axis(ax, dates: Sequence[Any], lang: str = "en") -> None:
+    """Day and month ticks (month names in ``lang``), the years in the axis label."""
     import matplotlib.dates as mdates
+    from matplotlib.ticker import FuncFormatter
 
+    T = translator(lang)
     locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    if lang == "en":
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    else:
+        ax.xaxis.set_major_formatter(
+            FuncFormatter(lambda v, _pos: fmt_date(mdates.num2date(v).date(), lang, "dd MMM"))
+        )
     years = _years(dates)
-    ax.set_xlabel(f"Date ({years})" if years else "Date")
+    ax.set_xlabel(T("Date ({years})", years=years) if years else T("Date"))
     ax.grid(True, color="#dddddd", linewidth=0.7)
     ax.set_axisbelow(True)
 
 
-def origin_line(ax, origin: dt.date, *, label: bool = True) -> None:
+def origin_line(ax, origin: dt.date, *, label: bool = True, lang: str = "en") -> None:
     x = np.datetime64(origin, "D")
     ax.axvline(x, color="#333333", linestyle="--", linewidth=1.2, zorder=1)
     if label:
         ax.annotate(
-            "forecast origin",
+            translator(lang)("forecast origin"),
             xy=(x, 1.0),
             xycoords=("data", "axes fraction"),
             xytext=(4, -4),
@@ -94,7 +105,7 @@ def origin_line(ax, origin: dt.date, *, label: bool = True) -> None:
         )
 
 
-def people_axis(ax, label: str, *, signed: bool = False) -> None:
+def people_axis(ax, label: str, *, signed: bool = False, lang: str = "en") -> None:
     """Whole-number ticks with thousands separators, at least 4 people tall (after plotting).
 
     ``signed``: the values may be negative (differences); else the axis starts at 0.
@@ -103,7 +114,10 @@ def people_axis(ax, label: str, *, signed: bool = False) -> None:
 
     ax.set_ylabel(label)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v + 0.0:,.0f}"))
+    if lang == "en":
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v + 0.0:,.0f}"))
+    else:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_number(v + 0.0, lang)))
     lo, hi = ax.get_ylim()
     if signed:
         if hi - lo < 4:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from borderflow.i18n import N_, translator
 from borderflow.report.plots.common import (
     case_title,
     date_axis,
@@ -30,40 +31,53 @@ if TYPE_CHECKING:
 # -- fan.png -------------------------------------------------------------------------------
 
 
-def plot_fan(bands: pa.Table, case: BorderCase, path: Path, members: int) -> None:
+FAN_PANELS = (
+    (
+        "stranded",
+        N_("People stranded (evening count)"),
+        N_("{crossing}: people stranded (evening count)"),
+    ),
+    ("crossed", N_("People crossing a day"), N_("{crossing}: people crossing a day")),
+)
+
+
+def plot_fan(bands: pa.Table, case: BorderCase, path: Path, members: int, lang: str = "en") -> None:
     """Fan charts of stranded people and daily crossings per crossing.
 
     Median and 50/90 % bands over members, with the reported ranges overlaid.
     """
+    T = translator(lang)
     names = crossings(bands, case)
     fig = figure(13, 3.6 * len(names))
     axes = fig.subplots(len(names), 2, squeeze=False)
     for i, name in enumerate(names):
         colour = line_colour(i)
-        for j, (indicator, label) in enumerate(
-            (("stranded", "People stranded (evening count)"), ("crossed", "People crossing a day"))
-        ):
+        for j, (indicator, label, title) in enumerate(FAN_PANELS):
             ax = axes[i][j]
             b = band_series(bands, indicator, name)
             ax.fill_between(b["dates"], b["q05"], b["q95"], color=colour, alpha=0.18, lw=0,
-                            label="90 % of members")  # fmt: skip
+                            label=T("90 % of members"))  # fmt: skip
             ax.fill_between(b["dates"], b["q25"], b["q75"], color=colour, alpha=0.35, lw=0,
-                            label="50 % of members")  # fmt: skip
-            ax.plot(b["dates"], b["q50"], color=colour, linewidth=2, label="median")
+                            label=T("50 % of members"))  # fmt: skip
+            ax.plot(b["dates"], b["q50"], color=colour, linewidth=2, label=T("median"))
             if indicator == "stranded":
                 obs = observed_ranges(case, "stranded", name)
                 if obs:
                     x = np.array([np.datetime64(o[0], "D") for o in obs])
                     ax.vlines(x, [o[1] for o in obs], [o[2] for o in obs], color="black",
-                              linewidth=2, label="reported range")  # fmt: skip
-            origin_line(ax, case.spec.case.origin, label=(i == 0 and j == 0))
-            date_axis(ax, b["dates"])
-            people_axis(ax, label)
-            ax.set_title(f"{name}: {label.lower()}", fontsize=11)
+                              linewidth=2, label=T("reported range"))  # fmt: skip
+            origin_line(ax, case.spec.case.origin, label=(i == 0 and j == 0), lang=lang)
+            date_axis(ax, b["dates"], lang)
+            people_axis(ax, T(label), lang=lang)
+            ax.set_title(T(title, crossing=name), fontsize=11)
             if i == 0:
                 ax.legend(loc="upper right", frameon=False, fontsize=8)
     fig.suptitle(
-        f"{case_title(case)}: ensemble of {members} members (median, 50 % and 90 % bands)",
+        T(
+            "{title}: ensemble of {members} members (median, 50 % and 90 % bands)",
+            title=case_title(case, lang),
+            members=members,
+        ),
         fontsize=12,
     )
     save_png(fig, path)

@@ -5,6 +5,66 @@
 const TOKEN_KEY = "borderflow.token";
 const USER_KEY = "borderflow.user";
 const SCENARIO_KEY = "borderflow.scenario";
+const LANG_KEY = "borderflow.lang";
+
+// ---- language ------------------------------------------------------------------------------
+// English text is the message id; other languages come from /api/i18n/{lang}, built from the
+// same gettext catalog as the command line's and the report's. The choice is remembered.
+
+export const LANGUAGES = [["en", "English"], ["es", "Español"]];
+export const lang = LANGUAGES.some(([code]) => code === localStorage.getItem(LANG_KEY))
+  ? localStorage.getItem(LANG_KEY)
+  : "en";
+let messages = {};
+
+/** The translation of an English message, with {name} placeholders filled from `values`. */
+export function t(message, values = {}) {
+  let text = messages[message] || message;
+  for (const [k, v] of Object.entries(values)) text = text.replaceAll(`{${k}}`, String(v));
+  return text;
+}
+
+/** Translate every element marked data-i18n (its English text is kept as the id). */
+export function translatePage(root = document) {
+  for (const node of root.querySelectorAll("[data-i18n]")) {
+    if (!node.dataset.i18nId) node.dataset.i18nId = node.textContent.replace(/\s+/g, " ").trim();
+    node.textContent = t(node.dataset.i18nId); // i18n-ok: the HTML's data-i18n texts, checked there
+  }
+}
+
+export function setLanguage(code) {
+  localStorage.setItem(LANG_KEY, code);
+  location.reload();
+}
+
+async function loadLanguage() {
+  if (lang !== "en") {
+    try {
+      const response = await fetch(`/api/i18n/${encodeURIComponent(lang)}`);
+      if (response.ok) messages = (await response.json()).messages;
+    } catch {
+      // the page stays in English
+    }
+  }
+  document.documentElement.lang = lang;
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", () => translatePage());
+  } else translatePage();
+}
+
+await loadLanguage();
+
+/** The language menu: choosing reloads the page in that language and remembers it. */
+export function languageSelect() {
+  const select = el(
+    "select",
+    { id: "lang", "data-testid": "lang-select", "aria-label": t("Language") },
+    LANGUAGES.map(([code, name]) => el("option", { value: code }, name)),
+  );
+  select.value = lang;
+  select.addEventListener("change", () => setLanguage(select.value));
+  return select;
+}
 
 export const ROLES_THAT_RUN = ["analyst", "admin"];
 export const ROLES_THAT_UPLOAD = ["data-entry", "admin"];
@@ -170,11 +230,11 @@ export function qs(params) {
 // ---- page frame ----------------------------------------------------------------------------
 
 const PAGES = [
-  ["situation.html", "Situation"],
-  ["map.html", "Map"],
-  ["compare.html", "Compare"],
-  ["upload.html", "Upload"],
-  ["sources.html", "Sources"],
+  ["situation.html", t("Situation")],
+  ["map.html", t("Map")],
+  ["compare.html", t("Compare")],
+  ["upload.html", t("Upload")],
+  ["sources.html", t("Sources")],
 ];
 
 export function el(tag, attrs = {}, ...children) {
@@ -213,11 +273,11 @@ export function renderNav(user) {
     el("span", { class: "role", id: "nav-role", "data-testid": "nav-role" }, user.role),
     user.organisation ? el("span", { class: "org" }, ` · ${user.organisation}`) : null,
   );
-  const out = el("button", { type: "button", id: "logout", "data-testid": "logout", class: "secondary", onclick: logout }, "Log out");
+  const out = el("button", { type: "button", id: "logout", "data-testid": "logout", class: "secondary", onclick: logout }, t("Log out"));
   nav.replaceChildren(
     el("a", { class: "brand", href: "situation.html" }, "borderflow"),
     links,
-    el("div", { class: "nav-right" }, who, out),
+    el("div", { class: "nav-right" }, languageSelect(), who, out),
   );
 }
 
@@ -285,7 +345,7 @@ export async function downloadCsv(path, filename) {
 }
 
 /** A "download data" link under a chart or table, fetching the CSV endpoint behind it. */
-export function downloadLink(path, filename, label = "Download data (CSV)", testid = null) {
+export function downloadLink(path, filename, label = t("Download data (CSV)"), testid = null) {
   const a = el(
     "a",
     { href: path, class: "download", "data-testid": testid || "download", "data-endpoint": path, download: filename },
@@ -336,13 +396,14 @@ export function crossingNames(scenario) {
 export function variantText(variant) {
   if (!variant || typeof variant !== "object") return String(variant ?? "");
   const parts = Object.entries(variant).map(([k, v]) => `${k}=${v}`);
-  return parts.length ? parts.join(", ") : "default";
+  return parts.length ? parts.join(", ") : t("default");
 }
 
 export function runLabel(run) {
-  const kind = run.members >= 2 ? `ensemble of ${run.members}` : "single run";
+  const kind = run.members >= 2 ? t("ensemble of {members}", { members: run.members }) : t("single run");
   const when = (run.finished_at || run.created_at || "").replace("T", " ").slice(0, 16);
-  return `#${run.id} · ${variantText(run.variant)} · seed ${run.seed} · ${kind}${when ? " · " + when : ""}`;
+  const seed = t("seed {seed}", { seed: run.seed });
+  return `#${run.id} · ${variantText(run.variant)} · ${seed} · ${kind}${when ? " · " + when : ""}`;
 }
 
 export function isEnsemble(run) {
@@ -374,12 +435,29 @@ export async function waitForRun(id, onTick, interval = 400) {
 
 export const COLORS = ["#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad", "#d35400", "#16a085"];
 
+// plotly's month names and number signs in Spanish (its locale files are not shipped with it)
+const PLOTLY_ES = {
+  moduleType: "locale",
+  name: "es",
+  dictionary: {},
+  format: {
+    days: ["domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"],
+    shortDays: ["dom", "lun", "mar", "mié", "jue", "vie", "sáb"],
+    months: ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"],
+    shortMonths: ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"],
+    date: "%d/%m/%Y",
+    decimal: ",",
+    thousands: ".",
+  },
+};
+
 export function plotlyReady() {
   if (!window.Plotly) throw new Error("The chart library did not load (/static/vendor/plotly.min.js).");
+  if (lang === "es") window.Plotly.register(PLOTLY_ES);
   return window.Plotly;
 }
 
-export const PLOT_CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+export const PLOT_CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"], locale: lang };
 
 export function baseLayout(title, yTitle) {
   return {
@@ -389,6 +467,7 @@ export function baseLayout(title, yTitle) {
     yaxis: { title: { text: yTitle }, rangemode: "tozero" },
     legend: { orientation: "h", y: -0.15 },
     hovermode: "x unified",
+    separators: lang === "es" ? ",." : ".,",
     font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" },
   };
 }
@@ -416,9 +495,9 @@ export function fanTraces(rows, name, color = COLORS[0]) {
     },
   ];
   return [
-    ...band("q05", "q95", "90 % band (q05–q95)", 0.18),
-    ...band("q25", "q75", "50 % band (q25–q75)", 0.35),
-    { x, y: rows.map((r) => r.q50), mode: "lines", line: { color, width: 2 }, name: `${name} median`, meta: { kind: "median" } },
+    ...band("q05", "q95", t("90 % band (q05–q95)"), 0.18),
+    ...band("q25", "q75", t("50 % band (q25–q75)"), 0.35),
+    { x, y: rows.map((r) => r.q50), mode: "lines", line: { color, width: 2 }, name: `${name} ${t("median")}`, meta: { kind: "median" } },
   ];
 }
 
@@ -436,7 +515,7 @@ export function observationTraces(rows, name = "reported") {
   const points = rows.filter((o) => !o.end_date || o.end_date === o.date);
   const periods = rows.filter((o) => o.end_date && o.end_date !== o.date);
   const hover = (o) =>
-    `${o.date}${o.end_date && o.end_date !== o.date ? " to " + o.end_date : ""}: ` +
+    `${o.date}${o.end_date && o.end_date !== o.date ? " – " + o.end_date : ""}: ` +
     (o.value_low === o.value_high ? `${o.value_low}` : `${o.value_low}–${o.value_high}`) +
     (o.stat && o.stat !== "value" ? ` (${o.stat})` : "") +
     (o.source_publisher ? `<br>${String(o.source_publisher).slice(0, 80)}` : "");
@@ -447,7 +526,7 @@ export function observationTraces(rows, name = "reported") {
       y: mid,
       mode: "markers",
       type: "scatter",
-      name: `${name} (day)`,
+      name: t("{name} (day)", { name }),
       marker: { color: "#111", size: 8, symbol: "diamond" },
       error_y: {
         type: "data",
@@ -472,7 +551,7 @@ export function observationTraces(rows, name = "reported") {
       fill: "toself",
       fillcolor: "rgba(17,17,17,0.12)",
       line: { color: "#111", width: 1, dash: "dot" },
-      name: `${name} (period)`,
+      name: t("{name} (period)", { name }),
       legendgroup: "periods",
       showlegend: i === 0,
       text: Array(5).fill(hover(o)),
@@ -485,11 +564,14 @@ export function observationTraces(rows, name = "reported") {
 
 export function fmt(x) {
   if (x === null || x === undefined || x === "") return "–";
+  if (lang !== "en" && typeof x === "string" && /^\d{4}-\d{2}-\d{2}$/.test(x)) {
+    return new Date(x + "T00:00:00Z").toLocaleDateString("es-ES", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  }
   if (typeof x === "number") {
     if (!Number.isFinite(x)) return String(x);
     return Math.abs(x) >= 100 || Number.isInteger(x)
-      ? Math.round(x).toLocaleString("en-GB")
-      : x.toLocaleString("en-GB", { maximumFractionDigits: 2 });
+      ? Math.round(x).toLocaleString(lang === "es" ? "es-ES" : "en-GB")
+      : x.toLocaleString(lang === "es" ? "es-ES" : "en-GB", { maximumFractionDigits: 2 });
   }
   if (typeof x === "object") {
     // an ensemble figure, e.g. {median, q05, q95} or {q50, q05, q95}
@@ -514,25 +596,25 @@ export function num(x) {
 }
 
 export const LABELS = {
-  peak_stranded: "Peak stranded",
-  peak_date: "Peak date",
-  days_with_stranded: "Days with people stranded",
-  person_days_stranded: "Stranded person-days",
-  crossed: "Crossed",
-  refused: "Refused",
-  irregular: "Irregular crossings",
-  people: "People",
-  children: "Children",
-  shelter_m2: "Shelter (m²)",
-  water_l: "Water (l/day)",
-  food_kcal: "Food (kcal/day)",
-  latrines: "Latrines",
+  peak_stranded: t("Peak stranded"),
+  peak_date: t("Peak date"),
+  days_with_stranded: t("Days with people stranded"),
+  person_days_stranded: t("Stranded person-days"),
+  crossed: t("Crossed"),
+  refused: t("Refused"),
+  irregular: t("Irregular crossings"),
+  people: t("People"),
+  children: t("Children"),
+  shelter_m2: t("Shelter (m²)"),
+  water_l: t("Water (l/day)"),
+  food_kcal: t("Food (kcal/day)"),
+  latrines: t("Latrines"),
 };
 
 export function label(key) {
   if (LABELS[key]) return LABELS[key];
-  if (key.startsWith("needs_at_peak.")) return `Needs at peak: ${label(key.slice(14))}`;
-  if (key.startsWith("members_90.")) return `${label(key.slice(11))}, 90 % range`;
+  if (key.startsWith("needs_at_peak.")) return t("Needs at peak: {label}", { label: label(key.slice(14)) });
+  if (key.startsWith("members_90.")) return t("{label}, 90 % range", { label: label(key.slice(11)) });
   return key.charAt(0).toUpperCase() + key.slice(1).replace(/_/g, " ");
 }
 

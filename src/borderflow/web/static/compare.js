@@ -1,6 +1,6 @@
 import {
   COLORS, PLOT_CONFIG, ROLES_THAT_RUN, api, baseLayout, clearMessages, crossingNames, downloadLink,
-  el, fillScenarioSelect, fmt, isEnsemble, label, lineTrace, num, plotlyReady, qs, requireLogin,
+  el, fillScenarioSelect, fmt, isEnsemble, label, lineTrace, num, plotlyReady, qs, requireLogin, t,
   runLabel, scenarios, setState, showError, showMessage, summaryRows, waitForRun,
 } from "./app.js";
 
@@ -38,8 +38,8 @@ function bandTraces(rows, name, color) {
   const rgba = color === COLORS[0] ? "rgba(31,95,168,0.22)" : "rgba(192,57,43,0.22)";
   return [
     { x, y: rows.map((r) => r.q25), mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false, name: `${name} q25`, meta: { kind: "band-low" } },
-    { x, y: rows.map((r) => r.q75), mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: rgba, hoverinfo: "skip", name: `${name} 50 % band`, meta: { kind: "band" } },
-    { x, y: rows.map((r) => r.q50), mode: "lines", line: { color, width: 2 }, name: `${name} median`, meta: { kind: "median" } },
+    { x, y: rows.map((r) => r.q75), mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: rgba, hoverinfo: "skip", name: `${name} ${t("50 % band")}`, meta: { kind: "band" } },
+    { x, y: rows.map((r) => r.q50), mode: "lines", line: { color, width: 2 }, name: `${name} ${t("median")}`, meta: { kind: "median" } },
   ];
 }
 
@@ -89,8 +89,8 @@ function renderDiff(resp, a, b) {
   const table = el(
     "table",
     { id: "diff-table", "data-testid": "diff-table" },
-    el("caption", {}, `B (#${b.id}) minus A (#${a.id}) per crossing`),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Crossing"), el("th", { scope: "col" }, "Figure"), el("th", { scope: "col", class: "num" }, `A #${a.id}`), el("th", { scope: "col", class: "num" }, `B #${b.id}`), el("th", { scope: "col", class: "num" }, "B − A"))),
+    el("caption", {}, t("B (#{b}) minus A (#{a}) per crossing", { a: a.id, b: b.id })),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, t("Crossing")), el("th", { scope: "col" }, t("Figure")), el("th", { scope: "col", class: "num" }, `A #${a.id}`), el("th", { scope: "col", class: "num" }, `B #${b.id}`), el("th", { scope: "col", class: "num" }, "B − A"))),
   );
   const body = el("tbody");
   for (const c of crossings) {
@@ -107,8 +107,9 @@ function renderDiff(resp, a, b) {
         if (Number.isFinite(x) && Number.isFinite(y)) d = y - x;
         else if (Number.isFinite(days(fa[k])) && Number.isFinite(days(fb[k]))) {
           const n = Math.round(days(fb[k]) - days(fa[k]));
-          d = n === 0 ? "same day" : `${n > 0 ? "+" : ""}${n} day${Math.abs(n) === 1 ? "" : "s"}`;
-        } else d = fa[k] === fb[k] ? "same" : "";
+          const signed = `${n > 0 ? "+" : ""}${n}`;
+          d = n === 0 ? t("same day") : Math.abs(n) === 1 ? t("{n} day", { n: signed }) : t("{n} days", { n: signed });
+        } else d = fa[k] === fb[k] ? t("same") : "";
       }
       const dn = num(d);
       const cls = Number.isFinite(dn) && dn !== 0 ? (dn > 0 ? "num pos" : "num neg") : "num";
@@ -141,24 +142,25 @@ async function compare(idA, idB) {
   const crossings = crossingNames(sc);
   result.hidden = false;
   document.getElementById("result-info").textContent = `A: ${a.scenario} ${runLabel(a)} — B: ${b.scenario} ${runLabel(b)}` +
-    (a.scenario !== b.scenario ? " (different scenarios)" : "") + (a.seed !== b.seed ? " (different seeds: the difference includes chance)" : "");
+    (a.scenario !== b.scenario ? " " + t("(different scenarios)") : "") +
+    (a.seed !== b.seed ? " " + t("(different seeds: the difference includes chance)") : "");
   const box = document.getElementById("compare-charts");
   box.replaceChildren();
   await Promise.all(
     crossings.map(async (crossing, i) => {
-      const chart = el("div", { id: `chart-compare-${i}`, class: "chart", "data-testid": "chart-compare", "data-location": crossing, role: "img", "aria-label": `Stranded at ${crossing}, A and B` });
+      const chart = el("div", { id: `chart-compare-${i}`, class: "chart", "data-testid": "chart-compare", "data-location": crossing, role: "img", "aria-label": t("Stranded at {crossing}, A and B", { crossing }) });
       const foot = el(
         "div",
         { class: "chart-foot" },
-        downloadLink(`/api/runs/${enc(a.id)}/series` + qs({ indicator: "stranded", location: crossing, format: "csv" }), `run-${a.id}-stranded-${crossing}.csv`, "Download A (CSV)", "download-a"),
-        downloadLink(`/api/runs/${enc(b.id)}/series` + qs({ indicator: "stranded", location: crossing, format: "csv" }), `run-${b.id}-stranded-${crossing}.csv`, "Download B (CSV)", "download-b"),
+        downloadLink(`/api/runs/${enc(a.id)}/series` + qs({ indicator: "stranded", location: crossing, format: "csv" }), `run-${a.id}-stranded-${crossing}.csv`, t("Download A (CSV)"), "download-a"),
+        downloadLink(`/api/runs/${enc(b.id)}/series` + qs({ indicator: "stranded", location: crossing, format: "csv" }), `run-${b.id}-stranded-${crossing}.csv`, t("Download B (CSV)"), "download-b"),
       );
       box.append(el("figure", { class: "chart-box", style: "margin:0" }, el("figcaption", {}, el("h3", {}, crossing)), chart, foot));
       const [ta, tb] = await Promise.all([
         runTraces(a, crossing, `A #${a.id}`, COLORS[0]),
         runTraces(b, crossing, `B #${b.id}`, COLORS[1]),
       ]);
-      await Plotly.newPlot(chart, [...ta, ...tb], baseLayout("", "people"), PLOT_CONFIG);
+      await Plotly.newPlot(chart, [...ta, ...tb], baseLayout("", t("people")), PLOT_CONFIG);
     }),
   );
   renderDiff(resp, a, b);
@@ -189,7 +191,7 @@ function chosenVariant(box) {
 pickForm.addEventListener("submit", (event) => {
   event.preventDefault();
   if (!selA.value || !selB.value) {
-    showMessage("Pick two finished runs (or start two below).", "error");
+    showMessage(t("Pick two finished runs (or start two below)."), "error");
     return;
   }
   compare(selA.value, selB.value).catch((err) => {
@@ -205,7 +207,7 @@ startForm.addEventListener("submit", async (event) => {
   const members = Number(document.getElementById("start-members").value || 0);
   const seed = Number(document.getElementById("start-seed").value || 0);
   if (members === 1) {
-    showMessage("An ensemble needs at least 2 members (0 for single runs).", "error");
+    showMessage(t("An ensemble needs at least 2 members (0 for single runs)."), "error");
     return;
   }
   const button = document.getElementById("start-submit");
@@ -220,19 +222,19 @@ startForm.addEventListener("submit", async (event) => {
       api("/api/runs", { method: "POST", body: { ...base, variant: chosenVariant(boxA) } }),
       api("/api/runs", { method: "POST", body: { ...base, variant: chosenVariant(boxB) } }),
     ]);
-    status.textContent = `Runs #${ra.id} and #${rb.id} started…`;
+    status.textContent = t("Runs #{a} and #{b} started…", { a: ra.id, b: rb.id });
     const tick = (side) => (r) => {
       document.getElementById(`start-progress-${side}`).value = Number(r.progress ?? 0);
-      status.textContent = `Run #${r.id} (${side.toUpperCase()}): ${r.status}${r.message ? " — " + r.message : ""}`;
+      status.textContent = t("Run #{id} ({side}): {status}", { id: r.id, side: side.toUpperCase(), status: r.status }) + (r.message ? " — " + r.message : "");
     };
     const [da, db] = await Promise.all([waitForRun(ra.id, tick("a")), waitForRun(rb.id, tick("b"))]);
     const failed = [da, db].filter((r) => r.status === "failed");
     if (failed.length) {
       startForm.dataset.state = "failed";
-      showMessage(failed.map((r) => `Run #${r.id} failed${r.message ? ": " + r.message : ""}`).join("; "), "error");
+      showMessage(failed.map((r) => t("Run #{id} failed.", { id: r.id }) + (r.message ? " " + r.message : "")).join("; "), "error");
       return;
     }
-    status.textContent = `Runs #${da.id} and #${db.id} are done.`;
+    status.textContent = t("Runs #{a} and #{b} are done.", { a: da.id, b: db.id });
     await loadRuns();
     selA.value = String(da.id);
     selB.value = String(db.id);
@@ -259,7 +261,7 @@ try {
   const p = new URLSearchParams(location.search);
   if (p.get("a") && p.get("b")) await compare(p.get("a"), p.get("b"));
   else {
-    if (runs.length < 2) showMessage("Fewer than two finished runs: start two variants to compare them.", "info");
+    if (runs.length < 2) showMessage(t("Fewer than two finished runs: start two variants to compare them."), "info");
     setState(main, "ready");
   }
 } catch (err) {

@@ -1,19 +1,27 @@
-import { api, clearSession, currentUser, renderNav, saveSession, showError, showMessage, token } from "./app.js";
+import { api, clearSession, currentUser, languageSelect, renderNav, saveSession, showError, showMessage, t, token } from "./app.js";
 
 const params = new URLSearchParams(location.search);
 const form = document.getElementById("login-form");
 const loggedIn = document.getElementById("logged-in");
 
 const REASONS = {
-  expired: ["Your session has ended; please log in again.", "info"],
-  login: ["Please log in first.", "info"],
-  "logged-out": ["You are logged out.", "ok"],
+  expired: [t("Your session has ended; please log in again."), "info"],
+  login: [t("Please log in first."), "info"],
+  "logged-out": [t("You are logged out."), "ok"],
 };
 
 function safeNext() {
   const next = params.get("next") || "";
   // only pages of this dashboard, never another site
   return /^[a-z]+\.html(\?[^#]*)?$/.test(next) ? next : "situation.html";
+}
+
+/** Logged out: the brand and the language menu (logged in, the nav bar has both). */
+function bareNav() {
+  const brand = Object.assign(document.createElement("span"), { className: "brand", textContent: "borderflow" });
+  const right = Object.assign(document.createElement("div"), { className: "nav-right" });
+  right.append(languageSelect());
+  document.getElementById("nav").replaceChildren(brand, right);
 }
 
 function showLoggedIn(user) {
@@ -26,13 +34,14 @@ function showLoggedIn(user) {
 if (params.get("reason") && REASONS[params.get("reason")]) showMessage(...REASONS[params.get("reason")]);
 
 if (token() && currentUser()) showLoggedIn(currentUser());
+else bareNav();
 
 document.getElementById("login-logout").addEventListener("click", () => {
   clearSession();
-  document.getElementById("nav").replaceChildren(Object.assign(document.createElement("span"), { className: "brand", textContent: "borderflow" }));
+  bareNav();
   loggedIn.hidden = true;
   form.hidden = false;
-  showMessage("You are logged out.", "ok");
+  showMessage(t("You are logged out."), "ok");
 });
 
 form.addEventListener("submit", async (event) => {
@@ -40,7 +49,7 @@ form.addEventListener("submit", async (event) => {
   const username = form.username.value.trim();
   const password = form.password.value;
   if (!username || !password) {
-    showMessage("Enter your user name and password.", "error");
+    showMessage(t("Enter your user name and password."), "error");
     return;
   }
   const button = document.getElementById("login-submit");
@@ -50,7 +59,7 @@ form.addEventListener("submit", async (event) => {
     saveSession(login);
     location.assign(safeNext());
   } catch (err) {
-    if (err.status === 401 || err.status === 403) showMessage("Wrong user name or password.", "error");
+    if (err.status === 401 || err.status === 403) showMessage(t("Wrong user name or password."), "error");
     else showError(err);
     form.password.value = "";
     form.password.focus();

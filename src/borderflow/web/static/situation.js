@@ -2,7 +2,7 @@ import {
   COLORS, PLOT_CONFIG, ROLES_THAT_RUN, api, baseLayout, clearMessages, crossingNames, downloadLink,
   el, fanTraces, fillScenarioSelect, finishedRuns, fmt, isEnsemble, label, lineTrace,
   observationTraces, plotlyReady, preferredRun, qs, requireLogin, runLabel, setState, showError,
-  showMessage, summaryRows, variantText, waitForRun,
+  showMessage, summaryRows, t, lang, variantText, waitForRun,
 } from "./app.js";
 
 const user = await requireLogin();
@@ -16,14 +16,15 @@ const strandedBox = document.getElementById("stranded-charts");
 const crossingBox = document.getElementById("crossing-charts");
 const needsBox = document.getElementById("needs");
 const form = document.getElementById("run-form");
+const reportLinks = document.getElementById("report-links");
 
 let scenarioList = [];
 let scenario = null;
 let runs = [];
 const FLOW_INDICATORS = [
-  ["crossed", "crossed", COLORS[2]],
-  ["refused", "refused", COLORS[1]],
-  ["irregular_crossing", "irregular crossings", COLORS[3]],
+  ["crossed", t("crossed"), COLORS[2]],
+  ["refused", t("refused"), COLORS[1]],
+  ["irregular_crossing", t("irregular crossings"), COLORS[3]],
 ];
 
 function enc(x) {
@@ -49,11 +50,12 @@ async function loadScenario(preferId = null) {
   const wanted = preferId ?? new URLSearchParams(location.search).get("run");
   let run = runs.find((r) => String(r.id) === String(wanted)) || preferredRun(runs);
   if (!run) {
-    runSelect.append(el("option", { value: "" }, "no finished run yet"));
-    runInfo.textContent = `No finished run of ${scenario.name} yet.` +
+    runSelect.append(el("option", { value: "" }, t("no finished run yet")));
+    reportLinks.hidden = true;
+    runInfo.textContent = t("No finished run of {scenario} yet.", { scenario: scenario.name }) +
       (ROLES_THAT_RUN.includes(user.role) ? " Start a forecast below." : " Ask an analyst to start one.");
     for (const box of [strandedBox, crossingBox, needsBox]) {
-      box.replaceChildren(el("p", { class: "muted" }, "Nothing to show yet."));
+      box.replaceChildren(el("p", { class: "muted" }, t("Nothing to show yet.")));
     }
     setUrl(null);
     setAllStates("empty");
@@ -67,11 +69,19 @@ async function showRun(run) {
   setAllStates("loading");
   clearMessages();
   setUrl(run);
-  runInfo.textContent =
-    `Run #${run.id}: ${isEnsemble(run) ? `ensemble of ${run.members} members` : "single run"}, ` +
-    `variant ${variantText(run.variant)}, seed ${run.seed}; started by ${run.created_by ?? "?"} ` +
-    `at ${String(run.created_at ?? "").replace("T", " ").slice(0, 19)}, finished ` +
-    `${String(run.finished_at ?? "").replace("T", " ").slice(0, 19)}.`;
+  runInfo.textContent = t(
+    "Run #{id}: {kind}, variant {variant}, seed {seed}; started by {who} at {start}, finished {end}.",
+    {
+      id: run.id,
+      kind: isEnsemble(run) ? t("ensemble of {members} members", { members: run.members }) : t("single run"),
+      variant: variantText(run.variant),
+      seed: run.seed,
+      who: run.created_by ?? "?",
+      start: String(run.created_at ?? "").replace("T", " ").slice(0, 19),
+      end: String(run.finished_at ?? "").replace("T", " ").slice(0, 19),
+    },
+  );
+  showReportLinks(run);
   const crossings = crossingNames(scenario);
   if (!crossings.length) {
     // a Flee scenario: no border crossings to chart, but its series can still be downloaded
@@ -79,8 +89,8 @@ async function showRun(run) {
       el(
         "p",
         { class: "muted" },
-        `${scenario.name} has no border crossings to chart here. `,
-        downloadLink(`/api/runs/${enc(run.id)}/series` + qs({ format: "csv" }), `run-${run.id}-series.csv`, "Download the run's series (CSV)", "download-series"),
+        t("{scenario} has no border crossings to chart here.", { scenario: scenario.name }) + " ",
+        downloadLink(`/api/runs/${enc(run.id)}/series` + qs({ format: "csv" }), `run-${run.id}-series.csv`, t("Download the run's series (CSV)"), "download-series"),
       );
     for (const box of [strandedBox, crossingBox, needsBox]) box.replaceChildren(note());
     setAllStates("ready");
@@ -106,12 +116,27 @@ async function showRun(run) {
   setState(main, results.every((r) => r.status === "fulfilled") ? "ready" : "error");
 }
 
+/** The situation report of this run, in the page's language, as PDF and as HTML. */
+function showReportLinks(run) {
+  const crossings = crossingNames(scenario);
+  reportLinks.hidden = !crossings.length;
+  if (!crossings.length) return;
+  const link = (format) =>
+    downloadLink(
+      `/api/runs/${enc(run.id)}/report` + qs({ lang, format }),
+      `run-${run.id}-situation-report-${lang}.${format}`,
+      format === "pdf" ? t("Download the situation report (PDF)") : t("Situation report (HTML)"),
+      `download-report-${format}`,
+    );
+  reportLinks.replaceChildren(link("pdf"), " · ", link("html"));
+}
+
 function withOrigin(layout) {
   if (!scenario.origin) return layout;
   return {
     ...layout,
     shapes: [{ type: "line", xref: "x", yref: "paper", x0: scenario.origin, x1: scenario.origin, y0: 0, y1: 1, line: { color: "#777", width: 1, dash: "dash" } }],
-    annotations: [{ x: scenario.origin, y: 1, xref: "x", yref: "paper", text: "forecast origin", showarrow: false, xanchor: "left", yanchor: "top", font: { size: 10, color: "#555" } }],
+    annotations: [{ x: scenario.origin, y: 1, xref: "x", yref: "paper", text: t("forecast origin"), showarrow: false, xanchor: "left", yanchor: "top", font: { size: 10, color: "#555" } }],
   };
 }
 
@@ -128,7 +153,7 @@ async function strandedTraces(run, crossing) {
       const rows = await api(`/api/runs/${enc(run.id)}/bands` + qs({ indicator: "stranded", location: crossing, format: "json" }));
       if (rows.length) {
         return {
-          traces: fanTraces(rows, "forecast"),
+          traces: fanTraces(rows, t("forecast")),
           csv: `/api/runs/${enc(run.id)}/bands` + qs({ indicator: "stranded", location: crossing, format: "csv" }),
         };
       }
@@ -138,7 +163,7 @@ async function strandedTraces(run, crossing) {
   }
   const rows = await api(`/api/runs/${enc(run.id)}/series` + qs({ indicator: "stranded", location: crossing, format: "json" }));
   return {
-    traces: [lineTrace(rows, "forecast")],
+    traces: [lineTrace(rows, t("forecast"))],
     csv: `/api/runs/${enc(run.id)}/series` + qs({ indicator: "stranded", location: crossing, format: "csv" }),
   };
 }
@@ -153,22 +178,22 @@ async function drawStranded(run, crossings) {
         strandedTraces(run, crossing),
         api("/api/observations" + qs({ indicator: "stranded", place: crossing, format: "json" })),
       ]);
-      const traces = [...forecast.traces, ...observationTraces(observed, "reported")];
-      const layout = withOrigin(baseLayout("", "people"));
+      const traces = [...forecast.traces, ...observationTraces(observed, t("reported"))];
+      const layout = withOrigin(baseLayout("", t("people")));
       await Plotly.newPlot(chart, traces, layout, PLOT_CONFIG);
       chart.dataset.observed = String(observed.length);
       chart.dataset.run = String(run.id);
       foot.replaceChildren(
-        el("span", { "data-testid": "observed-count" }, `${observed.length} stored observation${observed.length === 1 ? "" : "s"}`),
+        el("span", { "data-testid": "observed-count" }, observed.length === 1 ? t("{n} stored observation", { n: 1 }) : t("{n} stored observations", { n: observed.length })),
         el(
           "span",
           {},
-          downloadLink(forecast.csv, `run-${run.id}-stranded-${crossing}.csv`, "Download data (CSV)", "download-stranded"),
+          downloadLink(forecast.csv, `run-${run.id}-stranded-${crossing}.csv`, t("Download data (CSV)"), "download-stranded"),
           " · ",
           downloadLink(
             "/api/observations" + qs({ indicator: "stranded", place: crossing, format: "csv" }),
             `observations-stranded-${crossing}.csv`,
-            "Observations (CSV)",
+            t("Observations (CSV)"),
             "download-observations",
           ),
         ),
@@ -187,14 +212,14 @@ async function drawCrossings(run, crossings) {
       const traces = FLOW_INDICATORS.map(([ind, name, color]) =>
         lineTrace(rows.filter((r) => r.indicator === ind), name, color, { meta: { kind: "line", indicator: ind } }),
       );
-      const layout = withOrigin(baseLayout("", "people per day"));
+      const layout = withOrigin(baseLayout("", t("people per day")));
       await Plotly.newPlot(chart, traces, layout, PLOT_CONFIG);
       foot.replaceChildren(
-        el("span", {}, isEnsemble(run) ? "median member of the ensemble" : ""),
+        el("span", {}, isEnsemble(run) ? t("median member of the ensemble") : ""),
         downloadLink(
           `/api/runs/${enc(run.id)}/series` + qs({ location: crossing, format: "csv" }),
           `run-${run.id}-series-${crossing}.csv`,
-          "Download data (CSV)",
+          t("Download data (CSV)"),
           "download-crossings",
         ),
       );
@@ -233,7 +258,7 @@ async function drawNeeds(run) {
     );
   const body = [
     ...figureKeys.map((k) => line(k, label(k), (r) => r[k], (r) => (r.members_90 || {})[k])),
-    el("tr", {}, el("th", { scope: "rowgroup", colspan: String(rows.length + 1), class: "subhead" }, "Needs on the day of the peak (Sphere standards)")),
+    el("tr", {}, el("th", { scope: "rowgroup", colspan: String(rows.length + 1), class: "subhead" }, t("Needs on the day of the peak (Sphere standards)"))),
     ...needKeys.map((k) =>
       line(`needs_at_peak.${k}`, label(k), (r) => (r.needs_at_peak || {})[k], (r) => ((r.members_90 || {}).needs_at_peak || {})[k] ?? (r.members_90 || {})[`needs_at_peak.${k}`]),
     ),
@@ -242,14 +267,19 @@ async function drawNeeds(run) {
     el(
       "table",
       { id: "needs-table", "data-testid": "needs-table" },
-      el("caption", {}, `Headline figures from the forecast origin on and needs at the peak, run #${run.id}` + (ranges ? " (ensemble median; 90 % range over the members in brackets)" : "")),
-      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Figure"), rows.map((r) => el("th", { scope: "col", class: "num" }, r.crossing)))),
+      el(
+        "caption",
+        {},
+        t("Headline figures from the forecast origin on and needs at the peak, run #{id}", { id: run.id }) +
+          (ranges ? " " + t("(ensemble median; 90 % range over the members in brackets)") : ""),
+      ),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, t("Figure")), rows.map((r) => el("th", { scope: "col", class: "num" }, r.crossing)))),
       el("tbody", {}, body),
     ),
     el(
       "p",
       { class: "small" },
-      downloadLink(`/api/runs/${enc(run.id)}/needs` + qs({ format: "csv" }), `run-${run.id}-needs.csv`, "Download needs per day and place (CSV)", "download-needs"),
+      downloadLink(`/api/runs/${enc(run.id)}/needs` + qs({ format: "csv" }), `run-${run.id}-needs.csv`, t("Download needs per day and place (CSV)"), "download-needs"),
     ),
   );
 }
@@ -273,7 +303,7 @@ function buildRunForm() {
       "select",
       { id, name: dim, "data-testid": `variant-${dim}`, "data-dimension": dim },
       Object.entries(spec.options || {}).map(([option, desc]) =>
-        el("option", { value: option, title: optionDescription(desc) }, option + (option === spec.default ? " (default)" : "")),
+        el("option", { value: option, title: optionDescription(desc) }, option + (option === spec.default ? ` (${t("default")})` : "")),
       ),
     );
     select.value = spec.default;
@@ -313,7 +343,7 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const request = formRequest();
   if (request.members === 1) {
-    showMessage("An ensemble needs at least 2 members (0 for a single run).", "error", "run-messages");
+    showMessage(t("An ensemble needs at least 2 members (0 for a single run)."), "error", "run-messages");
     return;
   }
   const button = document.getElementById("run-submit");
@@ -325,21 +355,21 @@ form.addEventListener("submit", async (event) => {
   box.hidden = false;
   progress.value = 0;
   form.dataset.state = "running";
-  status.textContent = "Submitting…";
+  status.textContent = t("Submitting…");
   try {
     const started = await api("/api/runs", { method: "POST", body: request });
     form.dataset.runId = String(started.id);
     const run = await waitForRun(started.id, (r) => {
       progress.value = Number(r.progress ?? 0);
-      status.textContent = `Run #${r.id}: ${r.status}` + (r.progress != null ? ` (${Math.round(100 * r.progress)} %)` : "") + (r.message ? ` — ${r.message}` : "");
+      status.textContent = t("Run #{id}: {status}", { id: r.id, status: r.status }) + (r.progress != null ? ` (${Math.round(100 * r.progress)} %)` : "") + (r.message ? ` — ${r.message}` : "");
     });
     if (run.status === "failed") {
       form.dataset.state = "failed";
-      showMessage(`Run #${run.id} failed${run.message ? `: ${run.message}` : "."}`, "error", "run-messages");
+      showMessage(t("Run #{id} failed.", { id: run.id }) + (run.message ? ` ${run.message}` : ""), "error", "run-messages");
       return;
     }
     progress.value = 1;
-    status.textContent = `Run #${run.id} is done; showing it above.`;
+    status.textContent = t("Run #{id} is done; showing it above.", { id: run.id });
     await loadScenario(run.id);
     form.dataset.state = "done";
     main.scrollIntoView({ behavior: "smooth" });

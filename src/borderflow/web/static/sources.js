@@ -1,4 +1,4 @@
-import { api, el, fillScenarioSelect, requireLogin, setState, showError } from "./app.js";
+import { api, el, fillScenarioSelect, requireLogin, setState, showError, t } from "./app.js";
 
 await requireLogin();
 
@@ -39,8 +39,10 @@ function render() {
       ),
     ),
   );
-  if (!shown.length) body.append(el("tr", {}, el("td", { colspan: "4", class: "muted" }, "Nothing matches.")));
-  count.textContent = terms.length ? `${shown.length} of ${rows.length} numbers match.` : `${rows.length} numbers.`;
+  if (!shown.length) body.append(el("tr", {}, el("td", { colspan: "4", class: "muted" }, t("Nothing matches."))));
+  count.textContent = terms.length
+    ? t("{shown} of {total} numbers match.", { shown: shown.length, total: rows.length })
+    : t("{total} numbers.", { total: rows.length });
   count.dataset.shown = String(shown.length);
   count.dataset.total = String(rows.length);
 }
@@ -48,7 +50,7 @@ function render() {
 async function load() {
   setState(main, "loading");
   rows = await api(`/api/scenarios/${encodeURIComponent(scenarioSelect.value)}/sources`);
-  document.getElementById("sources-caption").textContent = `Parameters of ${scenarioSelect.value}`;
+  document.getElementById("sources-caption").textContent = t("Parameters of {scenario}", { scenario: scenarioSelect.value });
   render();
   setState(main, "ready");
 }

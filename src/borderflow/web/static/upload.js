@@ -1,4 +1,4 @@
-import { ROLES_THAT_UPLOAD, api, clearMessages, el, requireLogin, setState, showError, showMessage } from "./app.js";
+import { ROLES_THAT_UPLOAD, api, clearMessages, el, requireLogin, setState, showError, showMessage, t } from "./app.js";
 
 const user = await requireLogin();
 
@@ -15,7 +15,7 @@ if (user.role === "data-entry") {
   document.getElementById("publisher-org").textContent = user.organisation || "(none)";
 }
 if (!ROLES_THAT_UPLOAD.includes(user.role)) {
-  showMessage(`Your role (${user.role}) can read observations but not add them; uploads need a data-entry or admin account.`, "info");
+  showMessage(t("Your role ({role}) can read observations but not add them; uploads need a data-entry or admin account.", { role: user.role }), "info");
 }
 
 function csvCell(v) {
@@ -43,8 +43,14 @@ function errorTable(errors) {
   return el(
     "table",
     { id: "upload-errors", "data-testid": "upload-errors" },
-    el("caption", {}, `${errors.length} problem${errors.length === 1 ? "" : "s"}; nothing from this file was stored`),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col", class: "num" }, "Row (line in the file)"), el("th", { scope: "col" }, "Field"), el("th", { scope: "col" }, "Reason"))),
+    el(
+      "caption",
+      {},
+      errors.length === 1
+        ? t("1 problem; nothing from this file was stored")
+        : t("{n} problems; nothing from this file was stored", { n: errors.length }),
+    ),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", class: "num" }, t("Row (line in the file)")), el("th", { scope: "col" }, t("Field")), el("th", { scope: "col" }, t("Reason")))),
     el(
       "tbody",
       {},
@@ -60,11 +66,11 @@ form.addEventListener("submit", async (event) => {
   clearMessages();
   const file = fileInput.files[0];
   if (!file) {
-    showMessage("Choose a CSV file first.", "error");
+    showMessage(t("Choose a CSV file first."), "error");
     return;
   }
   if (file.size > LIMIT) {
-    showMessage(`${file.name} is ${(file.size / 1048576).toFixed(1)} MiB; the limit is 2 MiB. Split it into smaller files.`, "error");
+    showMessage(t("{file} is {size} MiB; the limit is 2 MiB. Split it into smaller files.", { file: file.name, size: (file.size / 1048576).toFixed(1) }), "error");
     return;
   }
   const button = document.getElementById("upload-submit");
@@ -89,7 +95,11 @@ form.addEventListener("submit", async (event) => {
     if (err.status === 401) return;
     const rows = err.rowErrors || [];
     if (rows.length) {
-      summary.textContent = `${file.name} was rejected: ${rows.length} problem${rows.length === 1 ? "" : "s"} in ${new Set(rows.map((r) => r.row)).size} row(s). Nothing was stored; fix the rows below and upload the whole file again.`;
+      const values = { file: file.name, problems: rows.length, rows: new Set(rows.map((r) => r.row)).size };
+      summary.textContent =
+        rows.length === 1
+          ? t("{file} was rejected: 1 problem in {rows} row(s). Nothing was stored; fix the rows below and upload the whole file again.", values)
+          : t("{file} was rejected: {problems} problems in {rows} row(s). Nothing was stored; fix the rows below and upload the whole file again.", values);
       summary.className = "message error";
       errorsBox.replaceChildren(errorTable(rows));
       result.hidden = false;
