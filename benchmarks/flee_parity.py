@@ -2,8 +2,13 @@
 
 Usage (from anywhere; paths are resolved against the repository root)::
 
-    python benchmarks/flee_parity.py [--scenarios mali burundi] [--seeds 3]
-        [--flee-runs 2] [--days N] [--jobs 1] [--compat 3.1|head]
+    python benchmarks/flee_parity.py [--scenarios mali burundi | all] [--seeds 3]
+        [--flee-runs 2] [--days N | NAME=N ...] [--jobs 1]
+        [--compat borderflow 3.1 [head]] [--borderflow PATH]
+
+``--scenarios all`` takes every scenario the project carries (Flee's Mali and Burundi and
+FabFlee's seven); ``--days venezuela2022=80`` runs a prefix of one scenario (the summary marks
+it). Flee's current code is not released, so only Flee 3.1 is run.
 
 Both tools run as whole processes on the project's copy of each scenario
 (``src/borderflow/builtin/flee/<name>``),
@@ -12,9 +17,9 @@ which is what a user waits for. Flee runs in its own venv
 (``benchmarks/.flee-venv``, created on first use with flee 3.1 and the pinned
 minimal dependencies a serial run imports) through
 ``flee_reference_driver.py``; borderflow runs as
-``.venv/bin/borderflow run <scenario dir> --seed S --compat 3.1 --out DIR [--days N]``:
-``--compat 3.1`` makes borderflow follow the release it is compared with (3.1 spawns from the
-total series, see docs/flee.md); ``--compat head`` compares Flee's current rules instead.
+``.venv/bin/borderflow run <scenario dir> --seed S --compat C --out DIR [--days N]`` for each
+profile C of ``--compat``: ``borderflow`` (its default rules), ``3.1`` (follow the release it
+is compared with, see docs/flee.md) and, on request, ``head`` (Flee's current rules).
 One untimed borderflow run first fills numba's compilation cache (a one-off per install).
 Peak RSS is per process (``os.wait4``), so it stays right with ``--jobs 2``;
 wall times of Flee runs sharing the 2 cores are a little longer than solo.
@@ -22,7 +27,8 @@ wall times of Flee runs sharing the 2 cores are a little longer than solo.
 Accuracy is "Error (rescaled)" (the validation score FabFlee reports),
 computed from each out.csv. The script only reports; it asserts nothing, so
 it is safe to run on a loaded machine. Flee runs are slow (minutes each):
-``--jobs`` runs several at once, ``--days N`` runs a short prefix.
+``--jobs`` runs several at once, ``--days`` runs a short prefix. The last table (the
+summary) is the one docs/flee.md quotes.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from parity_report import FLEE, bf_tool, report, summary
 
 REPO = Path(__file__).resolve().parent.parent
 DRIVER = REPO / "benchmarks" / "flee_reference_driver.py"
@@ -67,9 +75,6 @@ FLEE_PINS: tuple[str, ...] = (
     "beartype==0.16.4",
 )
 PIN_STAMP = "borderflow-pins.txt"
-
-SPEED_TARGET = 100.0  # Flee wall time / borderflow wall time
-ERROR_TARGET = 1.10  # borderflow error / Flee error
 
 Scorer = Callable[[Path], dict]
 
@@ -198,6 +203,29 @@ def finish(
     return res
 
 
+def all_scenarios() -> list[str]:
+    """Every scenario the project carries: Flee's (mali, burundi) first, then FabFlee's."""
+    names = sorted(
+        p.parent.name for root in SCENARIO_ROOTS for p in (REPO / root).glob("*/input_csv")
+    )
+    first = [n for n in ("mali", "burundi") if n in names]
+    return first + [n for n in names if n not in first]
+
+
+def parse_days(items: Sequence[str]) -> tuple[int, dict[str, int]]:
+    """``--days``: a number for every scenario, and/or NAME=N for one."""
+    default, per = 0, {}
+    for item in items:
+        name, sep, value = item.rpartition("=")
+        if not value.isdigit():
+            raise SystemExit(f"--days {item}: expected N or NAME=N")
+        if sep:
+            per[name] = int(value)
+        else:
+            default = int(value)
+    return default, per
+
+
 def scenario_path(name: str) -> str:
     """Repo-relative folder of a scenario (both tools get the same one)."""
     for root in SCENARIO_ROOTS:
@@ -210,7 +238,7 @@ def run_flee(
     py: Path, scenario: str, idx: int, days: int, settings: Path | None, work: Path, score: Scorer
 ) -> RunResult:
     """One Flee 3.1 default run through the reference driver."""
-    res = RunResult("flee 3.1", scenario, f"run {idx}")
+    res = RunResult(FLEE, scenario, f"run {idx}")
     rundir = work / scenario / f"flee-{idx}"
     rundir.mkdir(parents=True, exist_ok=True)
     out_csv, err = rundir / "out.csv", rundir / "stderr.log"
@@ -222,15 +250,21 @@ def run_flee(
 
 
 def run_borderflow(
-    scenario: str, seed: int, days: int, work: Path, score: Scorer, compat: str = "3.1"
+    scenario: str,
+    seed: int,
+    days: int,
+    work: Path,
+    score: Scorer,
+    compat: str = "3.1",
+    exe: Path = BORDERFLOW,
 ) -> RunResult:
     """One borderflow run of the whole CLI process."""
-    res = RunResult("borderflow", scenario, f"seed {seed}")
-    rundir = work / scenario / f"borderflow-{seed}"
+    res = RunResult(bf_tool(compat), scenario, f"seed {seed}")
+    rundir = work / scenario / f"borderflow-{compat}-{seed}"
     rundir.mkdir(parents=True, exist_ok=True)
     err = rundir / "stderr.log"
     cmd = [
-        str(BORDERFLOW),
+        str(exe),
         "run",
         scenario_path(scenario),
         "--seed",
@@ -317,121 +351,15 @@ def load_scorer() -> tuple[Scorer, str]:
     return fallback_validation_scores, "benchmark fallback (spec section 2.11)"
 
 
-# ----------------------------------------------------------------------------- report
-
-
-def mean_sd(xs: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample sd (0 for a single value)."""
-    if not xs:
-        return float("nan"), float("nan")
-    return statistics.fmean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0
-
-
-def fmt_time(s: float) -> str:
-    """Seconds with sensible precision for both 0.3 s and 300 s runs."""
-    return f"{s:.0f}" if s >= 100 else f"{s:.1f}" if s >= 10 else f"{s:.2f}"
-
-
-def tool_row(name: str, runs: Sequence[RunResult], skipped: str = "") -> str:
-    """One line of the per-scenario table."""
-    if skipped:
-        return f"{name:<12} {skipped}"
-    ok = [r for r in runs if r.ok]
-    failed = len(runs) - len(ok)
-    if not ok:
-        return f"{name:<12} {len(runs):>4}  all runs failed"
-    walls = [r.wall_s for r in ok]
-    err_m, err_sd = mean_sd([r.error_rescaled for r in ok])
-    wall = f"{fmt_time(statistics.fmean(walls))} ({fmt_time(min(walls))}-{fmt_time(max(walls))})"
-    line = (
-        f"{name:<12} {len(ok):>4}  {wall:>22}  {max(r.peak_rss_mb for r in ok):>9.0f}"
-        f"  {err_m:>8.4f} ± {err_sd:<7.4f}  {statistics.fmean(r.final_agents for r in ok):>12,.0f}"
-    )
-    return line + (f"   ({failed} failed)" if failed else "")
-
-
-HEADER = (
-    f"{'tool':<12} {'runs':>4}  {'wall s mean (min-max)':>22}  {'peak RSS MB':>9}"
-    f"  {'Error (rescaled)':>19}  {'final agents':>12}"
-)
-
-
-def num(x: float) -> str:
-    """Right-aligned count, or a dash where a tool did not run."""
-    return f"{'-':>10}" if x != x else f"{x:>10,.0f}"
-
-
-def verdict(ok: bool) -> str:
-    """Target outcome as a word that stands out when not met."""
-    return "met" if ok else "NOT met"
-
-
-def camp_mean(runs: Sequence[RunResult], camp: str) -> float:
-    """Mean last-day count at one camp over runs (nan without runs)."""
-    if not runs:
-        return float("nan")
-    return statistics.fmean(r.final_camp_sim.get(camp, 0.0) for r in runs)
-
-
-def describe(r: RunResult) -> str:
-    """One progress line per finished run."""
-    head = f"{r.tool} {r.scenario} {r.label}: {r.wall_s:.2f} s"
-    return f"{head}, error {r.error_rescaled:.4f} {r.note[:200]}"
-
-
-def report(
-    scenario: str, flee: list[RunResult], bf: list[RunResult], bf_skip: str, days_arg: int
-) -> dict:
-    """Print the table for one scenario; return the numbers for --json."""
-    fok = [r for r in flee if r.ok]
-    bok = [r for r in bf if r.ok]
-    days = {r.days for r in fok + bok}
-    print(f"\n=== {scenario} ({', '.join(map(str, sorted(days))) or '?'} days) ===")
-    print(HEADER)
-    if flee or not bf_skip:
-        print(tool_row("flee 3.1", flee, "" if flee else "not run (--flee-runs 0)"))
-    print(tool_row("borderflow", bf, bf_skip or ("" if bf else "not run (--seeds 0)")))
-
-    camps: list[str] = []
-    for r in fok + bok:
-        camps += [c for c in r.final_camp_sim if c not in camps]
-    if camps:
-        ref = (fok + bok)[0]
-        print(f"\n{'final agents per camp (mean)':<30} {'data':>10}", end="")
-        print(f" {'flee 3.1':>10} {'borderflow':>10}")
-        for c in camps:
-            data = ref.final_camp_data.get(c, float("nan"))
-            f, b = camp_mean(fok, c), camp_mean(bok, c)
-            print(f"{c:<30} {num(data)} {num(f)} {num(b)}")
-
-    out: dict = {"scenario": scenario, "days": sorted(days)}
-    if len(days) > 1:
-        print(f"WARNING: runs cover different numbers of days: {sorted(days)}")
-    if fok and bok:
-        speed = statistics.fmean(r.wall_s for r in fok) / statistics.fmean(r.wall_s for r in bok)
-        err_b = statistics.fmean(r.error_rescaled for r in bok)
-        ratio = err_b / statistics.fmean(r.error_rescaled for r in fok)
-        met = {"speed": speed >= SPEED_TARGET, "error": ratio <= ERROR_TARGET}
-        print(f"\nspeed ratio Flee/borderflow: {speed:,.1f}x", end="")
-        print(f"  (target >= {SPEED_TARGET:.0f}x: {verdict(met['speed'])})")
-        print(f"error ratio borderflow/Flee: {ratio:.3f}", end="")
-        print(f"   (target <= {ERROR_TARGET:.2f}: {verdict(met['error'])})")
-        if days_arg > 0:
-            print("(prefix run via --days: targets are indicative only)")
-        out.update(speed_ratio=speed, error_ratio=ratio, targets_met=met)
-    for r in flee + bf:
-        if not r.ok:
-            print(f"FAILED {r.tool} {r.label}: {r.note}")
-    return out
-
-
 # ----------------------------------------------------------------------------- main
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """CLI; defaults give a full comparison on both scenarios."""
+    """CLI; defaults give a full comparison on Mali and Burundi."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--scenarios", nargs="+", default=["mali", "burundi"])
+    p.add_argument(
+        "--scenarios", nargs="+", default=["mali", "burundi"], help="names, or 'all' (carried)"
+    )
     p.add_argument(
         "--seeds", type=int, default=3, help="borderflow runs (seeds 1..N); 0 skips borderflow"
     )
@@ -439,7 +367,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--flee-runs", type=int, default=2, help="Flee runs (unseeded, as Flee is); 0 skips Flee"
     )
     p.add_argument(
-        "--days", type=int, default=0, help="simulate only the first N days (0 = full period)"
+        "--days",
+        nargs="+",
+        default=["0"],
+        help="simulate a prefix: N (every scenario) and/or NAME=N (one); 0 = full period",
     )
     p.add_argument(
         "--jobs",
@@ -449,9 +380,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--compat",
-        choices=["3.1", "head"],
-        default="3.1",
-        help="borderflow's Flee compatibility profile (default: the 3.1 it is compared with)",
+        nargs="+",
+        choices=["borderflow", "3.1", "head"],
+        default=["borderflow", "3.1"],
+        help="borderflow's rule profiles to run (default: its default rules and Flee 3.1's)",
     )
     p.add_argument(
         "--flee-settings",
@@ -464,33 +396,125 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="use this interpreter (with flee 3.1) instead of the managed venv",
     )
     p.add_argument(
+        "--borderflow",
+        type=Path,
+        default=BORDERFLOW,
+        help=f"the borderflow command (default: {BORDERFLOW.relative_to(REPO)})",
+    )
+    p.add_argument(
         "--work-dir",
         type=Path,
         help="keep every run's out.csv and logs here (default: temp, deleted)",
     )
     p.add_argument("--json", type=Path, help="also write all results as JSON")
+    p.add_argument(
+        "--report",
+        type=Path,
+        nargs="+",
+        help="run nothing: print the tables of earlier --json files (a later file's scenarios "
+        "replace an earlier one's)",
+    )
     return p.parse_args(argv)
 
 
+def load_runs(files: Sequence[Path]) -> dict[str, dict[str, list[RunResult]]]:
+    """Runs saved by --json, by scenario and tool; later files replace earlier scenarios."""
+    runs: dict[str, dict[str, list[RunResult]]] = {}
+    for file in files:
+        fresh: dict[str, dict[str, list[RunResult]]] = {}
+        for d in json.loads(file.read_text())["runs"]:
+            r = RunResult(**d)
+            fresh.setdefault(r.scenario, {}).setdefault(r.tool, []).append(r)
+        runs.update(fresh)
+    return runs
+
+
+def period_length(name: str) -> int:
+    """Days in a scenario's period file (0 if unreadable), to tell a prefix from a full run."""
+    inputs = REPO / scenario_path(name) / "input_csv"
+    for file in ("sim_period.csv", "conflict_period.csv"):
+        if (inputs / file).exists():
+            with open(inputs / file, newline="") as f:
+                for row in csv.reader(f):
+                    if len(row) > 1 and row[0].strip().lower() == "length":
+                        return int(row[1])
+    return 0
+
+
+def print_tables(runs: dict[str, dict[str, list[RunResult]]], json_out: Path | None) -> None:
+    """One block per scenario, then the summary; optionally all of it as JSON."""
+    blocks = [report(s, runs[s], {}) for s in runs]
+    prefixes = {}
+    for s, tools in runs.items():
+        days = max((r.days for rs in tools.values() for r in rs if r.ok), default=0)
+        if 0 < days < period_length(s):
+            prefixes[s] = days
+    total = summary(list(runs), runs, prefixes)
+    if json_out:
+        flat = [asdict(r) for tools in runs.values() for rs in tools.values() for r in rs]
+        json_out.write_text(
+            json.dumps({"scenarios": blocks, "summary": total, "runs": flat}, indent=2)
+        )
+
+
+def run_all(args: argparse.Namespace, work: Path, score: Scorer, days: dict[str, int]) -> dict:
+    """borderflow serially (clean timings), then Flee in a pool of --jobs; runs by scenario."""
+    runs: dict[str, dict[str, list[RunResult]]] = {s: {} for s in args.scenarios}
+    flee_py = (args.flee_python or ensure_flee_venv()) if args.flee_runs > 0 else None
+    settings = args.flee_settings.resolve() if args.flee_settings else None
+    if args.seeds > 0:
+        warm = run_borderflow(
+            args.scenarios[0], 0, 5, work / "warm-up", score, args.compat[0], args.borderflow
+        )
+        log(f"warm-up (fills the compilation cache, not counted): {describe(warm)}")
+        for s in args.scenarios:
+            for compat in args.compat:
+                for seed in range(1, args.seeds + 1):
+                    r = run_borderflow(s, seed, days[s], work, score, compat, args.borderflow)
+                    log(describe(r))
+                    runs[s].setdefault(r.tool, []).append(r)
+    if flee_py is not None:
+        with cf.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            futs = {
+                pool.submit(run_flee, flee_py, s, i, days[s], settings, work, score): s
+                for s in args.scenarios
+                for i in range(1, args.flee_runs + 1)
+            }
+            for fut in cf.as_completed(futs):
+                r = fut.result()
+                log(describe(r))
+                runs[futs[fut]].setdefault(FLEE, []).append(r)
+    return runs
+
+
+def describe(r: RunResult) -> str:
+    """One progress line per finished run."""
+    head = f"{r.tool} {r.scenario} {r.label}: {r.wall_s:.2f} s"
+    return f"{head}, error {r.error_rescaled:.4f} {r.note[:200]}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run borderflow serially (clean timings), then Flee in a pool of --jobs."""
+    """Run, then print one block per scenario and the summary."""
     args = parse_args(argv)
+    if args.report:
+        runs = load_runs(args.report)
+        print(f"Flee 3.1 against borderflow: the runs saved in {', '.join(map(str, args.report))}")
+        print_tables(runs, args.json)
+        return 0
+    if args.scenarios == ["all"]:
+        args.scenarios = all_scenarios()
+    default_days, per_days = parse_days(args.days)
+    days = {s: per_days.get(s, default_days) for s in args.scenarios}
     try:
         for name in args.scenarios:
-            log(f"{name}: {scenario_path(name)}")
+            log(f"{name}: {scenario_path(name)} ({days[name] or 'all'} days)")
     except FileNotFoundError as exc:
         log(str(exc))
         return 2
+    if args.seeds > 0 and not os.access(args.borderflow, os.X_OK):
+        log(f"no borderflow command at {args.borderflow} (see --borderflow)")
+        return 2
     score, score_name = load_scorer()
-    settings = args.flee_settings.resolve() if args.flee_settings else None
-    flee_py: Path | None = None
-    if args.flee_runs > 0:
-        flee_py = args.flee_python or ensure_flee_venv()
-    bf_skip = ""
-    if args.seeds > 0 and not os.access(BORDERFLOW, os.X_OK):
-        bf_skip = f"SKIPPED: no borderflow CLI at {BORDERFLOW.relative_to(REPO)}"
-        log(bf_skip)
-
     tmp = None
     if args.work_dir:
         work = args.work_dir.resolve()
@@ -498,46 +522,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         tmp = tempfile.mkdtemp(prefix="flee-parity-")
         work = Path(tmp)
-
-    bf: dict[str, list[RunResult]] = {s: [] for s in args.scenarios}
-    fl: dict[str, list[RunResult]] = {s: [] for s in args.scenarios}
     try:
-        if not bf_skip:
-            warm = run_borderflow(args.scenarios[0], 0, 5, work / "warm-up", score, args.compat)
-            log(f"warm-up (fills the compilation cache, not counted): {describe(warm)}")
-            for s in args.scenarios:
-                for seed in range(1, args.seeds + 1):
-                    r = run_borderflow(s, seed, args.days, work, score, args.compat)
-                    log(describe(r))
-                    bf[s].append(r)
-        if flee_py is not None:
-            with cf.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-                futs = {
-                    pool.submit(run_flee, flee_py, s, i, args.days, settings, work, score): s
-                    for s in args.scenarios
-                    for i in range(1, args.flee_runs + 1)
-                }
-                for fut in cf.as_completed(futs):
-                    r = fut.result()
-                    log(describe(r))
-                    fl[futs[fut]].append(r)
-
-        print(f"Flee 3.1 vs borderflow (--compat {args.compat}); Error (rescaled) by {score_name}")
+        runs = run_all(args, work, score, days)
+        print(f"Flee 3.1 against borderflow ({', '.join(map(bf_tool, args.compat))})")
+        print(f"Error (rescaled) by {score_name}; borderflow: seeds 1..{args.seeds}")
         print(f"Flee runs {args.jobs} at a time; borderflow runs one at a time")
+        print("Flee's current code (head) is not run: it is not released (PyPI's newest is 3.1)")
         if args.jobs > 1 and args.flee_runs > 1:
             print("note: Flee runs sharing the cores run slower than alone; use --jobs 1")
             print("      for a speed ratio of record")
-        summary = [
-            report(s, sorted(fl[s], key=lambda r: r.label), bf[s], bf_skip, args.days)
-            for s in args.scenarios
-        ]
-        if args.json:
-            runs = [asdict(r) for s in args.scenarios for r in fl[s] + bf[s]]
-            args.json.write_text(json.dumps({"summary": summary, "runs": runs}, indent=2))
+        print_tables(runs, args.json)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    failed = any(not r.ok for s in args.scenarios for r in fl[s] + bf[s])
+    failed = any(not r.ok for s in args.scenarios for rs in runs[s].values() for r in rs)
     return 1 if failed else 0
 
 

@@ -1,16 +1,23 @@
-"""The web server under load: `borderflow serve` with 50 readers and 5 writers at once.
+"""The web server under load: `borderflow serve` with readers, writers, big uploads and runs.
 
 Starts `borderflow serve` on 127.0.0.1 (a free port, a fresh database and data folder), creates
 an admin, a viewer and a data-entry user with `borderflow users`, runs one ensemble through the
-API, then for --seconds runs 50 reader clients (GET series, bands, summary, observations) and 5
-writer clients posting batches of observations, half of each batch its own and half drawn from
-a pool every writer draws from (so uploads overlap). At the end it checks that no request got
-an error and that the stored observations are exactly the distinct rows written: none lost,
-none twice. Prints requests per second and p50/p99 latency per kind. No time is asserted; the
-exit status is 1 if a check fails.
+API, then for --seconds runs at once:
+
+* 50 reader clients (GET series, bands, summary, observations);
+* 5 writer clients posting batches of observations as JSON, half of each batch its own and
+  half drawn from a pool every writer draws from (so uploads overlap);
+* 2 large uploaders posting CSV files of close to 2 MiB (the body limit) back to back, a tenth
+  of each file drawn from a pool both draw from;
+* 1 runner starting single runs through the API one after another, each followed to its end.
+
+At the end it checks that no request got an error, that every run finished ``done``, and that
+the stored observations are exactly the distinct rows written: none lost, none twice. Prints
+requests per second and p50/p99 latency per kind. No time is asserted; the exit status is 1 if
+a check fails.
 
     python benchmarks/serve.py [--seconds 60] [--readers 50] [--writers 5] [--members 20]
-                               [--db URL]
+                               [--large-uploaders 2] [--runners 1] [--db URL]
 """
 
 from __future__ import annotations
@@ -38,6 +45,12 @@ SHARED_PLACE = "Shared post"
 SHARED_DAYS = 300  # the pool every writer draws from
 BATCH = 10  # rows per upload: half the writer's own, half from the shared pool
 KEY = ("date", "place_name", "indicator", "source_publisher")  # what differs between rows
+LARGE_ROWS = 24_000  # rows per large upload: about 1.9 MiB of CSV
+LARGE_SHARED = 200  # posts in the pool both large uploaders draw a tenth of their rows from
+CSV_FIELDS = ("date", "place_name", "indicator", "value_low", "value_high", "source_publisher",
+              "reliability")  # fmt: skip
+CSV_HEADER = (",".join(CSV_FIELDS) + "\n#date,#loc+name,#indicator+code,#indicator+num+min,"
+              "#indicator+num+max,#meta+source,#meta+reliability\n")  # fmt: skip
 
 
 def borderflow(*args: str) -> str:
@@ -71,6 +84,11 @@ def key(r: dict) -> tuple:
     return tuple(r[k] for k in KEY)
 
 
+def csv_body(rows: list[dict]) -> bytes:
+    return (CSV_HEADER + "".join(",".join(str(r[f]) for f in CSV_FIELDS) + "\n"
+                                 for r in rows)).encode()  # fmt: skip
+
+
 class Recorder:
     """Latencies and errors per kind of request, from many threads."""
 
@@ -101,6 +119,10 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=50)
     parser.add_argument("--writers", type=int, default=5)
     parser.add_argument("--members", type=int, default=20, help="members of the ensemble")
+    parser.add_argument("--large-uploaders", type=int, default=2,
+                        help="clients posting ~2 MiB CSV files back to back")  # fmt: skip
+    parser.add_argument("--runners", type=int, default=1,
+                        help="clients starting runs one after another")  # fmt: skip
     parser.add_argument("--db", help="database URL (default: an SQLite file in a temp folder)")
     args = parser.parse_args()
 
@@ -128,7 +150,7 @@ def main() -> None:
     )  # fmt: skip
     ok = False
     try:
-        run(args, base, tokens, server, tmp)
+        run(args, base, tokens, server, tmp, db)
         ok = True
     finally:
         server.terminate()
@@ -140,7 +162,7 @@ def main() -> None:
             print(f"server log and database kept in {tmp}")
 
 
-def run(args, base: str, tokens: dict[str, str], server, tmp: Path) -> None:
+def run(args, base: str, tokens: dict[str, str], server, tmp: Path, db: str) -> None:
     def auth(name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {tokens[name]}"}
 
@@ -203,8 +225,53 @@ def run(args, base: str, tokens: dict[str, str], server, tmp: Path) -> None:
                         written.update(key(r) for r in rows)
                         added[0] += response.json()["added"]
 
+    def large_uploader(u: int) -> None:
+        rng = random.Random(1000 + u)
+        k = 0
+        with httpx.Client(base_url=base, headers=auth("admin"), timeout=600) as client:
+            while not stop.is_set():
+                shared = LARGE_ROWS // 10
+                rows = [row(f"Uploader {u} post {k} {i // 300}", i % 300)
+                        for i in range(LARGE_ROWS - shared)]  # fmt: skip
+                rows += [row(f"Pool post {rng.randrange(LARGE_SHARED)}", rng.randrange(300))
+                         for _ in range(shared)]  # fmt: skip
+                k += 1
+                body = csv_body(rows)
+                response = rec.call(
+                    "large upload",
+                    lambda: client.post("/api/observations", content=body,  # noqa: B023
+                                        headers={"content-type": "text/csv"}),
+                )  # fmt: skip
+                if response is not None and response.status_code == 200:
+                    with lock:
+                        written.update(key(r) for r in rows)
+                        added[0] += response.json()["added"]
+
+    runs: list[dict] = []
+
+    def runner(n: int) -> None:
+        with httpx.Client(base_url=base, headers=auth("admin"), timeout=60) as client:
+            seed = 100 * n
+            while not stop.is_set():
+                seed += 1
+                body = {"scenario": CASE, "seed": seed}
+                started = rec.call("run", lambda: client.post("/api/runs", json=body))  # noqa: B023
+                if started is None or started.status_code != 202:
+                    continue
+                run_id = started.json()["id"]
+                while True:  # a started run is followed to its end, even past --seconds
+                    status = client.get(f"/api/runs/{run_id}").json()
+                    if status["status"] in ("done", "failed"):
+                        break
+                    time.sleep(0.5)
+                with lock:
+                    runs.append(status)
+
     threads = [threading.Thread(target=reader, args=(n,)) for n in range(args.readers)]
     threads += [threading.Thread(target=writer, args=(w,)) for w in range(args.writers)]
+    threads += [threading.Thread(target=large_uploader, args=(u,))
+                for u in range(args.large_uploaders)]  # fmt: skip
+    threads += [threading.Thread(target=runner, args=(n,)) for n in range(args.runners)]
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -214,8 +281,7 @@ def run(args, base: str, tokens: dict[str, str], server, tmp: Path) -> None:
         t.join()
     elapsed = time.perf_counter() - started
 
-    stored = httpx.get(f"{base}/api/observations", headers=auth("viewer"), timeout=120).json()
-    stored_keys = [key(r) for r in stored]
+    stored_keys = stored(db)
     report(args, rec, elapsed)
     missing = written - set(stored_keys)
     extra = set(stored_keys) - written
@@ -226,6 +292,10 @@ def run(args, base: str, tokens: dict[str, str], server, tmp: Path) -> None:
         f"{added[0]} reported added; missing {len(missing)}, unexpected {len(extra)}, "
         f"duplicates {duplicates}"
     )
+    failed = [r for r in runs if r["status"] != "done"]
+    note = f", {len(failed)} failed, e.g. {failed[0]['message']!r}" if failed else ""
+    done = len(runs) - len(failed)
+    print(f"runs: {len(runs)} started and followed to their end, {done} done{note}")
     for kind, msgs in rec.errors.items():
         if msgs:
             print(f"errors ({kind}): {len(msgs)}, e.g. {msgs[0]}")
@@ -234,22 +304,39 @@ def run(args, base: str, tokens: dict[str, str], server, tmp: Path) -> None:
         and not missing
         and not extra
         and not duplicates
+        and not failed
         and added[0] == len(written) == len(stored_keys)
     )
-    print("checks: " + ("OK (no errors, no loss, no duplicates)" if ok else "FAILED"))
+    print("checks: " + ("OK (no errors, every run done, no loss, no duplicates)" if ok
+                        else "FAILED"))  # fmt: skip
     if not ok:
         raise SystemExit(1)
+
+
+def stored(db: str) -> list[tuple]:
+    """The key of every stored observation, read from the database itself (hundreds of
+    thousands of rows: too many to list through the API at once)."""
+    from sqlalchemy import create_engine, select
+
+    from borderflow.observe.models import Observation
+
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        rows = conn.execute(select(*(getattr(Observation, k) for k in KEY))).all()
+    engine.dispose()
+    return [(r[0].isoformat(), *r[1:]) for r in rows]
 
 
 def report(args, rec: Recorder, elapsed: float) -> None:
     cpus = os.cpu_count()
     print(
-        f"{elapsed:.0f} s, {args.readers} readers + {args.writers} writers, "
+        f"{elapsed:.0f} s, {args.readers} readers + {args.writers} writers + "
+        f"{args.large_uploaders} large uploaders + {args.runners} runners, "
         f"server and clients on one machine ({cpus} cores)"
     )
     print(f"{'kind':<14}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     total = []
-    for kind in ("series", "bands", "summary", "observations", "write"):
+    for kind in ("series", "bands", "summary", "observations", "write", "large upload", "run"):
         lat = sorted(rec.latency[kind])
         total += lat
         print(line(kind, lat, elapsed, len(rec.errors[kind])))

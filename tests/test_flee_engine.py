@@ -264,7 +264,10 @@ def test_capacity_multiplier_is_flees_ramp(n, cap, buffer):
 
 
 def test_capacity_ramp_stops_arrivals(tmp_path):
-    """With room for 100 and 100 already there, no newcomer ever reaches the camp."""
+    """With room for 100 and 100 already there, no newcomer ever reaches the camp.
+
+    Flee head's day-0 capacity cut (rule ``day0_capacity_cut``) makes the room 100.
+    """
     path = write_scenario(
         tmp_path,
         locations=[
@@ -276,7 +279,8 @@ def test_capacity_ramp_stops_arrivals(tmp_path):
         routes=[("A", "C", 30), ("A", "T", 30), ("T", "D", 30)],
         camp_series={"C": [(0, 100), (40, 100)], "D": [(0, 0), (40, 2000)]},
         days=40,
-        settings="move_rules:\n  camp_movechance: 0.0\n",  # nobody leaves C to make room
+        # nobody leaves C to make room
+        settings="compatibility: head\nmove_rules:\n  camp_movechance: 0.0\n",
     )
     m = model(path, settings_file=path / "simsetting.yml")
     # capacity 200 minus the day-0 population 100 leaves room for 100, and 100 are there.
@@ -332,3 +336,26 @@ def test_agents_store_is_struct_of_arrays():
     assert a.loc.tolist() == [1, 2, 3, -1, -1]
     assert a.x.tolist() == [7] * 5
     assert a.nbytes_per_agent() == 4 + 4 + 1
+
+
+# -- start-up ------------------------------------------------------------------------------
+
+
+def test_kernels_load_without_scipy_blas_and_scipy_still_works():
+    """numba's target is set up without SciPy's BLAS (0.3 s of start-up); SciPy stays usable."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import borderflow.rules.flee_kernels\n"
+        "from numba.core.registry import cpu_target\n"
+        "cpu_target.target_context.refresh()\n"
+        "print('scipy.linalg' in sys.modules)\n"
+        "import scipy.linalg\n"
+        "print(scipy.linalg.cython_blas is not None)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.split() == ["False", "True"]

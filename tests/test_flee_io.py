@@ -486,10 +486,14 @@ def test_closures_unknown_type(flee_copy, csv_edit) -> None:
 
 
 def test_data_layout_unknown_location(flee_copy, csv_edit) -> None:
+    """Flee reads a series for a place that is not a location; so do we, with a warning."""
     root = flee_copy("mali")
     path = root / "source_data" / "data_layout.csv"
-    csv_edit.set_cell(path, 3, 0, "Atlantis")  # Mentao,bf-mentao.csv
-    check(error_of(root), path, 3, "name", "unknown location 'Atlantis'")
+    csv_edit.insert_line(path, 3, "Atlantis,bf-mentao.csv")
+    sc = read_flee_scenario(root)
+    assert [s.name for s in sc.series][2] == "Atlantis"
+    (line,) = [w for w in sc.warnings if "Atlantis" in w]
+    assert line.startswith(f"{path}, row 3, column 'name': 'Atlantis' is not a location")
 
 
 def test_data_layout_names_missing_file(flee_copy, csv_edit) -> None:
@@ -594,10 +598,16 @@ def test_camp_series_bad_count(flee_copy, csv_edit) -> None:
 
 
 def test_camp_series_duplicate_date(flee_copy, csv_edit) -> None:
+    """Flee reads a repeated date in file order; so do we, with one warning naming the row."""
     root = flee_copy("mali")
     path = root / "source_data" / "nig-niamey.csv"
-    csv_edit.append_line(path, "2012-03-31,5")
-    check(error_of(root), path, None, None, "date 2012-03-31 appears twice")
+    first = csv_edit.find_row(path, "2012-03-31")
+    row = csv_edit.append_line(path, "2012-03-31,5")
+    sc = read_flee_scenario(root)
+    (line,) = [w for w in sc.warnings if str(path) in w]
+    assert line.startswith(f"{path}, row {row}, column 'date': date 2012-03-31 repeats row {first}")
+    niamey = next(s for s in sc.series if s.name == "Niamey")
+    assert niamey.at(10_000) == 5  # from the repeated row on, its count is the one read
 
 
 def test_conflicts_shorter_than_run(flee_copy, csv_edit) -> None:

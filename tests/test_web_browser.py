@@ -522,6 +522,10 @@ def test_map_and_sources(server: str, seeded_run: int, page) -> None:
     assert len([t for t in drawn if t["kind"] == "route"]) == len(routes)
     stranded = [t for t in drawn if t["kind"] == "stranded"]
     assert len(stranded) == 1 and len(stranded[0]["x"]) == len(CROSSINGS)
+    # the world under the graph, drawn from the app's own GeoJSON (outside requests blocked)
+    world = {t["name"]: t for t in drawn if t["kind"] == "boundary"}
+    assert {"land", "lakes", "country border", "first-level region"} == set(world)
+    assert len(world["country border"]["x"]) > 100 and len(world["first-level region"]["x"]) > 100
     peak_day = page.get_by_test_id("map-day-label").inner_text()
     sizes = page.evaluate("() => document.getElementById('map-chart').data.at(-1).marker.size")
     page.get_by_label("Day", exact=True).fill("0")

@@ -8,6 +8,10 @@ process, and Schemathesis' ASGI client ends the app's lifespan after its request
 what it queued (marked interrupted). The result endpoints are fuzzed on a run and an ensemble
 finished beforehand (ids 1 and 2).
 
+A second pass sends every operation with a JSON body (the POSTs) Schemathesis' bodies spoiled
+by :func:`strategies.spoiled_json` (``NaN``, infinities, huge numbers, lone surrogates, NUL,
+deep nesting): none may get a 5xx either.
+
 The app is built when the module is imported, because Schemathesis needs the schema to
 generate the tests (its fixture-based loader does not work with this pytest).
 """
@@ -22,6 +26,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from borderflow.web.accounts import add_token, add_user
@@ -29,11 +34,13 @@ from borderflow.web.app import create_app
 from borderflow.web.db import reading, writing
 from borderflow.web.models import Run
 from borderflow.web.schemas import UserIn
+from strategies import spoiled_json
 
 # ~21 operations, each: its examples and coverage cases, then this many generated requests
 pytestmark = pytest.mark.slow  # fuzzes every API operation
 
 EXAMPLES_PER_OPERATION = 120
+SPOILED_PER_OPERATION = 60  # the 5 operations with a JSON body, spoiled
 
 TMP = Path(tempfile.mkdtemp(prefix="borderflow-schema-"))
 APP = create_app(f"sqlite:///{TMP / 'web.db'}", TMP / "data", workers=1, job_threads=1)
@@ -41,6 +48,13 @@ add_user(APP.state.store.engine, UserIn(username="root", password="root-password
                                         organisation="IOM"), by="test")  # fmt: skip
 TOKEN = add_token(APP.state.store.engine, "root", "schemathesis", by="test")[1]
 schema = schemathesis.openapi.from_asgi("/api/openapi.json", APP)
+spoiled = schemathesis.openapi.from_asgi("/api/openapi.json", APP).include(method="POST")
+
+
+@spoiled.hook
+def flatmap_body(context, body):
+    """A JSON body as raw JSON text with a part spoiled (Schemathesis sends bytes as they are)."""
+    return spoiled_json(body) if isinstance(body, dict | list) else st.just(body)
 
 
 @atexit.register
@@ -50,6 +64,7 @@ def _cleanup() -> None:  # also when the module is collected but its test desele
     shutil.rmtree(TMP, ignore_errors=True)
 
 
+@spoiled.auth()
 @schema.auth()
 class AdminToken:
     """Every generated request carries the admin's token (Schemathesis still tries without)."""
@@ -62,6 +77,7 @@ class AdminToken:
 
 
 CALLS: dict[str, int] = {}
+SPOILED_CALLS: dict[str, int] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -82,6 +98,9 @@ def _finished_runs_and_thoroughness():
     operations = len(list(schema.get_all_operations()))
     total = sum(CALLS.values())
     print(f"\nschemathesis: {total} requests over {len(CALLS)} of {operations} operations")
+    if SPOILED_CALLS:
+        print(f"schemathesis, spoiled JSON bodies: {sum(SPOILED_CALLS.values())} requests over "
+              f"{len(SPOILED_CALLS)} operations, 0 server errors")  # fmt: skip
     if len(CALLS) == operations:  # the whole module ran: make sure it was thorough
         assert total >= 2000 and min(CALLS.values()) >= 10, CALLS
 
@@ -103,3 +122,18 @@ def test_no_request_gets_a_server_error(case):
         excluded_checks=[schemathesis.checks.positive_data_acceptance]
     )
     assert response.status_code < 500, (case.method, case.path, response.text)
+
+
+@spoiled.parametrize()
+@settings(
+    max_examples=SPOILED_PER_OPERATION,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_spoiled_json_bodies_get_no_server_error(case):
+    label = case.operation.label
+    SPOILED_CALLS[label] = SPOILED_CALLS.get(label, 0) + 1
+    response = case.call()
+    assert response.status_code < 500, (case.method, case.path, case.body, response.text)
+    assert isinstance(response.json(), dict | list)

@@ -31,7 +31,6 @@ from borderflow.results.run_result import RunResult
 
 if TYPE_CHECKING:
     from borderflow.results.flee_out import CampSeries
-    from borderflow.rules.flee import FleeModel
     from borderflow.scenario.border_io import BorderCase
 
 __all__ = [
@@ -67,22 +66,6 @@ class FleeRun:
         return self.result.days
 
 
-def camp_series(model: FleeModel) -> CampSeries:
-    from borderflow.results.flee_out import CampSeries
-
-    s = model.schedule
-    return CampSeries(
-        start_date=model.start_date,
-        camps=tuple(model.camps),
-        sim=model.history[:, model.camp_idx],
-        data=s.camp_data,
-        n_agents=model.n_agents,
-        raw=s.raw,
-        debt=s.debt,
-        date_offset=0 if model.settings.flee31 else 1,
-    )
-
-
 def run_flee(
     scenario_dir: Path,
     *,
@@ -101,14 +84,19 @@ def run_flee(
 
     t0 = time.perf_counter()
     settings = load_flee_settings(settings_path, compatibility)
-    scenario = read_flee_scenario(scenario_dir, days=days, hasten=settings.optimisations.hasten)
+    scenario = read_flee_scenario(
+        scenario_dir,
+        days=days,
+        hasten=settings.optimisations.hasten,
+        compatibility=settings.compatibility,
+    )
     model = FleeModel(scenario, settings, seed)
     if on_start is not None:
         on_start(model.days)
     if out_dir is not None:
         preload(_SERIES_MODULE)
     model.run(on_day)
-    camps = camp_series(model)
+    camps = model.camp_series()
     run = FleeRun(model.result(), camps, scores(camps), warnings=scenario.warnings)
     if out_dir is not None:
         from borderflow.report.run_folder import write_flee_run
@@ -121,7 +109,7 @@ def run_flee(
             "days": model.days,
             "start_date": model.start_date.isoformat(),
             "settings": settings.model_dump(),
-            "agents": len(model.agents),
+            "agents": run.result.agents,
             "scores": run.scores,
         }
         run.files = write_flee_run(run.result, camps, meta, out_dir)
@@ -186,7 +174,7 @@ def run_border(
             "start_date": model.start_date.isoformat(),
             "origin": case.spec.case.origin.isoformat(),
             "days": model.days,
-            "agents": len(model.agents),
+            "agents": run.result.agents,
         }
         run.files = write_border_run(run.result, case, meta, out_dir, plots)
     run.seconds = time.perf_counter() - t0

@@ -74,6 +74,94 @@ def _expit(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
 
 
+class Space:
+    """Where particles move: a space in which a Gaussian kernel cannot leave the priors' support.
+
+    Log for lognormal parameters (positive, spread over factors), logit of the position between
+    the bounds for bounded ones (uniform, truncated normal), as is for the others. Without
+    this, most proposals of a few narrow uniform priors fall outside, and generations stall.
+    """
+
+    def __init__(self, dists: list[Distribution]) -> None:
+        self.dists = dists
+        self.logs = np.array([isinstance(d, LogNormal) for d in dists])
+        self.bounded = np.array([isinstance(d, Bounded) for d in dists])
+        self.low = np.array([d.low if isinstance(d, Bounded) else 0.0 for d in dists])
+        self.span = np.array([d.high - d.low if isinstance(d, Bounded) else 1.0 for d in dists])
+
+    def to_x(self, z: np.ndarray) -> np.ndarray:
+        """Parameter values of points of the space."""
+        b = self.bounded
+        x = np.array(z, dtype=float)
+        x[..., self.logs] = np.exp(x[..., self.logs])
+        x[..., b] = self.low[b] + self.span[b] * _expit(x[..., b])
+        return x
+
+    def to_z(self, x: np.ndarray) -> np.ndarray:
+        """Points of the space of parameter values."""
+        b = self.bounded
+        z = np.array(x, dtype=float)
+        z[..., self.logs] = np.log(z[..., self.logs])
+        u = np.clip((z[..., b] - self.low[b]) / self.span[b], 1e-12, 1 - 1e-12)
+        z[..., b] = np.log(u) - np.log1p(-u)
+        return z
+
+    def log_prior(self, z: np.ndarray) -> float:
+        """Prior log density in the transformed space (with the transforms' Jacobians)."""
+        x = self.to_x(z)
+        lp = sum(d.logpdf(float(v)) for d, v in zip(self.dists, x, strict=True))
+        b = self.bounded
+        s = _expit(z[b])
+        jac = z[self.logs].sum() + np.sum(np.log(self.span[b]) + np.log(s) + np.log1p(-s))
+        return float(lp + jac)
+
+
+#: simulate(generation, first particle number, parameter values) -> distances
+Simulate = Callable[[int, int, np.ndarray], np.ndarray]
+
+
+def next_generation(
+    space: Space,
+    simulate: Simulate,
+    rng: np.random.Generator,
+    g: int,
+    z: np.ndarray,
+    w: np.ndarray,
+    eps: float,
+    max_attempts: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Generation ``g``: particles within ``eps`` and their weights; None when it cannot fill.
+
+    Proposals perturb resampled particles with a Gaussian kernel (twice the weighted
+    covariance); weights are prior / mixture of the kernels around the previous particles.
+    """
+    n, d = z.shape
+    cov = 2.0 * np.atleast_2d(np.cov(z, rowvar=False, aweights=w)) + 1e-12 * np.eye(d)
+    chol = np.linalg.cholesky(cov)
+    inv = np.linalg.inv(cov)
+    new_z, new_d = [], []
+    attempts = 0
+    while len(new_z) < n and attempts < max_attempts:
+        need = n - len(new_z)
+        batch = max(need * 2, 8)
+        parents = rng.choice(n, size=batch, p=w)
+        props = z[parents] + rng.standard_normal((batch, d)) @ chol.T
+        # every proposal is inside the prior's support (see Space)
+        dist = simulate(g, attempts * 10_000, space.to_x(props))
+        keep = dist <= eps
+        new_z.extend(props[keep][:need])
+        new_d.extend(dist[keep][:need])
+        attempts += 1
+    if len(new_z) < n:
+        return None
+    new_z = np.array(new_z)
+    diffs = new_z[:, None, :] - z[None, :, :]
+    kernel = np.exp(-0.5 * np.einsum("ijk,kl,ijl->ij", diffs, inv, diffs))
+    log_w = np.array([space.log_prior(p) for p in new_z]) - np.log(np.maximum(kernel @ w, 1e-300))
+    new_w = np.exp(log_w - log_w.max())
+    return new_z, np.array(new_d), new_w / new_w.sum()
+
+
 def abc_smc(
     problem: Problem,
     priors: dict[str, Distribution],
@@ -88,7 +176,8 @@ def abc_smc(
 ) -> Posterior:
     """Run ABC-SMC; returns the last generation's weighted particles.
 
-    Simulations run on ``executor`` (default: a process pool of ``workers``).
+    Simulations run on ``executor`` (default: a process pool of ``workers``). A generation
+    that cannot fill within ``max_attempts`` batches ends the run with the last full one.
     """
     names = [n for n, d in priors.items() if not isinstance(d, Fixed)]
     fixed = {n: d.value for n, d in priors.items() if isinstance(d, Fixed)}
@@ -101,38 +190,7 @@ def abc_smc(
         )
     until = problem.until()
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 999])))
-    dists = [priors[n] for n in names]
-
-    # Particles move in a space where a Gaussian kernel cannot leave the prior's support: log
-    # for lognormal parameters (positive, spread over factors), logit of the position between
-    # the bounds for bounded ones (uniform, truncated normal), as is for the others. Without
-    # this, most proposals of a few narrow uniform priors fall outside, and generations stall.
-    logs = np.array([isinstance(d, LogNormal) for d in dists])
-    bounded = np.array([isinstance(d, Bounded) for d in dists])
-    low = np.array([d.low if isinstance(d, Bounded) else 0.0 for d in dists])
-    span = np.array([d.high - d.low if isinstance(d, Bounded) else 1.0 for d in dists])
-
-    def to_x(z: np.ndarray) -> np.ndarray:
-        x = np.array(z, dtype=float)
-        x[..., logs] = np.exp(x[..., logs])
-        x[..., bounded] = low[bounded] + span[bounded] * _expit(x[..., bounded])
-        return x
-
-    def to_z(x: np.ndarray) -> np.ndarray:
-        z = np.array(x, dtype=float)
-        z[..., logs] = np.log(z[..., logs])
-        u = np.clip((z[..., bounded] - low[bounded]) / span[bounded], 1e-12, 1 - 1e-12)
-        z[..., bounded] = np.log(u) - np.log1p(-u)
-        return z
-
-    def log_prior(z: np.ndarray) -> float:
-        """Prior log density in the transformed space (with the transforms' Jacobians)."""
-        x = to_x(z)
-        lp = sum(d.logpdf(float(v)) for d, v in zip(dists, x, strict=True))
-        s = _expit(z[bounded])
-        jac = z[logs].sum() + np.sum(np.log(span[bounded]) + np.log(s) + np.log1p(-s))
-        return float(lp + jac)
-
+    space = Space([priors[n] for n in names])
     simulations = 0
     tolerances: list[float] = []
     executor = executor or pool_executor(workers)
@@ -153,45 +211,22 @@ def abc_smc(
             submit(tasks, done)
             return out
 
-        z = to_z(np.array([[d.sample(rng) for d in dists] for _ in range(particles)]))
-        dist = simulate(0, 0, to_x(z))
+        z = space.to_z(np.array([[d.sample(rng) for d in space.dists] for _ in range(particles)]))
+        dist = simulate(0, 0, space.to_x(z))
         w = np.full(particles, 1.0 / particles)
         tolerances.append(float(np.max(dist)))
         if on_generation is not None:
             on_generation(0, tolerances[-1], simulations)
         for g in range(1, generations):
             eps = float(np.quantile(dist, 0.5))
-            cov = 2.0 * np.atleast_2d(np.cov(z, rowvar=False, aweights=w))
-            cov += 1e-12 * np.eye(len(names))
-            chol = np.linalg.cholesky(cov)
-            inv = np.linalg.inv(cov)
-            new_z, new_d = [], []
-            attempts = 0
-            while len(new_z) < particles and attempts < max_attempts:
-                need = particles - len(new_z)
-                batch = max(need * 2, 8)
-                parents = rng.choice(particles, size=batch, p=w)
-                props = z[parents] + rng.standard_normal((batch, len(names))) @ chol.T
-                # every proposal is inside the prior's support (see the transforms above)
-                d = simulate(g, attempts * 10_000, to_x(props))
-                keep = d <= eps
-                new_z.extend(props[keep][:need])
-                new_d.extend(d[keep][:need])
-                attempts += 1
-            if len(new_z) < particles:
+            step = next_generation(space, simulate, rng, g, z, w, eps, max_attempts)
+            if step is None:
                 break  # the tolerance cannot be met any more: keep the last full generation
-            new_z = np.array(new_z)
-            # weights: prior / mixture of perturbation kernels around the previous particles
-            diffs = new_z[:, None, :] - z[None, :, :]
-            kernel = np.exp(-0.5 * np.einsum("ijk,kl,ijl->ij", diffs, inv, diffs))
-            log_w = np.array([log_prior(p) for p in new_z]) - np.log(np.maximum(kernel @ w, 1e-300))
-            new_w = np.exp(log_w - log_w.max())
-            z, dist, w = new_z, np.array(new_d), new_w / new_w.sum()
+            z, dist, w = step
             tolerances.append(eps)
             if on_generation is not None:
                 on_generation(g, eps, simulations)
-    x = to_x(z)
-    return Posterior(names, x, w, tolerances, simulations)
+    return Posterior(names, space.to_x(z), w, tolerances, simulations)
 
 
 def write_posterior(post: Posterior, out_dir: Path) -> list[Path]:

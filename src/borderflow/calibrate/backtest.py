@@ -32,6 +32,8 @@ from borderflow.calibrate.scoring import SCORE_COLUMNS, ForecastPoint, baselines
 from borderflow.ensemble.params import Distribution, PosteriorSampler
 from borderflow.errors import ScenarioError
 from borderflow.execute import Executor
+from borderflow.report.plots.calibration import BACKTEST_ROWS, BacktestPanel, Mark, plot_backtest
+from borderflow.scenario.border_schema import ObservationRow
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,6 @@ def score_table(results: Sequence[OriginResult]) -> list[dict]:
 
 def write_backtest(results: Sequence[OriginResult], problem: Problem, out_dir: Path) -> list[Path]:
     """scores.csv, points.csv and posteriors.csv (HXL), and backtest.png."""
-    from borderflow.report.plots import plot_backtest
     from borderflow.results.atomic import atomic_outputs
     from borderflow.results.hxl import write_csv
 
@@ -227,7 +228,9 @@ def write_backtest(results: Sequence[OriginResult], problem: Problem, out_dir: P
         out.write("scores.csv", scores_csv)
         out.write("points.csv", points_csv)
         out.write("posteriors.csv", posteriors_csv)
-        out.write("backtest.png", lambda p: plot_backtest(results, problem, p))
+        out.write(
+            "backtest.png", lambda p: plot_backtest(problem.name, chart_panels(results, problem), p)
+        )
     return [out_dir / n for n in ("scores.csv", "points.csv", "posteriors.csv", "backtest.png")]
 
 
@@ -235,3 +238,51 @@ def _num(x: float | None) -> str:
     if x is None or not np.isfinite(x):
         return ""
     return f"{x:.6g}"
+
+
+# -- what backtest.png draws (the plotting module draws it without knowing the error model) --
+
+
+def chart_keys(results: Sequence[OriginResult]) -> list[Key]:
+    """The series backtest.png shows: those scored most often, else the first simulated."""
+    counts: dict[Key, int] = {}
+    for r in results:
+        for p in r.points:
+            key = (p.obs.location, p.obs.indicator)
+            counts[key] = counts.get(key, 0) + 1
+    keys = sorted(counts, key=lambda k: (-counts[k], k))[:BACKTEST_ROWS]
+    if not keys:
+        keys = sorted({k for r in results for k in r.runs.keys})[:BACKTEST_ROWS]
+    return keys
+
+
+def chart_panels(results: Sequence[OriginResult], problem: Problem) -> list[list[BacktestPanel]]:
+    """backtest.png's panels: per origin, the :func:`chart_keys` series with the error model."""
+    day0 = np.datetime64(problem.start, "D")
+
+    def mark(o: ObservationRow) -> Mark:
+        return Mark(np.datetime64(o.date, "D"), np.datetime64(last_day(o), "D"), o.low, o.high)
+
+    def panel(r: OriginResult, key: Key) -> BacktestPanel:
+        span = max((p.lead for p in r.points), default=7)  # one horizon before the origin
+        first = max(0, (r.origin - problem.start).days - span)
+        last = r.runs.values.shape[1] - 1
+        dates = day0 + np.arange(first, last + 1).astype("timedelta64[D]")
+        bands = None
+        if key in r.runs.keys:
+            j = r.runs.keys.index(key)
+            draws = with_error(r.runs.values[:, first : last + 1, j], r.sigma(key), 0)
+            draws = np.moveaxis(draws, 0, -1).reshape(len(dates), -1)  # day × draws
+            bands = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
+        known = [
+            o for o in problem.observations
+            if (o.location, o.indicator) == key and last_day(o) <= r.origin
+            and (last_day(o) - problem.start).days >= first
+        ]  # fmt: skip
+        scored = [p for p in r.points if (p.obs.location, p.obs.indicator) == key]
+        return BacktestPanel(key[0], key[1], r.origin, dates, bands, [mark(o) for o in known],
+                             [mark(p.obs) for p in scored],
+                             scored[0].persistence if scored else None)  # fmt: skip
+
+    keys = chart_keys(results)
+    return [[panel(r, key) for key in keys] for r in results]

@@ -215,7 +215,7 @@ def write_flee_predictive(problem: Problem, runs: MemberRuns, out_dir) -> list:
     bands.csv (HXL: date, camp, indicator, 5–95 % quantiles and mean over members) and
     fan.png (each observed camp's bands with its observations).
     """
-    from borderflow.report.plots import plot_camp_fan
+    from borderflow.report.plots.calibration import plot_camp_fan
     from borderflow.results.atomic import atomic_outputs
 
     keys, members = runs.keys, len(runs.values)

@@ -224,7 +224,9 @@ class FleeProblem(Problem):
         from borderflow.scenario.flee_settings import load_flee_settings
 
         settings = load_flee_settings(settings_path, compatibility)
-        sc = read_flee_scenario(path, hasten=settings.optimisations.hasten)
+        sc = read_flee_scenario(
+            path, hasten=settings.optimisations.hasten, compatibility=settings.compatibility
+        )
         rows = tuple(camp_observations(sc))
         return cls(sc.name, sc.path, sc.start_date, sc.length, rows, scenario=sc, settings=settings)
 

@@ -111,7 +111,7 @@ def compare_ensembles(
                 dmid, dlo, dhi = result.interval(key, k, diff=True)
                 yield [*key, label, *(f"{x:g}" for x in (mid, lo, hi, dmid, dlo, dhi))]
 
-    from borderflow.report.plots import plot_effects
+    from borderflow.report.plots.ensemble import plot_effects
 
     with atomic_outputs(out_dir) as out:
         out.write(COMPARE_CSV, lambda p: write_csv(p, tags, table()))

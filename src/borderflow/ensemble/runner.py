@@ -217,19 +217,42 @@ def aligned(tables: Sequence) -> tuple[Any, np.ndarray]:
     return picks.combine_chunks(), values
 
 
-def write_summary(out_dir: Path, params: dict[str, Distribution], spec: EnsembleSpec) -> list[Path]:
-    """Draws of every member (CSV) and quantile bands over members (Parquet)."""
+def band_table(out_dir: Path, members: int):
+    """Quantile bands and mean over the members' files in ``out_dir/members``."""
     import pyarrow as pa
 
-    from borderflow.results.series import read_parquet, write_parquet
+    from borderflow.results.series import read_parquet
 
-    tables = [read_parquet(out_dir / MEMBERS_DIR / member_file(i)) for i in range(spec.members)]
+    tables = [read_parquet(out_dir / MEMBERS_DIR / member_file(i)) for i in range(members)]
     first, values = aligned(tables)
     bands = np.quantile(values, QUANTILES, axis=0)
     cols = {name: first.column(name) for name in ("day", "date", "location", "indicator")}
     cols.update({q: pa.array(bands[k]) for k, q in enumerate(QUANTILE_COLUMNS)})
     cols["mean"] = pa.array(values.mean(axis=0))
-    band_table = pa.table(cols)
+    return pa.table(cols)
+
+
+def write_bands(
+    out_dir: Path,
+    case: BorderCase,
+    members: int,
+    extra: dict[str, Callable[[Path], None]],
+) -> list[Path]:
+    """bands.parquet and fan.png from the members' files, with ``extra`` files, atomically."""
+    from borderflow.report.plots.ensemble import plot_fan
+    from borderflow.results.series import write_parquet
+
+    band = band_table(out_dir, members)
+    with atomic_outputs(out_dir) as out:
+        out.write(BANDS, lambda p: write_parquet(band, p))
+        for name, writer in extra.items():
+            out.write(name, writer)
+        out.write(FAN, lambda p: plot_fan(band, case, p, members))
+    return [out_dir / BANDS, *(out_dir / name for name in extra), out_dir / FAN]
+
+
+def write_summary(out_dir: Path, params: dict[str, Distribution], spec: EnsembleSpec) -> list[Path]:
+    """Draws of every member (CSV) and quantile bands over members (Parquet)."""
 
     def write_draws(path: Path) -> None:
         names = list(params)
@@ -243,11 +266,5 @@ def write_summary(out_dir: Path, params: dict[str, Distribution], spec: Ensemble
 
         write_csv(path, tags, rows())
 
-    from borderflow.report.plots import plot_fan
-
     case = read_border_case(spec.case_dir, spec.variant)
-    with atomic_outputs(out_dir) as out:
-        out.write(BANDS, lambda p: write_parquet(band_table, p))
-        out.write(DRAWS, write_draws)
-        out.write(FAN, lambda p: plot_fan(band_table, case, p, spec.members))
-    return [out_dir / BANDS, out_dir / DRAWS, out_dir / FAN]
+    return write_bands(out_dir, case, spec.members, {DRAWS: write_draws})

@@ -144,7 +144,7 @@ def sobol(
             for j in np.argsort(-ind["ST"]):
                 yield [output, problem["names"][j], *(f"{ind[key][j]:.4f}" for key in keys)]
 
-    from borderflow.report.plots import plot_sobol
+    from borderflow.report.plots.ensemble import plot_sobol
 
     with atomic_outputs(out_dir) as out:
         out.write(SOBOL_CSV, lambda p: write_csv(p, tags, table()))

@@ -60,7 +60,7 @@ def write_border_run(
         out.write(SUMMARY_JSON, lambda p: p.write_text(_json(summary_json)))
         out.write(RUN_JSON, lambda p: p.write_text(_json(meta)))
         if plots:
-            from borderflow.report.plots import write_plots
+            from borderflow.report.plots.run import write_plots
 
             write_plots(table, case, out)
     return sorted(out_dir.glob("*"))
@@ -74,7 +74,7 @@ def write_comparison(
     out_dir: Path,
 ) -> list[Path]:
     """compare.csv (every figure of every variant, with its difference from the baseline)."""
-    from borderflow.report.plots import plot_compare
+    from borderflow.report.plots.compare import plot_compare
     from borderflow.results.hxl import write_csv
 
     tags = {"metric": "#indicator+name", "crossing": "#loc+name",

@@ -111,17 +111,15 @@ class Series:
             parts.append(
                 pa.table(
                     {
-                        "day": pa.array(day, pa.int32()),
-                        "date": pa.array(
-                            (day + _epoch_days(self.start_date)).astype(np.int32), pa.date32()
-                        ),
+                        "day": _array(day, pa.int32()),
+                        "date": _array(day + np.int32(_epoch_days(self.start_date)), pa.date32()),
                         "location": pa.DictionaryArray.from_arrays(
-                            pa.array(loc_idx), pa.array(places, pa.string())
+                            _array(loc_idx, pa.int32()), _strings(places)
                         ),
                         "indicator": pa.DictionaryArray.from_arrays(
-                            pa.array(np.zeros(len(day), np.int32)), pa.array([indicator])
+                            _array(np.zeros(len(day), np.int32), pa.int32()), _strings([indicator])
                         ),
-                        "value": pa.array(values.ravel()),
+                        "value": _array(values.ravel(), pa.float64()),
                     },
                     schema=typed,
                 )
@@ -129,6 +127,29 @@ class Series:
         if not parts:
             return typed.empty_table()
         return pa.concat_tables(parts, promote_options="permissive").unify_dictionaries()
+
+
+def _array(values: np.ndarray, kind: pa.DataType) -> pa.Array:
+    """A fixed-width Arrow array over ``values``' memory (its dtype must match ``kind``).
+
+    Not ``pa.array``: that imports pandas (0.7 s, more than a short run takes) to ask whether
+    its argument is a pandas object.
+    """
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+
+
+def _strings(items: Sequence[str]) -> pa.Array:
+    """An Arrow string array, built as :func:`_array` is (no pandas)."""
+    import pyarrow as pa
+
+    data = [s.encode() for s in items]
+    offsets = np.zeros(len(data) + 1, dtype=np.int32)
+    np.cumsum([len(b) for b in data], out=offsets[1:])
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
+    return pa.Array.from_buffers(pa.string(), len(data), buffers)
 
 
 def _epoch_days(date: dt.date) -> int:
@@ -165,18 +186,19 @@ def write_hxl_csv(table: pa.Table, path: Path) -> None:
         hxl_csv(table, handle)
 
 
+def number_text(value: float) -> str:
+    """A series value as CSV text: whole numbers without a decimal point, else 6 digits."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+
+
 def hxl_csv(table: pa.Table, handle: TextIO) -> None:
     """The text of :func:`write_hxl_csv`, to any open text stream (a file, a web response)."""
     from borderflow.results.hxl import write_rows
 
     cols = ["date", "location", "indicator", "value"]
     data = table.select(cols).to_pydict()
-
-    def text(value: float) -> str:
-        return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
-
     rows = (
-        [date.isoformat(), loc, ind, text(value)]
+        [date.isoformat(), loc, ind, number_text(value)]
         for date, loc, ind, value in zip(*(data[c] for c in cols), strict=True)
     )
     write_rows(handle, {c: HXL_TAGS[c] for c in cols}, rows)

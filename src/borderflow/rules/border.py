@@ -129,6 +129,7 @@ class BorderModel:
         b = np.array([self.index[r.to] for r in routes], dtype=np.int32)
         km = np.array([r.distance_km for r in routes])
         self.graph, edge = Graph.from_edges(self.places, a, b, km)
+        self._edge = edge
         speed = np.array(
             [
                 t.walk_km_per_day.value if r.mode == "walk" else t.bus_km_per_day.value
@@ -237,15 +238,7 @@ class BorderModel:
             klass=(g * 4 + doc * 2 + fam).astype(np.int16),
             child=child,
         )
-        d = spec.departure
-        mult = np.array([x.hazard_multiplier for x in groups])
-        self.hazard = np.zeros(4 * len(groups))
-        for gi in range(len(groups)):
-            for bits in range(4):
-                h = d.base_hazard.value * mult[gi]
-                h *= d.documented_multiplier.value if bits & 2 else 1.0
-                h *= d.family_multiplier.value if bits & 1 else 1.0
-                self.hazard[gi * 4 + bits] = h
+        self._set_hazard()
         cw = np.zeros((len(groups), self.n_cross))
         for gi, grp in enumerate(groups):
             weights = case.crossing_weights(grp)
@@ -259,6 +252,42 @@ class BorderModel:
         self.stock = n
         self.arrays = self.agents.views()  # the population never grows
         self.departures = Departures(self.keys["depart"], self.arrays.klass, self.hazard)
+
+    def _set_hazard(self) -> None:
+        """Daily departure hazard per class (nationality, papers, family) from the parameters."""
+        d, groups = self.spec.departure, self.case.groups
+        mult = np.array([x.hazard_multiplier for x in groups])
+        self.hazard = np.zeros(4 * len(groups))
+        for gi in range(len(groups)):
+            for bits in range(4):
+                h = d.base_hazard.value * mult[gi]
+                h *= d.documented_multiplier.value if bits & 2 else 1.0
+                h *= d.family_multiplier.value if bits & 1 else 1.0
+                self.hazard[gi * 4 + bits] = h
+
+    def retune(self, case: BorderCase, seed: int) -> None:
+        """Go on from today's state with other parameter values and another random stream.
+
+        A particle filter resamples states and moves their parameters (data assimilation,
+        :mod:`borderflow.forecast`); copies of one state must then differ in their future.
+        ``case`` must be this model's case with only parameter values changed (see
+        :func:`~borderflow.scenario.border_io.override`): places, roads, crossings and the
+        population stay as built. Parameters read day by day (events, stranded people's
+        choices, preparation) follow ``case`` at once; derived arrays are recomputed here.
+        """
+        self.case, self.spec = case, case.spec
+        self._set_hazard()
+        t = self.spec.travel
+        speed = np.array(
+            [
+                t.walk_km_per_day.value if r.mode == "walk" else t.bus_km_per_day.value
+                for r in case.routes
+            ]
+        )
+        self.link_speed = speed[self._edge]
+        self.streams = Streams(seed)
+        self.keys = {name: self.streams.key(name) for name in K.STREAMS}
+        self.departures.retune(self.keys["depart"], self.hazard)
 
     # -- helpers ------------------------------------------------------------------------
     def date(self, day: int) -> dt.date:

@@ -61,6 +61,21 @@ class Departures:
         self.passed = g
         return np.sort(self._out[:n])
 
+    def retune(self, key: np.uint64, hazard: np.ndarray) -> None:
+        """Go on from today with other hazards and another random stream.
+
+        The people still at home (``U_i`` not yet passed, ``U_i ≥ G_c``) draw a new threshold
+        above what their class has passed, ``G_c + (1 - G_c) V_i``: by the exponential's lack
+        of memory, the same law as the old threshold given that they are still home, so a
+        copy of a state retuned with another key has its own future with the right law.
+        """
+        self.hazard = np.asarray(hazard, dtype=np.float64)
+        v = K.draws(key, K.THRESHOLD_DAY, np.arange(len(self.klass)), K.LEAVE_THRESHOLD)
+        g = self.passed[self.klass]
+        self.u = np.where(self.u >= g, g + (1.0 - g) * v, self.u)
+        self.cap = 0.0
+        self._extend(float(self.passed.max(initial=0.0)))
+
     def _extend(self, g_max: float) -> None:
         """Sort everyone below a higher cap, keeping the pointers where the runs stand."""
         cap = max(2.0 * self.cap, 4.0 * g_max)

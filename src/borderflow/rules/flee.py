@@ -24,6 +24,7 @@ from borderflow.engine.graph import Graph
 from borderflow.engine.loop import Phase, Plan
 from borderflow.engine.rng import Streams
 from borderflow.errors import ScenarioError
+from borderflow.results.flee_out import CampSeries
 from borderflow.results.run_result import RunResult
 from borderflow.results.series import Series
 from borderflow.rules import flee_kernels as K
@@ -125,7 +126,7 @@ class FleeModel:
         self.initial_idps = np.array(
             [int(loc.attrs.get("initial_idps") or 0) for loc in locs], dtype=np.int64
         )
-        if settings.flee31:  # neither attribute exists in Flee 3.1
+        if not settings.rules.camp_attributes:  # neither attribute exists in Flee 3.1
             self.capacity_per_day[:] = 0
             self.initial_idps[:] = 0
         # Conflict state: intensity > 0 means an active conflict zone.
@@ -179,9 +180,11 @@ class FleeModel:
         self.camps = [names[i] for i in np.flatnonzero(self.is_camp)]
         self.camp_idx = np.flatnonzero(self.is_camp)
         self.schedule = spawn_schedule(scenario, settings, self.camps, self.days)
-        self.conflict_cols = np.array(
-            [self.index[c] for c in scenario.conflict_names], dtype=np.int64
-        )
+        columns, self.conflict_table = list(scenario.conflict_names), scenario.conflicts
+        if settings.rules.respelled_conflicts and scenario.respelled:
+            columns += [location for _, location in scenario.respelled]
+            self.conflict_table = np.hstack([scenario.conflicts, scenario.respelled_conflicts])
+        self.conflict_cols = np.array([self.index[c] for c in columns], dtype=np.int64)
 
         expected = int(self.schedule.new.sum() + self.schedule.camp_data[0].sum()) + int(
             self.initial_idps.sum()
@@ -248,12 +251,12 @@ class FleeModel:
     # -- phases ---------------------------------------------------------------------------
     def update_conflicts(self, day: int) -> None:
         """0 ↔ positive transitions of conflicts.csv start and end conflicts."""
-        table = self.scenario.conflicts
+        table = self.conflict_table
         m = self.settings.move_rules
         now = table[day]
         before = table[day - 1] if day > 0 else np.zeros_like(now)
         onset = (now > EPS) & ((before < EPS) if day > 0 else True)
-        was = (before == 1.0) if self.settings.flee31 else (before >= EPS)
+        was = (before >= EPS) if self.settings.rules.conflict_end_from_any else (before == 1.0)
         end = (now < EPS) & was & (day > 0)
         for col in np.flatnonzero(onset):
             i = self.conflict_cols[col]
@@ -340,7 +343,8 @@ class FleeModel:
     def move(self, day: int) -> None:
         """Scores, capacities and move chances for today, then the movement kernel."""
         m = self.settings.move_rules
-        if day == 0 and self.settings.spawn_rules.insert_day0 and not self.settings.flee31:
+        rules = self.settings.rules
+        if day == 0 and self.settings.spawn_rules.insert_day0 and rules.day0_capacity_cut:
             day0 = np.zeros_like(self.capacity)
             day0[self.camp_idx] = self.schedule.camp_data[0]
             has_cap = self.capacity > 0
@@ -360,7 +364,7 @@ class FleeModel:
             c.by_origin, c.link_offsets, c.links, c.end, c.distance, c.factor,
             m.max_move_speed, m.max_walk_speed, m.start_on_foot, m.capacity_buffer,
             m.softening, m.weight_softening, m.distance_power, m.weight_power,
-            m.pruning_threshold, not self.settings.flee31, self.scratch,
+            m.pruning_threshold, rules.planned_route_moves, self.scratch,
         )  # fmt: skip
 
     def record(self, day: int) -> None:
@@ -377,6 +381,20 @@ class FleeModel:
         last = self.days - 1 if until is None else min(until, self.days - 1)
         self.plan.run(range(last + 1), on_day)
         return self
+
+    def camp_series(self) -> CampSeries:
+        """The camps' daily counts next to their data, as Flee's out.csv and its error need."""
+        s = self.schedule
+        return CampSeries(
+            start_date=self.start_date,
+            camps=tuple(self.camps),
+            sim=self.history[:, self.camp_idx],
+            data=s.camp_data,
+            n_agents=self.n_agents,
+            raw=s.raw,
+            debt=s.debt,
+            date_offset=0 if self.settings.flee31 else 1,
+        )
 
     def result(self) -> RunResult:
         """What the run hands on: people present at every place per day, next to the data.

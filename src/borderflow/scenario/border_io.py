@@ -28,6 +28,7 @@ from borderflow.scenario.border_schema import (
     RouteRow,
     ScenarioFile,
 )
+from borderflow.scenario.confine import inside
 
 Row = TypeVar("Row", bound=BaseModel)
 SHARE_TOLERANCE = 1e-6
@@ -166,6 +167,9 @@ def _validate(case: BorderCase) -> None:
     for i, r in enumerate(case.routes):
         need(r.from_, "routes", i, "from")
         need(r.to, "routes", i, "to")
+        if r.from_ == r.to:
+            where = case.where("routes", i, "to")
+            raise ScenarioError(f"route from '{r.from_}' to itself", **where)
     for i, r in enumerate(case.population):
         need(r.residence, "population", i, "residence", "residence")
     _check_shares(root / f.population, case.population)
@@ -252,7 +256,7 @@ def apply_variant(case: BorderCase, choice: dict[str, str]) -> BorderCase:
 def read_border_case(path: str | Path, variant: dict[str, str] | None = None) -> BorderCase:
     """Read ``scenario.toml`` and its tables, validate them together, apply a variant."""
     root = Path(path)
-    toml_path = root / "scenario.toml" if root.is_dir() else root
+    toml_path = inside(root, root / "scenario.toml") if root.is_dir() else root
     root = toml_path.parent
     try:
         raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
@@ -260,6 +264,10 @@ def read_border_case(path: str | Path, variant: dict[str, str] | None = None) ->
         raise ScenarioError("file not found", file=toml_path) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"not valid TOML ({exc})", file=toml_path) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"not UTF-8 text ({exc.reason})", file=toml_path) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot be read ({exc.strerror or exc})", file=toml_path) from None
     try:
         spec = ScenarioFile.model_validate(raw)
     except ValidationError as exc:
@@ -278,7 +286,9 @@ def read_border_case(path: str | Path, variant: dict[str, str] | None = None) ->
     }
     tables, lines = {}, {}
     for table, model in models.items():
-        tables[table], lines[table] = read_table(root / getattr(spec.files, table), model)
+        name = getattr(spec.files, table)
+        path = inside(root, root / name, named_in=toml_path, column=f"files.{table}")
+        tables[table], lines[table] = read_table(path, model)
     labels = {e.label for e in tables["events"] if e.label}
     for dim in spec.variants.values():
         for option in dim.options.values():

@@ -5,6 +5,7 @@ A case folder holds::
     scenario.toml     parameters (each with its source or marked as an assumption), dates,
                       file names, and the variants a user can pick from the command line
     places.csv        #loc+name, #loc+code (p-code), #country+code (ISO3), #adm1+name,
+                      optional #adm1+code, #adm2+code (COD-AB p-codes, e.g. CL15, PE2301),
                       #geo+lat, #geo+lon, kind (residence | city | post | destination | shelter)
     routes.csv        from, to, distance_km, mode (bus | walk), source
     population.csv    residence place, share of the stock living there, source
@@ -17,15 +18,18 @@ A case folder holds::
     needs.csv         indicator, per_person, unit, standard
     observations.csv  date, location, indicator, low, high, source, reliability
 
-Every number a mechanism uses comes from these files; the code holds only mechanisms.
+Every number a mechanism uses comes from these files; the code holds only mechanisms. Each is
+checked against the range its mechanism can take (a probability from 0 to 1, a speed above 0,
+a population that fits in memory, a period of at most ten years), so that a typo is one clear
+error before anything runs rather than a crash, a hang or a silent nonsense result.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 PlaceKind = Literal["residence", "city", "post", "destination", "shelter"]
 Policy = Literal["open", "documented_only", "closed", "quota", "corridor"]
@@ -39,8 +43,16 @@ EventKind = Literal[
 ]
 
 
+# Bounds: one row per person must fit in memory (10^7 people take ~1 GB), a daily loop must end.
+MAX_PEOPLE = 50_000_000
+MAX_DAYS = 3660  # ten years
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+MAX_PER_DAY = 10_000_000  # people a crossing can process in a day
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity anywhere: TOML writes them as `nan` and `inf`, CSV cells as "nan".
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _Span(_Strict):
@@ -70,6 +82,33 @@ class Param(_Strict):
         return self
 
 
+def _within(low: float, high: float, what: str, *, above: bool = False) -> AfterValidator:
+    """A Param whose value lies in ``[low, high]`` (``(low, high]`` if ``above``)."""
+
+    def check(param: Param) -> Param:
+        if not (low < param.value if above else low <= param.value) or param.value > high:
+            raise ValueError(f"{param.value:g} is out of range: {what}")
+        return param
+
+    return AfterValidator(check)
+
+
+Probability = Annotated[Param, _within(0.0, 1.0, "a probability, from 0 to 1")]
+Share = Annotated[Param, _within(0.0, 1.0, "a share, from 0 to 1")]
+Factor = Annotated[Param, _within(0.0, 1e6, "a multiplier, from 0 to 1,000,000")]
+Speed = Annotated[Param, _within(0.0, 1e5, "km a day, above 0 and at most 100,000", above=True)]
+Days = Annotated[Param, _within(0.0, MAX_DAYS, f"days, from 0 to {MAX_DAYS}")]
+Window = Annotated[Param, _within(1.0, MAX_DAYS, f"days, from 1 to {MAX_DAYS}")]
+People = Annotated[
+    Param, _within(1.0, MAX_PEOPLE, f"people, from 1 to {MAX_PEOPLE:,} (one row per person)")
+]
+
+
+def _check_year(day: dt.date, name: str) -> None:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"{name} {day} is not between {FIRST_YEAR} and {LAST_YEAR}")
+
+
 class CaseInfo(_Strict):
     name: str
     title: str
@@ -84,36 +123,41 @@ class CaseInfo(_Strict):
             raise ValueError(f"end {self.end} is not after start {self.start}")
         if not self.start <= self.origin <= self.end:
             raise ValueError(f"origin {self.origin} is outside {self.start}..{self.end}")
+        days = (self.end - self.start).days
+        if days > MAX_DAYS:
+            raise ValueError(f"{self.start}..{self.end} is {days:,} days: at most {MAX_DAYS}")
+        _check_year(self.start, "start")
+        _check_year(self.end, "end")
         return self
 
 
 class Population(_Strict):
-    stock: Param  # people at risk of leaving (the irregular migrants)
-    child_share_in_families: Param  # share of people in families with children who are minors
+    stock: People  # people at risk of leaving (the irregular migrants)
+    child_share_in_families: Share  # share of people in families with children who are minors
 
 
 class Departure(_Strict):
-    base_hazard: Param  # daily probability of deciding to leave, before any event
-    social_weight: Param  # hazard multiplier per 1 % of the stock that left in the window
-    social_window_days: Param
-    preparation_days: Param  # mean days from deciding to leaving (money, tickets)
-    documented_multiplier: Param
-    family_multiplier: Param
+    base_hazard: Probability  # daily probability of deciding to leave, before any event
+    social_weight: Factor  # hazard multiplier per 1 % of the stock that left in the window
+    social_window_days: Window
+    preparation_days: Days  # mean days from deciding to leaving (money, tickets)
+    documented_multiplier: Factor
+    family_multiplier: Factor
 
 
 class Travel(_Strict):
-    bus_km_per_day: Param
-    walk_km_per_day: Param
+    bus_km_per_day: Speed
+    walk_km_per_day: Speed
 
 
 class Stranded(_Strict):
     """Daily choices of a person refused at a crossing (the rest wait another day)."""
 
-    return_per_day: Param  # back to the last city
-    divert_per_day: Param  # to the other crossing
-    irregular_per_day: Param  # try to cross irregularly (at night)
-    detection_base: Param  # chance an irregular attempt is caught, without reinforcement
-    readmitted_per_day: Param  # of those who may re-enter the exit country, share who do
+    return_per_day: Probability  # back to the last city
+    divert_per_day: Probability  # to the other crossing
+    irregular_per_day: Probability  # try to cross irregularly (at night)
+    detection_base: Probability  # chance an irregular attempt is caught, without reinforcement
+    readmitted_per_day: Probability  # of those who may re-enter the exit country, share who do
 
 
 class Files(_Strict):
@@ -128,6 +172,16 @@ class Files(_Strict):
     observations: str = "observations.csv"
 
 
+def _event_value(kind: str, value: float) -> None:
+    """What ``value`` means depends on the kind of event; each has its range."""
+    if kind in ("hazard", "deadline") and not 0 <= value <= 1e6:
+        raise ValueError(f"value {value:g} is out of range: a {kind} factor, from 0 to 1,000,000")
+    if kind == "reinforcement" and not 0 <= value <= 1:
+        raise ValueError(f"value {value:g} is out of range: a detection probability, from 0 to 1")
+    if kind in ("return_flight", "shelter") and not 0 <= value <= MAX_PEOPLE:
+        raise ValueError(f"value {value:g} is out of range: people, from 0 to {MAX_PEOPLE:,}")
+
+
 class PolicyOverride(_Strict):
     """A row of policies.csv that a variant adds (after the rows of the file)."""
 
@@ -136,7 +190,7 @@ class PolicyOverride(_Strict):
     start: dt.date
     end: dt.date | None = None
     policy: Policy
-    quota: int = Field(0, ge=0)
+    quota: int = Field(0, ge=0, le=MAX_PER_DAY)
     detection: float = Field(0.0, ge=0.0, le=1.0)
 
 
@@ -148,6 +202,11 @@ class EventOverride(_Strict):
     target: str = ""
     to: str = ""
     label: str = ""
+
+    @model_validator(mode="after")
+    def _value(self) -> EventOverride:
+        _event_value(self.kind, self.value)
+        return self
 
 
 class Variant(_Strict):
@@ -193,6 +252,10 @@ class PlaceRow(_Strict):
     pcode: str = ""
     iso3: str = Field(pattern=r"^[A-Z]{3}$")
     adm1: str = ""
+    # COD-AB p-codes of the first- and second-level divisions the place lies in (optional);
+    # the exports (GeoJSON, HDX) carry them as #adm1+code and #adm2+code
+    adm1_code: str = Field("", pattern=r"^([A-Z]{2}[0-9A-Z]*)?$")
+    adm2_code: str = Field("", pattern=r"^([A-Z]{2}[0-9A-Z]*)?$")
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     kind: PlaceKind
@@ -219,7 +282,7 @@ class GroupRow(_Strict):
     share: float = Field(ge=0, le=1)
     documented_share: float = Field(ge=0, le=1)
     family_share: float = Field(ge=0, le=1)
-    hazard_multiplier: float = Field(ge=0)
+    hazard_multiplier: float = Field(ge=0, le=1e6)
     crossing_weights: str  # "Chacalluta-Santa Rosa:0.8;Colchane-Pisiga:0.2"
     source: str = ""
 
@@ -231,8 +294,8 @@ class CrossingRow(_Strict):
     destination: str  # where people who cross head next
     open_hour: float = Field(ge=0, le=24)
     close_hour: float = Field(ge=0, le=24)
-    capacity_per_day: int = Field(ge=0)
-    regular_per_day: int = Field(ge=0)
+    capacity_per_day: int = Field(ge=0, le=MAX_PER_DAY)
+    regular_per_day: int = Field(ge=0, le=MAX_PER_DAY)
     source: str = ""
 
     @model_validator(mode="after")
@@ -248,7 +311,7 @@ class PolicyRow(_Span):
     crossing: str
     side: Side
     policy: Policy
-    quota: int = Field(0, ge=0)
+    quota: int = Field(0, ge=0, le=MAX_PER_DAY)
     detection: float = Field(0.0, ge=0, le=1)  # added to stranded.detection_base
     source: str = ""
 
@@ -261,6 +324,11 @@ class EventRow(_Span):
     label: str = ""  # a name variants refer to
     source: str = ""
     reliability: str = ""
+
+    @model_validator(mode="after")
+    def _value(self) -> EventRow:
+        _event_value(self.kind, self.value)
+        return self
 
 
 class NeedRow(_Strict):

@@ -9,15 +9,28 @@ nothing has been written yet. Row numbers are 1-based line numbers in the file.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from borderflow.csvfile import csv_rows
 from borderflow.errors import ScenarioError
-from borderflow.scenario.border_schema import ObservationRow
+from borderflow.scenario.confine import inside
+from borderflow.scenario.flee_series import (
+    Series,
+    apply_registration_corrections,
+    read_validation,
+    where,
+)
+from borderflow.scenario.flee_series import date_cell as _date
+from borderflow.scenario.flee_series import number_cell as _number
+
+if TYPE_CHECKING:  # the border-case schema (pydantic) loads only when observations are made
+    from borderflow.scenario.border_schema import ObservationRow
+
+__all__ = ["CAMP_INDICATOR", "Closure", "FleeScenario", "Location", "Route", "Series"]
 
 #: The indicator of a camp's count, in the observation store and in calibration.
 CAMP_INDICATOR = "refugees_in_camp"
@@ -65,38 +78,6 @@ class Closure:
 
 
 @dataclass(frozen=True)
-class Series:
-    """A dated count series (a camp's, or the total), as day offsets from the start date."""
-
-    name: str
-    days: np.ndarray  # int64, sorted
-    values: np.ndarray  # float64
-
-    def interpolate(self, t: np.ndarray) -> np.ndarray:
-        """Flee's full interpolation at days ``t`` (int64).
-
-        Constant outside the points, linear between them, truncated toward zero.
-        """
-        days, values = self.days, self.values
-        t = np.asarray(t)
-        if len(days) == 1:
-            return np.full(t.shape, int(values[0]), dtype=np.int64)
-        j = np.clip(np.searchsorted(days, t, side="right"), 1, len(days) - 1)
-        d0, d1, v0, v1 = days[j - 1], days[j], values[j - 1], values[j]
-        out = (v0 + (v1 - v0) * (t - d0) / (d1 - d0)).astype(np.int64)  # truncates like int()
-        out = np.where(t <= days[0], int(values[0]), out)
-        return np.where(t >= days[-1], int(values[-1]), out).astype(np.int64)
-
-    def at(self, day: int) -> int:
-        """The value on one day (see :meth:`interpolate`)."""
-        return int(self.interpolate(np.array([day]))[0])
-
-    def daily(self, n_days: int) -> np.ndarray:
-        """Values for days 0..n_days-1 (int64)."""
-        return self.interpolate(np.arange(n_days))
-
-
-@dataclass(frozen=True)
 class FleeScenario:
     """Everything a Flee default run reads, validated and in file order."""
 
@@ -111,6 +92,10 @@ class FleeScenario:
     conflicts: np.ndarray  # (rows, len(conflict_names)) float64
     series: tuple[Series, ...]  # data_layout order; the first is the total
     warnings: tuple[str, ...] = ()  # problems Flee also tolerates, for the user to see
+    # conflicts.csv columns naming a location with spaces for underscores: (column, location)
+    # and their values (rows, len(respelled)); Flee ignores them (rule respelled_conflicts).
+    respelled: tuple[tuple[str, str], ...] = ()
+    respelled_conflicts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def location_index(self) -> dict[str, int]:
@@ -120,27 +105,6 @@ class FleeScenario:
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
     """(line number, cells) for every non-blank row of a CSV file."""
     return csv_rows(path)
-
-
-def _number(text: str, *, path: Path, row: int, column: str, integer: bool = False) -> float:
-    value = text.strip()
-    try:
-        number = int(value) if integer else float(value)
-    except ValueError:
-        kind = "an integer" if integer else "a number"
-        raise ScenarioError(f"'{text}' is not {kind}", file=path, row=row, column=column) from None
-    if not math.isfinite(number):
-        raise ScenarioError(f"'{text}' is not finite", file=path, row=row, column=column)
-    return number
-
-
-def _date(text: str, *, path: Path, row: int, column: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise ScenarioError(
-            f"'{text}' is not a date (YYYY-MM-DD)", file=path, row=row, column=column
-        ) from None
 
 
 def read_sim_period(path: Path) -> tuple[dt.date, int]:
@@ -161,6 +125,74 @@ def read_sim_period(path: Path) -> tuple[dt.date, int]:
     if length is None:
         raise ScenarioError("no Length row", file=path)
     return start, length
+
+
+#: The period file's name at Flee head (first) and in Flee 3.1 and earlier; same two rows.
+PERIOD_FILES = ("sim_period.csv", "conflict_period.csv")
+
+
+def read_period(
+    inputs: Path, warnings: list[str], compatibility: str | None = None
+) -> tuple[dt.date, int]:
+    """The period from whichever period file the scenario has.
+
+    Flee head reads ``sim_period.csv`` and 3.1 ``conflict_period.csv``; a scenario of either
+    age runs. With both, the one of the Flee being followed is used (3.1's for
+    ``compatibility="3.1"``), and a warning says so if the other disagrees.
+    """
+    order = PERIOD_FILES[::-1] if compatibility == "3.1" else PERIOD_FILES
+    present = [inside(inputs.parent, inputs / n) for n in order if (inputs / n).exists()]
+    if not present:
+        raise ScenarioError(
+            "no period file: needs sim_period.csv (or conflict_period.csv, its name in Flee "
+            "3.1) with StartDate and Length rows",
+            file=inputs,
+        )
+    period = read_sim_period(present[0])
+    if len(present) > 1:
+        try:
+            other = read_sim_period(present[1])
+        except ScenarioError as exc:
+            other, text = None, f"cannot be read ({exc.message})"
+        else:
+            text = f"says {other[0]} for {other[1]} days"
+        if other != period:
+            warnings.append(
+                f"{present[1]}: {text}, but {present[0].name} says {period[0]} for "
+                f"{period[1]} days; {present[0].name} is used, as the Flee being followed does"
+            )
+    return period
+
+
+def read_population_table(path: Path, locations: tuple[Location, ...], warnings: list[str]) -> None:
+    """Cross-check ``population.csv`` (newer scenarios carry one) against locations.csv.
+
+    Flee never reads this table: it is what column 8 of locations.csv was built from. A row
+    that names a location (spaces read as underscores) with another number gets a warning;
+    locations.csv's number is the one used, as in Flee. Nothing here can stop a run.
+    """
+    if not path.is_file():
+        return
+    try:
+        rows = _rows(path)
+    except ScenarioError as exc:
+        warnings.append(f"{exc.describe()}; Flee does not read this file, and neither does the run")
+        return
+    sizes = {loc.name: loc.size for loc in locations}
+    for row, cells in rows:
+        if len(cells) < 2:
+            continue
+        name = "_".join(cells[0].split())
+        try:
+            number = int(cells[1].strip())
+        except ValueError:
+            continue  # a header, or text: the table is not an input of the run
+        if name in sizes and sizes[name] != number:
+            warnings.append(
+                f"{where(path, row)}: '{cells[0].strip()}' has {number:,} here but "
+                f"{sizes[name]:,} in locations.csv, whose number is used (as in Flee, which "
+                "does not read this table)"
+            )
 
 
 def read_locations(path: Path) -> tuple[Location, ...]:
@@ -328,23 +360,46 @@ def read_closures(path: Path, names: set[str], countries: set[str]) -> tuple[Clo
     return tuple(out)
 
 
+def respelling(name: str, names: set[str]) -> str | None:
+    """The location a conflicts.csv column means when it writes spaces for underscores."""
+    guess = "_".join(name.split())
+    return guess if guess != name and guess in names else None
+
+
 def read_conflicts(
     path: Path, names: set[str], n_days: int, warnings: list[str]
-) -> tuple[tuple[str, ...], np.ndarray]:
-    """Row 1 names the locations; data row k is day k (its first cell is ignored)."""
+) -> tuple[tuple[str, ...], np.ndarray, tuple[tuple[str, str], ...]]:
+    """Row 1 names the locations; data row k is day k (its first cell is ignored).
+
+    Returns the columns naming a location, their values, and the columns that name one with
+    spaces for underscores as (column, location): their values follow in the same matrix.
+    Flee ignores both those and columns naming nothing; which rules read the respelled ones
+    is a rule choice (``respelled_conflicts``).
+    """
     rows = list(_rows(path))
     if not rows:
         raise ScenarioError("empty file: needs a header row naming locations", file=path)
     header_row, header = rows[0]
     columns = [(j, c.strip()) for j, c in enumerate(header) if j > 0 and c.strip()]
-    unknown = [name for _, name in columns if name not in names]
-    for name in unknown:
+    exact_names = {name for _, name in columns if name in names}
+    respelled = [
+        (j, name, None if (loc := respelling(name, names)) in exact_names else loc)
+        for j, name in columns
+        if name not in names
+    ]
+    for _, name, location in respelled:
         # Flee prints an error for such a column and carries on; so do we, loudly.
-        warnings.append(
-            f"{path}, row {header_row}, column '{name}': not a location in locations.csv; "
-            "column ignored"
-        )
-    columns = [(j, name) for j, name in columns if name in names]
+        what = "not a location in locations.csv; column ignored"
+        if location is not None:
+            what = (
+                f"not a location in locations.csv, but '{location}' is (spaces for "
+                f"underscores): --compat head and 3.1 ignore the column, as Flee does, so "
+                f"'{location}' never enters conflict through it; the default rules read it as "
+                f"'{location}'"
+            )
+        warnings.append(f"{where(path, header_row, name)}: {what}")
+    extra = [(j, name, loc) for j, name, loc in respelled if loc is not None]
+    columns = [(j, name) for j, name in columns if name in names] + [(j, n) for j, n, _ in extra]
     data = rows[1:]
     if len(data) < n_days:
         raise ScenarioError(f"has {len(data)} day rows but the run needs {n_days}", file=path)
@@ -353,125 +408,21 @@ def read_conflicts(
         for i, (j, name) in enumerate(columns):
             text = cells[j] if j < len(cells) else ""
             matrix[k, i] = _number(text or "0", path=path, row=row, column=name)
-    return tuple(name for _, name in columns), matrix
-
-
-def _read_series_file(path: Path, start: dt.date, hasten: int) -> tuple[np.ndarray, np.ndarray]:
-    days: list[int] = []
-    values: list[float] = []
-    for n, (row, cells) in enumerate(_rows(path)):
-        first = cells[0].strip()
-        if n == 0 and (first in ("Date", "DateTime") or first.startswith("#")):
-            continue
-        if len(cells) < 2 or not cells[1].strip():
-            continue
-        date = _date(first, path=path, row=row, column="date")
-        count = _number(cells[1], path=path, row=row, column="count", integer=True)
-        if count < 0:
-            raise ScenarioError(f"{int(count)} is negative", file=path, row=row, column="count")
-        days.append((date - start).days)
-        values.append(count / hasten)
-    if not days:
-        raise ScenarioError("no dated counts", file=path)
-    order = np.argsort(days, kind="stable")
-    d = np.asarray(days, dtype=np.int64)[order]
-    if np.any(np.diff(d) == 0):
-        dup = int(d[np.flatnonzero(np.diff(d) == 0)[0]])
-        raise ScenarioError(f"date {start + dt.timedelta(days=dup)} appears twice", file=path)
-    return d, np.asarray(values, dtype=np.float64)[order]
-
-
-def _merge(
-    first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sum two series on the first's dates, carrying the second's last value forward."""
-    d1, v1 = first
-    d2, v2 = second
-    idx = np.searchsorted(d2, d1, side="right") - 1
-    add = np.where(idx >= 0, v2[np.clip(idx, 0, None)], 0.0)
-    return d1, v1 + add
-
-
-def read_validation(
-    source: Path, start: dt.date, names: set[str], camps: set[str], hasten: int
-) -> tuple[Series, ...]:
-    """``data_layout.csv``: the first row is the total, then one series per camp."""
-    layout = source / "data_layout.csv"
-    out: list[Series] = []
-    for row, cells in _rows(layout):
-        cells = [c.strip() for c in cells]
-        if cells[0].startswith("#") or len(cells) < 2:
-            continue
-        name, files = cells[0], [c for c in cells[1:] if c]
-        if out and name not in names:
-            raise ScenarioError(f"unknown location '{name}'", file=layout, row=row, column="name")
-        merged: tuple[np.ndarray, np.ndarray] | None = None
-        for file in files:
-            target = source / file
-            if not target.is_file():
-                raise ScenarioError(
-                    f"names '{file}', which does not exist", file=layout, row=row, column="file"
-                )
-            table = _read_series_file(target, start, hasten)
-            merged = table if merged is None else _merge(merged, table)
-        if merged is None:
-            raise ScenarioError("names no file", file=layout, row=row, column="file")
-        out.append(Series(name, merged[0], merged[1]))
-    if not out:
-        raise ScenarioError("no series (the first row must be the total)", file=layout)
-    have = {s.name for s in out[1:]}
-    missing = [c for c in sorted(camps) if c not in have]
-    if missing:
-        raise ScenarioError(f"no series for camp(s) {', '.join(missing)}", file=layout)
-    return tuple(out)
-
-
-def apply_registration_corrections(
-    path: Path, series: tuple[Series, ...], start: dt.date
-) -> tuple[Series, ...]:
-    """Rescale a camp's counts before a re-registration date (UNHCR level-2 corrections)."""
-    if not path.exists():
-        return series
-    by_name = {s.name: i for i, s in enumerate(series)}
-    out = list(series)
-    for row, cells in _rows(path):
-        if len(cells) < 2:
-            continue
-        name = cells[0].strip()
-        if name not in by_name:
-            raise ScenarioError(
-                f"no validation series named '{name}'", file=path, row=row, column="camp"
-            )
-        date = _date(cells[1], path=path, row=row, column="date")
-        offset = (date - start).days
-        if offset < 0:
-            continue
-        s = out[by_name[name]]
-        hits = np.flatnonzero(s.days == offset)
-        if hits.size == 0 or hits[0] == 0:
-            raise ScenarioError(
-                f"{date} is not a data point after the first in '{name}''s series",
-                file=path,
-                row=row,
-                column="date",
-            )
-        i = int(hits[0])
-        values = s.values.copy()
-        if values[i - 1] == 0:
-            raise ScenarioError(
-                f"the point before {date} in '{name}''s series is 0", file=path, row=row
-            )
-        values[:i] *= values[i] / values[i - 1]
-        out[by_name[name]] = Series(s.name, s.days, values)
-    return tuple(out)
+    exact = tuple(name for _, name in columns[: len(columns) - len(extra)])
+    return exact, matrix, tuple((name, loc) for _, name, loc in extra)
 
 
 def read_flee_scenario(
-    path: str | Path, *, days: int | None = None, hasten: int = 1
+    path: str | Path,
+    *,
+    days: int | None = None,
+    hasten: int = 1,
+    compatibility: str | None = None,
 ) -> FleeScenario:
     """Read and validate a whole Flee scenario directory.
 
-    ``days`` overrides ``sim_period.csv``'s length (like Flee's command-line argument).
+    ``days`` overrides the period file's length (like Flee's command-line argument);
+    ``compatibility`` ("3.1") picks 3.1's period file where a scenario has both.
     """
     root = Path(path)
     if not root.is_dir():
@@ -480,16 +431,29 @@ def read_flee_scenario(
     for folder in (inputs, source):
         if not folder.is_dir():
             raise ScenarioError("directory not found", file=folder)
-    start, length = read_sim_period(inputs / "sim_period.csv")
+
+    def file(name: str) -> Path:  # no file of the scenario may lead out of its folder
+        return inside(root, inputs / name)
+
+    inside(root, source)
+    for changes in (inputs / "location_changes.csv", root / "location_changes.csv"):
+        if changes.exists():
+            raise ScenarioError(
+                "changes location types during the run (Flee's location_changes.csv), a Flee "
+                "feature borderflow does not implement; remove the file to run without them",
+                file=changes,
+            )
+    warnings: list[str] = []
+    start, length = read_period(inputs, warnings, compatibility)
     if days is not None:
         if days <= 0:
             raise ScenarioError(f"--days {days} must be positive")
         length = days
-    locations = read_locations(inputs / "locations.csv")
+    locations = read_locations(file("locations.csv"))
     names = {loc.name for loc in locations}
     countries = {loc.country for loc in locations}
-    routes = read_routes(inputs / "routes.csv", names)
-    closures = read_closures(inputs / "closures.csv", names, countries)
+    routes = read_routes(file("routes.csv"), names)
+    closures = read_closures(file("closures.csv"), names, countries)
     roads = {frozenset((r.a, r.b)) for r in routes}
     for c in closures:
         if c.kind == "link" and frozenset((c.name1, c.name2)) not in roads:
@@ -499,11 +463,15 @@ def read_flee_scenario(
                 row=c.row,
                 column="name2",
             )
-    warnings: list[str] = []
-    conflict_names, conflicts = read_conflicts(inputs / "conflicts.csv", names, length, warnings)
+    read_population_table(file("population.csv"), locations, warnings)
+    conflict_names, conflicts, respelled = read_conflicts(
+        file("conflicts.csv"), names, length, warnings
+    )
     camps = {loc.name for loc in locations if "camp" in loc.kind}
-    series = read_validation(source, start, names, camps, hasten)
-    series = apply_registration_corrections(inputs / "registration_corrections.csv", series, start)
+    series = read_validation(source, start, names, camps, hasten, warnings)
+    series = apply_registration_corrections(
+        file("registration_corrections.csv"), series, start, warnings
+    )
     return FleeScenario(
         name=root.resolve().name,
         path=root,
@@ -513,8 +481,10 @@ def read_flee_scenario(
         routes=routes,
         closures=closures,
         conflict_names=conflict_names,
-        conflicts=conflicts,
+        conflicts=conflicts[:, : len(conflict_names)],
         series=series,
+        respelled=respelled,
+        respelled_conflicts=conflicts[:, len(conflict_names) :],
         warnings=tuple(warnings),
     )
 
@@ -522,12 +492,19 @@ def read_flee_scenario(
 def camp_observations(scenario: FleeScenario) -> list[ObservationRow]:
     """A scenario's camp series (after registration corrections) as observations.
 
-    One dated count per point of each camp's series, as Flee's validation uses them; both the
-    observation store (``obs import-flee``) and calibration read the series through this.
+    One dated count per distinct date of each camp's series, the value Flee's validation uses
+    on that date; both the observation store (``obs import-flee``) and calibration read the
+    series through this. A series naming no location observes nothing and is left out.
     """
+    from borderflow.scenario.border_schema import ObservationRow
+
+    places = scenario.location_index
     rows = []
     for series in scenario.series[1:]:
-        for day, value in zip(series.days, series.values, strict=True):
+        if series.name not in places:
+            continue
+        days, values = series.points()
+        for day, value in zip(days, values, strict=True):
             rows.append(
                 ObservationRow(
                     date=scenario.start_date + dt.timedelta(days=int(day)),

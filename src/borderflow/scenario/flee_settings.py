@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from borderflow.errors import ScenarioError
 
@@ -72,6 +79,48 @@ class MoveRules(BaseModel):
         return self
 
 
+class RuleChoices(BaseModel):
+    """The rules on which Flee's releases differ, one switch each (see docs/flee.md).
+
+    A compatibility profile fixes them all; ``rule_choices`` in a settings file overrides any.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    #: Daily arrivals from the camp series' increments (Flee head) or the total's (3.1).
+    spawn_from_camps: bool = True
+    #: Day-0 camp populations also use up camp capacity (Flee head; ≤ 0 left = unlimited).
+    day0_capacity_cut: bool = True
+    #: A conflict ends when its value drops to 0 from any positive value (head), or only
+    #: from exactly 1 (3.1).
+    conflict_end_from_any: bool = True
+    #: An agent with a planned route keeps moving (head) or rolls the move chance (3.1).
+    planned_route_moves: bool = True
+    #: The location attributes ``capacity_per_day`` and ``initial_idps`` act (head; 3.1 has
+    #: neither).
+    camp_attributes: bool = True
+    #: A conflicts.csv column that names a location with spaces for underscores
+    #: (``Distrito Capital`` for ``Distrito_Capital``) is read as that location; Flee (every
+    #: version) ignores the column.
+    respelled_conflicts: bool = False
+
+
+#: What each compatibility profile means. "head" and "3.1" follow those Flee versions rule by
+#: rule; "borderflow" (the default) takes each rule from whichever was more accurate on the
+#: carried scenarios (docs/flee.md, "The default rules").
+PROFILES: dict[str, RuleChoices] = {
+    "head": RuleChoices(),
+    "3.1": RuleChoices(
+        spawn_from_camps=False,
+        day0_capacity_cut=False,
+        conflict_end_from_any=False,
+        planned_route_moves=False,
+        camp_attributes=False,
+    ),
+    "borderflow": RuleChoices(day0_capacity_cut=False, respelled_conflicts=True),
+}
+
+
 class Optimisations(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
@@ -92,11 +141,15 @@ class FleeSettings(BaseModel):
     # borderflow's own key: which Flee to behave like. "head" is Flee's current code (the
     # spec); "3.1" is the release on PyPI, which spawns from the total series, never lowers
     # camp capacity on day 0, dates out.csv rows StartDate + t, ends a conflict only from an
-    # intensity of exactly 1, and does not keep agents with a planned route moving.
-    compatibility: Literal["head", "3.1"] = "head"
+    # intensity of exactly 1, and does not keep agents with a planned route moving;
+    # "borderflow" (the default) picks each of those rules by accuracy (PROFILES).
+    compatibility: Literal["borderflow", "head", "3.1"] = "borderflow"
+    # borderflow's own key: override single rules of the profile, e.g. {day0_capacity_cut: true}.
+    rule_choices: dict[str, bool] = {}
     # borderflow's own key: a multiplier of each named location's attractiveness (1 when not
     # named). Calibration fits it per camp; Flee has no such knob, so it is empty by default.
     location_weights: dict[str, float] = {}
+    _choices: RuleChoices = PrivateAttr(default_factory=RuleChoices)
 
     @model_validator(mode="after")
     def _weights(self) -> FleeSettings:
@@ -118,13 +171,36 @@ class FleeSettings(BaseModel):
         return self
 
     @model_validator(mode="after")
-    def _flee31(self) -> FleeSettings:
-        if self.compatibility == "3.1":
-            self.spawn_rules.sum_from_camps = False
+    def _rules(self) -> FleeSettings:
+        """Fix the rule choices: profile, file's ``sum_from_camps``, then ``rule_choices``.
+
+        ``spawn_rules.sum_from_camps`` is Flee's own switch (3.1's run script has none).
+
+        ``sum_from_camps`` is then set to the choice, so a dump of the settings says how the
+        run spawned.
+        """
+        unknown = sorted(set(self.rule_choices) - set(RuleChoices.model_fields))
+        if unknown:
+            raise ValueError(
+                f"rule_choices: unknown rule(s) {', '.join(unknown)} "
+                f"(known: {', '.join(RuleChoices.model_fields)})"
+            )
+        update: dict[str, bool] = {}
+        if "sum_from_camps" in self.spawn_rules.model_fields_set and self.compatibility != "3.1":
+            update["spawn_from_camps"] = self.spawn_rules.sum_from_camps
+        update.update(self.rule_choices)
+        self._choices = PROFILES[self.compatibility].model_copy(update=update)
+        self.spawn_rules.sum_from_camps = self._choices.spawn_from_camps
         return self
 
     @property
+    def rules(self) -> RuleChoices:
+        """The rule choices in force."""
+        return self._choices
+
+    @property
     def flee31(self) -> bool:
+        """Flee 3.1's out.csv dates (StartDate + t); every rule is in :attr:`rules`."""
         return self.compatibility == "3.1"
 
     @property

@@ -7,7 +7,18 @@ from pathlib import Path
 
 from borderflow.errors import ScenarioError
 
-BUILTIN_FLEE = ("mali", "burundi")
+# Flee's own scenarios, then FabFlee's validation set (see builtin/flee/README.md).
+BUILTIN_FLEE = (
+    "mali",
+    "burundi",
+    "mali2017_adm1",
+    "nigeria2016",
+    "nigeria2022_adm2",
+    "ssudan2016",
+    "tigray2020",
+    "ukraine2022",
+    "venezuela2022",
+)
 BUILTIN_CASES = ("chile-peru-2025", "chile-peru-2023")
 
 

@@ -37,7 +37,7 @@ def add_user(engine: Engine, new: UserIn, by: str) -> dict:
     """Create a user; UserExistsError if the name is taken."""
     try:
         with writing(engine) as session:
-            if session.scalar(select(User.id).where(User.username == new.username)) is not None:
+            if session.scalar(select(User.id).where(User.named(new.username))) is not None:
                 raise UserExistsError(f"user '{new.username}' exists")
             user = User(
                 username=new.username,
@@ -58,7 +58,7 @@ def add_user(engine: Engine, new: UserIn, by: str) -> dict:
 def add_token(engine: Engine, username: str, label: str, by: str) -> tuple[int, str]:
     """A new token (no expiry) for ``username``: its id and the secret, shown once."""
     with writing(engine) as session:
-        user = session.scalar(select(User).where(User.username == username))
+        user = session.scalar(select(User).where(User.named(username)))
         if user is None:
             raise NoSuchUserError(f"no user '{username}'")
         row, secret = issue_token(session, user, label)

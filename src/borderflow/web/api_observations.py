@@ -2,17 +2,17 @@
 
 An upload goes through the observation store as ``borderflow obs import`` does: a CSV body (or
 file) is read by the same HXL reader, a JSON list is validated row by row with the same model,
-any bad row rejects the whole upload (every bad row listed, nothing stored), and rows already
-stored (same natural key) are skipped, so uploading twice adds nothing.
+any bad row rejects the whole upload (every bad row listed, nothing stored), rows already
+stored with the same value are skipped, so uploading twice adds nothing, and a row that gives a
+stored observation another value corrects it (the old value is kept: ``?history=true``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.message
-import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -22,15 +22,18 @@ from sqlalchemy import Connection
 from starlette.datastructures import UploadFile
 
 from borderflow.errors import ScenarioError
-from borderflow.observe.models import Observation
+from borderflow.observe.hxlcsv import EXPORT_TAGS, HISTORY_TAGS
 from borderflow.observe.store import (
+    ROWS,
     ImportRejectedError,
     ImportReport,
     IsoDate,
     ObservationIn,
     RowError,
     Store,
-    _first_data_line,
+    duplicates,
+    paused_gc,
+    row_errors,
 )
 from borderflow.web.auth import DataEntry, Principal, Viewer
 from borderflow.web.db import audit
@@ -43,12 +46,13 @@ from borderflow.web.schemas import (
     ObservationOut,
     RowProblem,
 )
+from borderflow.web.strict import BadJSONError, parse_json
 
 router = api_router("observations")
 T = TypeVar("T")
 
 Filter = Annotated[str | None, Query(max_length=300, pattern=PLAIN)]
-COLUMNS = [c.name for c in Observation.__table__.columns]
+COLUMNS = ["id", *EXPORT_TAGS, *HISTORY_TAGS]
 
 UPLOAD_BODY = {
     "required": True,
@@ -105,11 +109,15 @@ class Rejected(HTTPException):
         return cls([RowError(None, field, reason)])  # type: ignore[arg-type]
 
 
-def _record(r: Observation) -> dict[str, Any]:
-    out = {}
-    for c in COLUMNS:
-        v = getattr(r, c)
-        out[c] = v.isoformat() if isinstance(v, dt.date) else v
+def _record(r: dict[str, Any]) -> dict[str, Any]:
+    return {c: v.isoformat() if isinstance(v, dt.date) else v for c, v in r.items()}
+
+
+def _current(r: Any) -> dict[str, Any]:
+    """A stored observation as a history record of its current version."""
+    out = {c: getattr(r, c) for c in COLUMNS if c not in HISTORY_TAGS}
+    out |= {"current": True, "recorded_at": r.recorded_at, "recorded_by": r.recorded_by,
+            "replaced_at": None, "replaced_by": None}  # fmt: skip
     return out
 
 
@@ -126,64 +134,72 @@ def list_observations(
     since: IsoDate | None = None,
     until: IsoDate | None = None,
     fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+    history: Annotated[
+        bool, Query(description="Also every value a correction replaced, oldest first.")
+    ] = False,
 ) -> Response:
-    """Stored observations, filtered; CSV is what ``borderflow obs export`` writes."""
+    """Stored observations, filtered; CSV is what ``borderflow obs export`` writes.
+
+    Text cells starting with ``=``, ``+``, ``-`` or ``@`` are written to CSV with a leading
+    apostrophe, so that no spreadsheet runs them as formulas (the stored value is unchanged).
+    """
     store: Store = request.app.state.store
-    rows = store.query(place=place, indicator=indicator, since=since, until=until)
+    filters = {"place": place, "indicator": indicator, "since": since, "until": until}
+    rows = store.history(**filters) if history else [_current(r) for r in store.query(**filters)]
     if fmt == "csv":
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "observations.csv"
-            store.export_csv(rows, path)
+            store.export_csv(rows, path, history=history)
             return Response(path.read_bytes(), media_type="text/csv")
     return Response(json_bytes([_record(r) for r in rows]), media_type="application/json")
 
 
-def _from_json(body: bytes) -> list[ObservationIn]:
+def _from_json(body: bytes) -> tuple[list[ObservationIn], list[int]]:
+    """The rows of a JSON list; row n is the n-th item (1-based)."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Rejected.whole("(body)", "not JSON") from None
+        data = parse_json(body)
+    except BadJSONError as exc:
+        raise Rejected.whole("(body)", str(exc)) from None
     if not isinstance(data, list) or not data:
         raise Rejected.whole("(body)", "expected a non-empty list of observations")
-    rows, errors = [], []
-    for n, item in enumerate(data, start=1):  # row n: the n-th item of the list
-        try:
-            # Strict JSON: a date is a "YYYY-MM-DD" string and a number a number (lax
-            # validation would read 0 as 1970-01-01 and "12" as 12.0).
-            rows.append(ObservationIn.model_validate_json(json.dumps(item), strict=True))
-        except ValidationError as exc:
-            for err in exc.errors():
-                field = ".".join(str(x) for x in err["loc"]) or "(row)"
-                errors.append(RowError(n, field, err["msg"].removeprefix("Value error, ")))
-    if errors:
-        raise Rejected(errors)
-    return rows
+    lines = list(range(1, len(data) + 1))
+    try:
+        # Strict JSON: a date is a "YYYY-MM-DD" string and a number a number (lax
+        # validation would read 0 as 1970-01-01 and "12" as 12.0).
+        with paused_gc():
+            rows = ROWS.validate_json(body, strict=True)
+    except ValidationError as exc:
+        whole = [e for e in exc.errors() if not e["loc"]]  # e.g. nesting pydantic refuses
+        if whole:
+            raise Rejected.whole("(body)", whole[0]["msg"]) from None
+        raise Rejected(row_errors(exc, lines)) from None
+    bad = duplicates(rows, lines)
+    if bad:
+        raise Rejected(bad)
+    return rows, lines
 
 
-def _from_csv(store: Store, body: bytes) -> tuple[list[ObservationIn], int]:
-    """The rows of an HXL CSV and the file line of the first one."""
+def _from_csv(store: Store, body: bytes) -> tuple[list[ObservationIn], list[int]]:
+    """The rows of an HXL CSV and their lines in the file."""
     if b"\x00" in body:
         raise Rejected.whole("(file)", "contains NUL bytes: not a CSV file")
     try:
-        body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Rejected.whole("(file)", "not UTF-8 text") from None
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "upload.csv"
-        path.write_bytes(body)
-        try:
-            return store.read_file(path), _first_data_line(path)
-        except ImportRejectedError as exc:
-            raise Rejected(exc.errors) from None
-        except ScenarioError as exc:
-            raise Rejected.whole("(file)", exc.message) from None
+    try:
+        return store.read_upload(text, "(upload)")
+    except ImportRejectedError as exc:
+        raise Rejected(exc.errors) from None
+    except ScenarioError as exc:
+        raise Rejected.whole("(file)", exc.message) from None
 
 
-def _no_nul(rows: list[ObservationIn], first: int) -> None:
+def _no_nul(rows: Sequence[ObservationIn], lines: Sequence[int]) -> None:
     """PostgreSQL cannot store NUL characters: refuse them as the bad input they are."""
     errors = [
-        RowError(first + k, name, "contains a NUL character")
-        for k, row in enumerate(rows)
+        RowError(line, name, "contains a NUL character")
+        for line, row in zip(lines, rows, strict=True)
         for name, value in row
         if isinstance(value, str) and "\x00" in value
     ]
@@ -191,11 +207,13 @@ def _no_nul(rows: list[ObservationIn], first: int) -> None:
         raise Rejected(errors)
 
 
-def _check_publisher(user: Principal, rows: list[ObservationIn], first: int, csv: bool) -> None:
+def _check_publisher(
+    user: Principal, rows: Sequence[ObservationIn], lines: Sequence[int], csv: bool
+) -> None:
     """A data-entry user adds only observations published by their own organisation."""
     if user.role != "data-entry":
         return
-    wrong = [(first + k, r.source_publisher) for k, r in enumerate(rows)
+    wrong = [(line, r.source_publisher) for line, r in zip(lines, rows, strict=True)
              if r.source_publisher != user.organisation]  # fmt: skip
     if not wrong:
         return
@@ -250,27 +268,31 @@ async def _upload(request: Request) -> tuple[str, bytes]:
 async def add_observations(request: Request, user: DataEntry) -> dict:
     """Add observations: all rows or none; rows already stored are counted, not added again.
 
-    Row numbers are file lines for CSV (as ``borderflow obs import``) and 1-based item numbers
-    for a JSON list.
+    A row that gives a stored observation (same date, place, indicator, breakdown and source)
+    another value corrects it: the new value becomes current, the old one is kept with who
+    recorded it and when (``GET /api/observations?history=true``), and the audit row lists
+    both. Row numbers are file lines for CSV (as ``borderflow obs import``) and 1-based item
+    numbers for a JSON list.
     """
     store: Store = request.app.state.store
     kind, body = await _upload(request)
     if kind == "json":
-        rows, first = await _in_thread(_from_json, body), 1
+        rows, lines = await _in_thread(_from_json, body)
+        if b"\\u0000" in body:  # the only way JSON text can hold a NUL (a CSV cannot at all)
+            _no_nul(rows, lines)
     else:
-        rows, first = await _in_thread(_from_csv, store, body)
-    _no_nul(rows, first)
-    _check_publisher(user, rows, first, csv=kind == "csv")
-    report = await _in_thread(store.insert, rows, also=_audit_insert(user, kind))
-    return {"added": report.added, "already_stored": report.already_stored}
+        rows, lines = await _in_thread(_from_csv, store, body)
+    _check_publisher(user, rows, lines, csv=kind == "csv")
+    report = await _in_thread(store.insert, rows, by=user.username, also=_audit_insert(user, kind))
+    return {"added": report.added, "revised": report.revised,
+            "already_stored": report.already_stored}  # fmt: skip
 
 
 def _audit_insert(user: Principal, kind: str) -> Callable[[Connection, ImportReport], None]:
     """The upload's audit row, written in the store's transaction: with the rows or not at all."""
 
     def write(conn: Connection, report: ImportReport) -> None:
-        detail = {"rows": report.rows, "added": report.added,
-                  "already_stored": report.already_stored, "format": kind}  # fmt: skip
+        detail = {**report.audit_detail(), "format": kind}
         audit(conn, user.username, "observations.add", "observations", detail)
 
     return write

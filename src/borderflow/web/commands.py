@@ -1,7 +1,7 @@
 """``borderflow serve`` and ``borderflow users``: the web server and its accounts.
 
-Registered in :mod:`borderflow.cli`; this module imports nothing from it at import time (the
-CLI imports this one), only its error reporting when a command runs.
+Registered in :mod:`borderflow.cli`, which imports this module; this one shares the consoles
+and the error reporting of :mod:`borderflow.console` and imports nothing of the CLI.
 """
 
 from __future__ import annotations
@@ -11,14 +11,9 @@ from typing import Annotated
 
 import typer
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="Database URL (default: $BORDERFLOW_DB, else sqlite:///borderflow.db here), the "
-        "observation store's.",
-    ),
-]
+from borderflow.console import db_option, fail, out
+
+DbOption = db_option(", the observation store's.")
 
 users_app = typer.Typer(help="Accounts of the web app: add users, give them tokens, list them.")
 
@@ -40,7 +35,6 @@ def serve(
 
     import uvicorn
 
-    from borderflow.cli import _fail
     from borderflow.errors import ScenarioError
     from borderflow.web.app import create_app
 
@@ -54,7 +48,7 @@ def serve(
     try:
         app = create_app(db, data, workers=workers)
     except ScenarioError as exc:
-        _fail(exc)
+        fail(exc)
         return
     uvicorn.run(app, host=host, port=port, log_level="info")
 
@@ -93,7 +87,6 @@ def users_add(
     db: DbOption = None,
 ) -> None:
     """Add a user of the web app."""
-    from borderflow.cli import _fail, out
     from borderflow.errors import ScenarioError
     from borderflow.observe.store import Store
     from borderflow.web.accounts import add_user
@@ -105,7 +98,7 @@ def users_add(
         new = _check(username, password, role, organisation)
         user = add_user(Store(db).engine, new, by="(cli)")
     except ScenarioError as exc:
-        _fail(exc)
+        fail(exc)
         return
     out.print(f"added {user['username']} ({user['role']}, {user['organisation']})", highlight=False)
 
@@ -117,7 +110,6 @@ def users_token(
     db: DbOption = None,
 ) -> None:
     """Create an API token for a user and print it (it is shown only this once)."""
-    from borderflow.cli import _fail
     from borderflow.errors import ScenarioError
     from borderflow.observe.store import Store
     from borderflow.web.accounts import add_token
@@ -127,7 +119,7 @@ def users_token(
             raise ScenarioError("--label: at most 100 characters, no control characters")
         _token_id, secret = add_token(Store(db).engine, username, label, by="(cli)")
     except ScenarioError as exc:
-        _fail(exc)
+        fail(exc)
         return
     print(secret)  # plain stdout, so that scripts can capture it
 
@@ -137,7 +129,6 @@ def users_list(db: DbOption = None) -> None:
     """List the users of the web app."""
     from rich.table import Table
 
-    from borderflow.cli import _fail, out
     from borderflow.errors import ScenarioError
     from borderflow.observe.store import Store
     from borderflow.web.accounts import list_users
@@ -145,7 +136,7 @@ def users_list(db: DbOption = None) -> None:
     try:
         users = list_users(Store(db).engine)
     except ScenarioError as exc:
-        _fail(exc)
+        fail(exc)
         return
     table = Table(title=f"{len(users)} users")
     for col in ("username", "role", "organisation", "created (UTC)"):

@@ -6,6 +6,11 @@ A small thread pool takes queued runs one after another. A single run goes throu
 where it stands: status ``queued`` → ``running`` → ``done`` or ``failed`` with a one-line
 message (never a traceback: those go to the server log), and progress from 0 to 1.
 
+The database may be busy: a large upload holds SQLite's write lock for as long as its one
+transaction takes, and PostgreSQL may pick this writer as a deadlock's victim. A status change
+then waits and tries again (for up to :data:`RETRY_S` seconds) rather than failing the run,
+and a progress update, which the next one supersedes, is skipped.
+
 The server may stop at any time. Stopping it cancels what is queued and stops what is running
 within a simulated day (a run) or a batch of members (an ensemble); those runs are marked
 failed ("interrupted"), and so are any left ``queued``/``running`` by a server that died,
@@ -24,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import OperationalError
 
 from borderflow.errors import ScenarioError
 from borderflow.execute import Executor
@@ -35,6 +41,15 @@ log = logging.getLogger("borderflow.web")
 THREADS = 2  # runs executed at the same time; an ensemble uses a process pool of its own
 PROGRESS_EVERY = 0.5  # seconds between progress updates of a run's row
 INTERRUPTED = "interrupted: the server stopped before the run finished"
+RETRY_S = 600.0  # how long a status change keeps trying while the database is busy
+PG_TRANSIENT = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+def busy(exc: OperationalError) -> bool:
+    """Whether ``exc`` says the database was busy (worth trying again), not broken."""
+    text = str(exc.orig).lower()
+    code = getattr(exc.orig, "sqlstate", None)
+    return "database is locked" in text or "database is busy" in text or code in PG_TRANSIENT
 
 
 class RunInterruptedError(Exception):
@@ -90,9 +105,23 @@ class Jobs:
             if self._pool is not None:  # else the server stopped meanwhile: the run stays queued
                 self._pool.submit(self.execute, run_id)
 
-    def _set(self, run_id: int, **values: object) -> None:
-        with writing(self.engine) as session:
-            session.execute(update(Run).where(Run.id == run_id).values(**values))
+    def _set(self, run_id: int, *, skip_if_busy: bool = False, **values: object) -> None:
+        """Update the run's row; while the database is busy, wait and retry (or skip)."""
+        deadline, pause = time.monotonic() + RETRY_S, 0.05
+        while True:
+            try:
+                with writing(self.engine) as session:
+                    session.execute(update(Run).where(Run.id == run_id).values(**values))
+                return
+            except OperationalError as exc:
+                if not busy(exc) or time.monotonic() + pause > deadline:
+                    raise
+                if skip_if_busy:
+                    log.info("run %s: database busy, progress update skipped", run_id)
+                    return
+                log.warning("run %s: database busy, retrying its update in %.2f s", run_id, pause)
+            time.sleep(pause)
+            pause = min(2 * pause, 2.0)
 
     def execute(self, run_id: int) -> None:
         """Run one queued run in this thread (the pool calls it for every run it takes)."""
@@ -129,7 +158,7 @@ class Jobs:
             now = time.monotonic()
             if now - last[0] >= PROGRESS_EVERY:
                 last[0] = now
-                self._set(run_id, progress=min(max(fraction, 0.0), 1.0))
+                self._set(run_id, progress=min(max(fraction, 0.0), 1.0), skip_if_busy=True)
 
         return tick
 

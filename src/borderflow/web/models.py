@@ -7,39 +7,25 @@ hold everything. Table names avoid ``user``, a reserved word in PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, TypeDecorator
+from sqlalchemy import JSON, Boolean, ColumnElement, Float, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from borderflow.observe.models import Base
+from borderflow.observe.models import Base, UTCDateTime, utcnow
+
+__all__ = ["ROLES", "RUN_STATUSES", "AuditLog", "Run", "Token", "UTCDateTime", "User", "utcnow"]
 
 ROLES = ("viewer", "analyst", "data-entry", "admin")
 RUN_STATUSES = ("queued", "running", "done", "failed")
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class UTCDateTime(TypeDecorator):
-    """Stored as naive UTC (SQLite keeps no zone), always read back as an aware UTC time."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: give times in UTC with a zone")
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        return None if value is None else value.replace(tzinfo=dt.UTC)
-
-
 class User(Base):
+    """An account.
+
+    Usernames are case-insensitive: ``Ana`` and ``ana`` are one account, kept as first
+    written (a unique index on ``lower(username)``, migration 0003).
+    """
+
     __tablename__ = "web_user"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -50,6 +36,14 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     tokens: Mapped[list[Token]] = relationship(back_populates="user")
+
+    @staticmethod
+    def named(username: str) -> ColumnElement[bool]:
+        """The condition selecting the account called ``username``, in any case."""
+        return func.lower(User.username) == username.lower()
+
+
+Index("uq_web_user_username_lower", func.lower(User.username), unique=True)
 
 
 class Token(Base):

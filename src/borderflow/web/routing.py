@@ -1,7 +1,8 @@
 """API routes that refuse what they do not understand.
 
 An unknown query parameter is a 422 rather than silently ignored (a misspelt filter would
-otherwise return everything), and a 405 lists every method the path supports.
+otherwise return everything), a body that is not strict JSON is a 422 (:mod:`.strict`), and a
+405 lists every method the path supports.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.routing import Route
 
 from borderflow.web.auth import AUTH_RESPONSES
 from borderflow.web.schemas import ErrorOut
+from borderflow.web.strict import CREDENTIALS, StrictJSONRequest
 
 # OpenAPI: what an endpoint with a request body may also answer.
 BODY_RESPONSES: dict[int | str, dict] = {
@@ -33,6 +35,13 @@ def _query_names(dependant: Dependant) -> set[str]:
 
 
 def _unknown(name: str, request: Request) -> dict[str, Any]:
+    if name.lower() in CREDENTIALS:  # never echoed: URLs end up in logs and histories
+        return {
+            "type": "extra_forbidden",
+            "loc": ("query", name),
+            "msg": "credentials are never read from the URL: send the token in the header "
+            "'Authorization: Bearer <token>'",
+        }
     return {
         "type": "extra_forbidden",
         "loc": ("query", name),
@@ -50,7 +59,7 @@ class StrictQueryRoute(APIRoute):
             unknown = sorted(set(request.query_params) - allowed)
             if unknown:
                 raise RequestValidationError([_unknown(name, request) for name in unknown])
-            return await handler(request)
+            return await handler(StrictJSONRequest(request.scope, request.receive))
 
         return strict
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from borderflow.web.models import ROLES
 
@@ -88,6 +88,8 @@ class Place(BaseModel):
     country: str
     lat: float
     lon: float
+    adm1_code: str = ""  # COD-AB p-codes where the case gives them (#adm1+code, #adm2+code)
+    adm2_code: str = ""
 
 
 class Route(BaseModel):
@@ -184,6 +186,42 @@ class BandRow(BaseModel):
     mean: float | None
 
 
+class ForecastOut(BaseModel):
+    """A stored forecast: its origin, the forecast it went on from and the reports it used."""
+
+    origin: dt.date
+    parent: dt.date | None  # origin of the forecast it went on from; None: from day 0
+    new_reports: int  # reports weighed by this forecast
+    reports: int  # reports it is conditioned on, all together
+    generation: int  # assimilation steps since day 0
+    members: int
+    seed: int
+
+
+class AssimilatedRow(BaseModel):
+    """One report a forecast weighed: when, what, its error, the ESS after its step."""
+
+    step: int
+    assimilated: dt.date
+    date: dt.date
+    end: dt.date | None
+    stat: str
+    location: str
+    indicator: str
+    low: float
+    high: float
+    reliability: str
+    error_sd: float
+    simulated_median: float
+    ess: float
+    resampled: bool
+
+    @field_validator("end", mode="before")
+    @classmethod
+    def _blank(cls, value: object) -> object:
+        return None if value == "" else value
+
+
 class CrossingSummary(BaseModel):
     """Headline figures of one crossing from the forecast origin on.
 
@@ -241,6 +279,8 @@ class Comparison(BaseModel):
 
 # -- observations ------------------------------------------------------------------------------
 class ObservationOut(BaseModel):
+    """A stored observation; with ``?history=true`` also each value a correction replaced."""
+
     id: int
     date: dt.date
     end_date: dt.date
@@ -258,11 +298,17 @@ class ObservationOut(BaseModel):
     source_date: dt.date | None
     reliability: str
     coverage: str
+    current: bool = Field(description="False for a value a correction replaced.")
+    recorded_at: dt.datetime | None = Field(description="When this value was stored (UTC).")
+    recorded_by: str = Field(description="Who stored it: a user, or '(cli)'.")
+    replaced_at: dt.datetime | None
+    replaced_by: str | None
 
 
 class ImportResult(BaseModel):
-    added: int
-    already_stored: int
+    added: int = Field(description="New observations.")
+    revised: int = Field(description="Stored observations given another value (corrections).")
+    already_stored: int = Field(description="Rows stored before with the same value.")
 
 
 class RowProblem(BaseModel):

@@ -29,6 +29,7 @@ const KIND_COLORS = {
 };
 
 let detail = null; // the scenario with places and routes
+let world = null; // GeoJSON: land, lakes, country borders, admin-1 lines (served by the app)
 let runs = [];
 let dates = [];
 let flowByDay = new Map(); // "A|B" (sorted pair) -> Map(date -> people)
@@ -66,10 +67,51 @@ function locateCrossings() {
   }
 }
 
+// the world under the graph: one trace per layer, its lines joined by gaps (null)
+const WORLD_STYLE = {
+  land: { fill: "toself", fillcolor: "#f5f2ea", line: { color: "#8aa4b8", width: 0.6 } },
+  lakes: { fill: "toself", fillcolor: "#dbe7f0", line: { color: "#8aa4b8", width: 0.5 } },
+  admin1: { line: { color: "#9a9a9a", width: 0.7, dash: "dot" } },
+  countries: { line: { color: "#555555", width: 1.3 } },
+};
+const WORLD_NAMES = { land: "land", lakes: "lakes", admin1: "first-level region", countries: "country border" };
+
+function worldTraces() {
+  const out = [];
+  for (const f of world?.features ?? []) {
+    const layer = f.properties.layer;
+    const lines = f.geometry.type === "MultiPolygon" ? f.geometry.coordinates.map((poly) => poly[0]) : f.geometry.coordinates;
+    const x = [];
+    const y = [];
+    for (const line of lines) {
+      for (const [lon, lat] of line) {
+        x.push(lon);
+        y.push(lat);
+      }
+      x.push(null);
+      y.push(null);
+    }
+    out.push({
+      type: "scatter",
+      mode: "lines",
+      x,
+      y,
+      hoverinfo: "skip",
+      name: WORLD_NAMES[layer] ?? layer,
+      showlegend: layer === "countries" || layer === "admin1",
+      ...WORLD_STYLE[layer],
+      meta: { kind: "boundary", layer },
+    });
+  }
+  // land first, then lakes over it, then the lines
+  const order = ["land", "lakes", "admin1", "countries"];
+  return out.sort((a, b) => order.indexOf(a.meta.layer) - order.indexOf(b.meta.layer));
+}
+
 function traces(dayIndex) {
   const date = dates[dayIndex];
   const byName = new Map(detail.places.map((p) => [p.name, p]));
-  const out = [];
+  const out = worldTraces();
   for (const r of detail.routes) {
     const a = byName.get(r.from);
     const b = byName.get(r.to);
@@ -145,6 +187,7 @@ function layout() {
     xaxis: { title: { text: "longitude" }, range: [Math.min(...lons) - pad, Math.max(...lons) + pad], zeroline: false },
     yaxis: { title: { text: "latitude" }, range: [Math.min(...lats) - pad, Math.max(...lats) + pad], scaleanchor: "x", scaleratio: 1 / Math.cos((midLat * Math.PI) / 180), zeroline: false },
     legend: { orientation: "h", y: -0.08 },
+    plot_bgcolor: world ? "#dbe7f0" : undefined, // the sea, when the world is drawn
     hovermode: "closest",
     font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" },
   };
@@ -201,6 +244,12 @@ async function loadRun(run) {
 async function loadScenario() {
   setState(main, "loading");
   detail = await api(`/api/scenarios/${enc(scenarioSelect.value)}`);
+  try {
+    world = await api(`/api/scenarios/${enc(scenarioSelect.value)}/boundaries`);
+  } catch (err) {
+    world = null; // the graph still draws without its background
+    showMessage(`No boundaries for this map (${err.message ?? err}).`, "info");
+  }
   locateCrossings();
   runs = await finishedRuns(detail.name);
   runSelect.replaceChildren(...runs.map((r) => el("option", { value: r.id }, runLabel(r))));

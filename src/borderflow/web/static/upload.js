@@ -75,10 +75,13 @@ form.addEventListener("submit", async (event) => {
   try {
     const report = await api("/api/observations", { method: "POST", body: file, headers: { "Content-Type": "text/csv" } });
     const added = Number(report.added ?? 0);
+    const revised = Number(report.revised ?? 0);
     const already = Number(report.already_stored ?? 0);
-    summary.textContent = `${file.name}: ${added} row${added === 1 ? "" : "s"} added, ${already} already stored.`;
+    const corrected = revised ? `, ${revised} corrected (the old value is kept)` : "";
+    summary.textContent = `${file.name}: ${added} row${added === 1 ? "" : "s"} added${corrected}, ${already} already stored.`;
     summary.className = "message ok";
     summary.dataset.added = String(added);
+    summary.dataset.revised = String(revised);
     summary.dataset.alreadyStored = String(already);
     result.hidden = false;
     setState(main, "done");

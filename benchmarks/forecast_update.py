@@ -1,0 +1,67 @@
+"""Time of one forecast update of a Chile–Peru case (issue 13's target: under 10 s, 200 particles).
+
+An update is what the daily cycle does when a day's reports arrive: load the previous
+forecast's particles, run them one day on, weigh them by the new reports, resample and move
+them when the effective sample size falls. Running the members on from the origin (the
+forecast itself) and storing the particles are timed apart. The filter runs in one process,
+on one core.
+Nothing is asserted.
+
+    python benchmarks/forecast_update.py [--case chile-peru-2023] [--particles 200]
+        [--first 2023-05-07] [--second 2023-05-08] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+import time
+from pathlib import Path
+
+for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+
+def main() -> None:
+    from borderflow.forecast.cycle import ForecastSpec, forecast
+    from borderflow.forecast.store import PARTICLES
+    from borderflow.scenario.locate import resolve_scenario
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--case", default="chile-peru-2023")
+    parser.add_argument("--particles", type=int, default=200)
+    parser.add_argument("--first", default="2023-05-07")
+    parser.add_argument("--second", default="2023-05-08")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = ForecastSpec(resolve_scenario(args.case), Path(tmp), args.particles, args.seed)
+        rows = []
+        for origin in (args.first, args.second):
+            t0 = time.perf_counter()
+            r = forecast(spec, dt.date.fromisoformat(origin))
+            total = time.perf_counter() - t0
+            size = (r.folder / PARTICLES).stat().st_size / 1e6
+            rows.append((origin, r.parent.name if r.parent else "day 0", r.new, r.update_seconds,
+                         r.update_cpu_seconds, total - r.update_seconds, size))  # fmt: skip
+    print(f"{args.case}: {args.particles} particles, one core")
+    header = (
+        f"{'origin':>11} {'from':>18} {'new reports':>11} {'update s':>9} {'CPU s':>6} "
+        f"{'members+store s':>15} {'particles MB':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for origin, parent, new, upd, cpu, rest, size in rows:
+        print(
+            f"{origin:>11} {parent:>18} {new:>11} {upd:>9.2f} {cpu:>6.2f} "
+            f"{rest:>15.2f} {size:>12.1f}"
+        )
+    wall, cpu = rows[-1][3] / 10.0, rows[-1][4] / 10.0
+    print(f"one update / target 10 s: {wall:.2f} (in CPU time: {cpu:.2f})")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()
