@@ -12,6 +12,7 @@ from border_factory import write_case
 from borderflow.results.headline import ALL_CROSSINGS, FIGURES, figures
 from borderflow.rules import border_kernels as K
 from borderflow.rules.border import BorderModel
+from borderflow.rules.border_depart import Departures
 from borderflow.scenario.border_io import read_border_case
 
 # Four classes with different hazards (papers × family), two nationalities, a hazard event, a
@@ -28,6 +29,29 @@ LAW_CASE = dict(
         ("2025-01-31", "2025-01-31", "hazard", 100.0, "", "", "last day"),
     ],
 )
+
+
+def test_pointers_give_the_people_whose_threshold_the_hazard_passed():
+    """The sorted runs and their growing cap give each day exactly the people whose U fell
+    below the class's G that day: checked against every person's threshold, every day, with
+    days of no hazard, a huge factor (p = 1 for some classes) and hazards that differ 100-fold."""
+    rng = np.random.default_rng(3)
+    klass = rng.integers(0, 6, 20_000).astype(np.int16)
+    hazard = np.array([1e-4, 5e-4, 1e-3, 3e-3, 1e-2, 0.0])
+    factors = [0.0, 1.0, 2.0, 0.0, 5.0, 20.0, 1.0, 50.0, 99.0, 1e4, 1.0]
+    departures = Departures(np.uint64(12345), klass, hazard)
+    u = departures.u.copy()
+    cum = np.zeros(len(hazard))
+    home = np.ones(len(klass), dtype=bool)
+    for factor in factors:
+        got = departures.today(factor)
+        with np.errstate(divide="ignore"):
+            cum -= np.log1p(-np.minimum(hazard * factor, 1.0))
+        want = np.flatnonzero(home & (u < -np.expm1(-cum)[klass]))
+        np.testing.assert_array_equal(got, want)
+        home[got] = False
+    assert departures.cap == 2.0  # p = 1 came: everyone is sorted
+    assert (home == (klass == 5)).all()  # everyone left but the class with no hazard
 
 
 class Recorder:

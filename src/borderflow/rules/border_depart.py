@@ -54,8 +54,9 @@ class Departures:
             self.cum = self.cum - np.log1p(-p)
         # G is kept non-decreasing, so the days' runs of U never overlap.
         g = np.maximum(self.passed, -np.expm1(-self.cum))
-        if g.max() >= self.cap:
-            self._extend(float(g.max()))
+        g_max = float(g.max())
+        if g_max >= self.cap and g_max > 0.0:
+            self._extend(g_max)
         n = K.passed(self.sorted_u, self.sorted_idx, self.bounds, self.ptr, g, self._out)
         self.passed = g
         return np.sort(self._out[:n])
