@@ -306,10 +306,17 @@ def fit(
         )
     out.print(table)
     best, now = points[0].values, current_values(case, names)
-    same = all(abs(best[n] - now[n]) <= 1e-12 * max(1.0, abs(now[n])) for n in names)
+
+    def holds(p) -> bool:
+        return all(abs(p.values[n] - now[n]) <= 1e-12 * max(1.0, abs(now[n])) for n in names)
+
+    tied = [p for p in points if p.loss == points[0].loss]
     out.print("best point: " + ", ".join(f"{n} = {best[n]:.4g}" for n in names), highlight=False)
-    if same:
-        out.print("scenario.toml holds the best point.")
+    if any(holds(p) for p in tied):
+        out.print(
+            "scenario.toml holds the best point"
+            + (f" ({len(tied)} points tie for best)." if len(tied) > 1 else ".")
+        )
     else:
         out.print(
             "scenario.toml differs: " + ", ".join(f"{n} = {now[n]:.4g}" for n in names),
