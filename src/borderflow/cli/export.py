@@ -15,6 +15,16 @@ export_app = typer.Typer(help="A border run's outputs in the field's formats: Ge
 RunDir = Annotated[Path, typer.Argument(help="A border run's folder (from borderflow run).")]
 
 
+def _load(run_dir: Path):
+    """The run folder's data, or one line and exit 2."""
+    from borderflow.report.geojson import load_run
+
+    try:
+        return load_run(run_dir)
+    except ScenarioError as exc:
+        fail(exc)
+
+
 @export_app.command("geojson")
 def export_geojson(
     run_dir: RunDir,
@@ -23,13 +33,10 @@ def export_geojson(
     ] = None,
 ) -> None:
     """Places, crossings and roads with flows and peak stranded, as GeoJSON (RFC 7946)."""
-    from borderflow.report.geojson import load_run, write_geojson
+    from borderflow.report.geojson import write_geojson
     from borderflow.results.atomic import atomic_outputs
 
-    try:
-        run = load_run(run_dir)
-    except ScenarioError as exc:
-        fail(exc)
+    run = _load(run_dir)
     path = out_file or run_dir / "routes.geojson"
     with atomic_outputs(path.parent) as files:
         files.write(path.name, lambda p: write_geojson(run, p))
@@ -44,12 +51,8 @@ def export_hdx(
     ] = None,
 ) -> None:
     """An HDX-ready dataset: HXL CSV with p-codes, GeoJSON, and hdx-metadata.json."""
-    from borderflow.report.geojson import load_run
     from borderflow.report.hdx import write_hdx
 
-    try:
-        run = load_run(run_dir)
-    except ScenarioError as exc:
-        fail(exc)
+    run = _load(run_dir)
     for path in write_hdx(run, out_dir or run_dir / "hdx"):
         out.print(f"wrote {path}", highlight=False)

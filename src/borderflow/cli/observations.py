@@ -133,6 +133,12 @@ def obs_import_dtm(
     )
 
 
+def _stored(store, place, indicator, since, until, history: bool) -> list:
+    """The stored rows that match the filters: current values, or every version."""
+    filters = obs_filters(place, indicator, since, until)
+    return store.history(**filters) if history else store.query(**filters)
+
+
 @obs_app.command("export")
 def obs_export(
     file: Annotated[Path, typer.Argument(help="CSV file to write (HXL-tagged).")],
@@ -149,8 +155,7 @@ def obs_export(
 
     try:
         store = Store(db)
-        filters = obs_filters(place, indicator, since, until)
-        rows = store.history(**filters) if history else store.query(**filters)
+        rows = _stored(store, place, indicator, since, until, history)
         with atomic_outputs(file.parent if str(file.parent) else Path(".")) as o:
             o.write(file.name, lambda p: store.export_csv(rows, p, history=history))
     except ScenarioError as exc:
@@ -175,9 +180,7 @@ def obs_list(
     from borderflow.observe.store import Store
 
     try:
-        store = Store(db)
-        filters = obs_filters(place, indicator, since, until)
-        rows = store.history(**filters) if history else store.query(**filters)
+        rows = _stored(Store(db), place, indicator, since, until, history)
     except ScenarioError as exc:
         fail(exc)
         return
