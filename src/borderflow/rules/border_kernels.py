@@ -32,6 +32,7 @@ class State(IntEnum):
     RETURNED = 8  # back in the last city
     FLOWN = 9  # left on a return flight
     SHELTERED = 10  # moved to a shelter
+    WAITING_CITY = 11  # stopped in a city on the way and waiting there (blockade, news, crowd)
 
     @property
     def label(self) -> str:
@@ -42,7 +43,7 @@ class State(IntEnum):
 N_STATES = len(State)
 # The states as plain integers, for the kernels (numba reads module globals as constants).
 (HOME, PREPARING, TRAVELLING, QUEUED, STRANDED, ONWARD, ARRIVED, RETURNING, RETURNED, FLOWN,
- SHELTERED) = (int(s) for s in State)  # fmt: skip
+ SHELTERED, WAITING_CITY) = (int(s) for s in State)  # fmt: skip
 
 
 class NightChoice(IntEnum):

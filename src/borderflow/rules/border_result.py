@@ -67,6 +67,10 @@ def border_series(model: BorderModel) -> Series:
             b.add(indicator, names, values)
     b.add("decided", ["ALL"], model.decided)
     for state in State:
+        # States that only the optional mechanisms reach are written when they are reached,
+        # so a case in the original format keeps its outputs byte for byte.
+        if state >= State.WAITING_CITY and not model.state_counts[:, state].any():
+            continue
         b.add(f"state_{state.label}", ["ALL"], model.state_counts[:, state])
     return b
 
