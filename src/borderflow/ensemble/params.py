@@ -4,7 +4,7 @@ Each table is a parameter that :func:`borderflow.scenario.border_io.override` ca
 (``section.name`` or ``event.<label>``), with its distribution and why its range is what it is::
 
     ["departure.base_hazard"]
-    dist = "lognormal"      # uniform | normal | lognormal | truncnormal | fixed
+    dist = "lognormal"      # uniform | normal | lognormal | truncnormal | logitnormal | fixed
     median = 4.4e-5
     sigma = 0.3
     why = "the grid's neighbours fit almost as well; ±30 % spans them"
@@ -102,6 +102,31 @@ class TruncNormal(Bounded):
         return -0.5 * z * z
 
 
+class LogitNormal(Bounded):
+    """Normal on the logit of the position between the bounds (what ``borderflow learn`` writes).
+
+    The shared prior of a share or rate fitted across episodes: normal on the same scale as
+    the hierarchy (:mod:`borderflow.calibrate.hierarchy`) and as ABC's particles move.
+    """
+
+    dist: Literal["logitnormal"]
+    mean: float
+    sd: float = Field(gt=0)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        z = rng.normal(self.mean, self.sd)
+        return float(self.low + (self.high - self.low) * 0.5 * (1.0 + math.tanh(0.5 * z)))
+
+    def logpdf(self, x: float) -> float:
+        span = self.high - self.low
+        u = (x - self.low) / span
+        if not 0.0 < u < 1.0:
+            return -math.inf
+        z = (math.log(u) - math.log1p(-u) - self.mean) / self.sd
+        jac = math.log(span) + math.log(u) + math.log1p(-u)
+        return -0.5 * z * z - math.log(self.sd * math.sqrt(2 * math.pi)) - jac
+
+
 class Fixed(_Dist):
     dist: Literal["fixed"]
     value: float
@@ -114,7 +139,7 @@ class Fixed(_Dist):
 
 
 Distribution = Annotated[
-    Uniform | Normal | LogNormal | TruncNormal | Fixed, Field(discriminator="dist")
+    Uniform | Normal | LogNormal | TruncNormal | LogitNormal | Fixed, Field(discriminator="dist")
 ]
 _ADAPTER = TypeAdapter(dict[str, Distribution])
 
@@ -126,8 +151,40 @@ def _known(owner) -> tuple[set[str], str]:
     return set(owner.parameter_names()), owner.name
 
 
+#: The shared prior ``borderflow learn`` fits across episodes (see calibrate/learn.py).
+SHARED_PRIOR = Path(__file__).resolve().parents[1] / "builtin" / "prior.toml"
+
+
 def read_uncertain(path: Path, case) -> dict[str, Distribution]:
     """Validate a parameter file against a case or problem; errors name the parameter."""
+    params = _parse(path)
+    known, owner = _known(case)
+    for name in params:
+        if name not in known:
+            raise ScenarioError(f"'{name}' is not a parameter of {owner}", file=path, column=name)
+    if not params:
+        raise ScenarioError("no parameters", file=path)
+    return params
+
+
+def with_shared_prior(
+    params: dict[str, Distribution], case, shared: Path | None = SHARED_PRIOR
+) -> dict[str, Distribution]:
+    """``params`` completed by the shared prior for the case's parameters they do not give.
+
+    What all past episodes teach (``borderflow learn``) is a case's default: its own
+    uncertain.toml wins where it says something. A shared parameter the case does not have
+    (an event label of another episode) is left out. No shared file: ``params`` as they are.
+    """
+    if shared is None or not shared.exists():
+        return params
+    known, _ = _known(case)
+    extra = {n: d for n, d in _parse(shared).items() if n in known and n not in params}
+    return {**params, **extra}
+
+
+def _parse(path: Path) -> dict[str, Distribution]:
+    """A parameter file's distributions, validated on their own (names not yet checked)."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -138,16 +195,10 @@ def read_uncertain(path: Path, case) -> dict[str, Distribution]:
         params = _ADAPTER.validate_python(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        tags = {"uniform", "normal", "lognormal", "truncnormal", "fixed"}
+        tags = {"uniform", "normal", "lognormal", "truncnormal", "logitnormal", "fixed"}
         where = ".".join(str(x) for x in err["loc"] if str(x) not in tags)
         msg = err["msg"].removeprefix("Value error, ")
         raise ScenarioError(msg, file=path, column=where) from None
-    known, owner = _known(case)
-    for name in params:
-        if name not in known:
-            raise ScenarioError(f"'{name}' is not a parameter of {owner}", file=path, column=name)
-    if not params:
-        raise ScenarioError("no parameters", file=path)
     return params
 
 
