@@ -147,13 +147,23 @@ def run_border(
     lang: str = "en",
     on_start: Callable[[int], None] | None = None,
     on_day: Callable[[int], None] | None = None,
+    fitted: bool = False,
 ) -> BorderRun:
-    """Run a border case and (if ``out_dir``) write its run folder; charts in ``lang``."""
+    """Run a border case and (if ``out_dir``) write its run folder; charts in ``lang``.
+
+    ``fitted``: when the case has a fit (posterior.csv), set its fitted parameters to the
+    posterior's weighted medians, the single values the fit finds most central.
+    """
     from borderflow.rules.border import BorderModel
     from borderflow.scenario.border_io import read_border_case
 
     t0 = time.perf_counter()
     case = read_border_case(case_dir, variant)
+    fit = fitted_values(case) if fitted else None
+    if fit:
+        from borderflow.scenario.border_io import override
+
+        case = override(case, fit)
     model = BorderModel(case, seed, scale=scale, capacity=capacity)
     if on_start is not None:
         on_start(model.days)
@@ -177,9 +187,19 @@ def run_border(
             "days": model.days,
             "agents": run.result.agents,
         }
+        if fit:
+            meta["fitted"] = {"file": "posterior.csv", "medians": fit}
         run.files = write_border_run(run.result, case, meta, out_dir, plots, lang)
     run.seconds = time.perf_counter() - t0
     return run
+
+
+def fitted_values(case) -> dict[str, float] | None:
+    """The weighted medians of a case's posterior.csv (None: the case has no fit)."""
+    from borderflow.ensemble.params import POSTERIOR, read_posterior
+
+    path = case.path / POSTERIOR
+    return read_posterior(path, case).medians() if path.exists() else None
 
 
 @dataclass

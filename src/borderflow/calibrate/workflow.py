@@ -12,6 +12,7 @@ from pathlib import Path
 
 from borderflow.calibrate import predictive as pp
 from borderflow.calibrate.abc import Posterior, abc_smc, write_posterior
+from borderflow.calibrate.diagnostics import posterior_warnings
 from borderflow.calibrate.problem import BorderProblem, Problem
 from borderflow.ensemble.params import Distribution
 from borderflow.ensemble.runner import run_ensemble
@@ -30,6 +31,7 @@ class Calibration:
     posterior: Posterior
     fit: list[pp.FitRow]  # each observation against the predictive members (none: no members)
     files: list[Path]
+    warnings: list[str]  # a degenerate posterior, values on the edge of their range
 
 
 def calibrate(
@@ -62,7 +64,7 @@ def calibrate(
             problem, post, priors, out_dir, members=predictive, seed=seed, executor=executor
         )
         files += written
-    return Calibration(problem, post, fit, files)
+    return Calibration(problem, post, fit, files, posterior_warnings(post, priors))
 
 
 def posterior_predictive(

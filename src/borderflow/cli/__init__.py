@@ -1,8 +1,8 @@
 """The ``borderflow`` command: a thin shell over the services (runs, ensemble, calibrate, ...).
 
 Each topic's commands live in their own module (:mod:`.run`, :mod:`.info`, :mod:`.compare`,
-:mod:`.ensemble`, :mod:`.calibrate`, :mod:`.forecast`, :mod:`.observations`, :mod:`.export`,
-:mod:`.report`; the web app's in
+:mod:`.ensemble`, :mod:`.calibrate`, :mod:`.learn`, :mod:`.forecast`, :mod:`.observations`,
+:mod:`.export`, :mod:`.report`; the web app's in
 :mod:`borderflow.web.commands`) and are registered here, in the order ``--help`` lists them.
 Those modules import only typer at the top; heavy modules (numba, pyarrow, matplotlib, the
 database, Dask) load inside the commands that need them, so ``--help`` answers at once. Any
@@ -27,6 +27,7 @@ from borderflow.cli import (
     export,
     forecast,
     info,
+    learn,
     observations,
     report,
     run,
@@ -48,6 +49,7 @@ for command in (
     ensemble.sensitivity,
     calibrate.calibrate,
     calibrate.backtest,
+    learn.learn,
     forecast.forecast,
     info.info,
     calibrate.fit,

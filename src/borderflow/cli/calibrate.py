@@ -58,6 +58,17 @@ def _problem(scenario: str, obs: str | None, db: str | None, compat: Compat | No
     return problem.with_observations(rows)
 
 
+def _priors(problem: Problem, params: Path | None) -> dict:
+    """The priors to fit: ``--params``, or the case's own completed by the shared prior."""
+    from borderflow.calibrate.problem import BorderProblem
+    from borderflow.ensemble.params import read_uncertain, with_shared_prior
+
+    priors = read_uncertain(params or problem.priors_path(), problem)
+    if params is None and isinstance(problem, BorderProblem):
+        priors = with_shared_prior(priors, problem)
+    return priors
+
+
 def calibrate(
     scenario: Annotated[
         str, typer.Argument(help="A border case or a Flee scenario (name or folder).")
@@ -91,12 +102,11 @@ def calibrate(
     for a Flee scenario the camp bands (bands.csv) and their fan chart (fan.png).
     """
     from borderflow.calibrate.workflow import calibrate as run_calibration
-    from borderflow.ensemble.params import read_uncertain
     from borderflow.execute import choose_executor
 
     try:
         problem = _problem(scenario, obs, db, compat)
-        priors = read_uncertain(params or problem.priors_path(), problem)
+        priors = _priors(problem, params)
         target = out_dir or Path("results") / f"calibrate-{problem.path.resolve().name}-seed{seed}"
 
         def report(g: int, eps: float, n: int) -> None:
@@ -136,6 +146,8 @@ def _print_calibration(result: Calibration, particles: int, predictive: int) -> 
         inside = sum(r.inside for r in fit)
         out.print(f"fit: the median of {predictive} members lies inside {inside} of {len(fit)} "
                   "reported ranges (each in fit.csv)")  # fmt: skip
+    for w in result.warnings:
+        err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     out.print(f"wrote {', '.join(str(p) for p in result.files)}", highlight=False)
 
 
@@ -198,12 +210,11 @@ def backtest(
     """
     from borderflow.calibrate.backtest import BacktestSettings, default_origins, write_backtest
     from borderflow.calibrate.backtest import backtest as run_backtest
-    from borderflow.ensemble.params import read_uncertain
     from borderflow.execute import choose_executor
 
     try:
         problem = _problem(scenario, obs, db, compat)
-        priors = read_uncertain(params or problem.priors_path(), problem)
+        priors = _priors(problem, params)
         settings = BacktestSettings(horizon=horizon, particles=particles, generations=generations,
                                     members=members, seed=seed, assimilate=not free)  # fmt: skip
         chosen = _dates(origin) if origin else default_origins(problem, horizon, origins)

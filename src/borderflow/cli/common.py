@@ -53,7 +53,11 @@ CapacityOption = Annotated[
 ]
 ParamsOption = Annotated[
     Path | None,
-    typer.Option(help="Uncertain parameters (default: the case's uncertain.toml)."),
+    typer.Option(
+        help="Uncertain parameters (default: the case's uncertain.toml, completed for a border "
+        "case by the shared prior that `borderflow learn` wrote; ensembles draw from the "
+        "case's posterior.csv when it has one)."
+    ),
 ]
 WorkersOption = Annotated[
     int | None, typer.Option(min=1, help="Local processes (default: all cores).")

@@ -104,6 +104,7 @@ def _compare_ensembles(
     from rich.table import Table
 
     from borderflow.ensemble.compare import compare_ensembles
+    from borderflow.ensemble.params import default_params_file
     from borderflow.execute import choose_executor
 
     progress = LazyProgress("members", delay=0.0, unit="members")
@@ -116,7 +117,7 @@ def _compare_ensembles(
 
     try:
         result = compare_ensembles(
-            path, choices, list(specs), params or path / "uncertain.toml", target,
+            path, choices, list(specs), params or default_params_file(path), target,
             members=members, seed=seed, capacity=caps, executor=choose_executor(workers),
             on_member=tick,
         )  # fmt: skip

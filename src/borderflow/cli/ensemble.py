@@ -42,7 +42,10 @@ def ensemble(
     scheduler: SchedulerOption = None,
     dask_local: DaskLocalOption = None,
 ) -> None:
-    """Run an ensemble: members drawn from the uncertain parameters, bands over members.
+    """Run an ensemble: members drawn from the case's fit or priors, bands over members.
+
+    By default members draw whole particles of the case's posterior.csv when it has one
+    (`borderflow learn` or `calibrate` wrote it), else independent draws of its uncertain.toml.
 
     Writes one Parquet file per member (atomically), draws.csv and bands.parquet (5, 25, 50,
     75 and 95 % quantiles per indicator, place and day). Run the same command again after an
@@ -50,6 +53,7 @@ def ensemble(
     """
     import time as _time
 
+    from borderflow.ensemble.params import default_params_file
     from borderflow.ensemble.runner import run_ensemble
     from borderflow.execute import choose_executor
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
@@ -60,7 +64,7 @@ def ensemble(
         path = resolve_scenario(scenario)
         if scenario_kind(path) != "border":
             raise ScenarioError("ensembles need a border case (scenario.toml)", file=path)
-        params_file = params or (path / "uncertain.toml")
+        params_file = params or default_params_file(path)
         choice = pairs(variant, "--variant")
         target = out_dir or Path("results") / f"ensemble-{path.resolve().name}-seed{seed}"
         done = [0]

@@ -42,6 +42,14 @@ def run(
     variant: VariantOption = None,
     capacity: CapacityOption = None,
     plots: Annotated[bool, typer.Option(help="Border cases: write PNG plots.")] = True,
+    fitted: Annotated[
+        bool,
+        typer.Option(
+            "--fitted/--as-written",
+            help="Border cases with a fit (posterior.csv, from `borderflow learn`): run with "
+            "the fit's medians, or with scenario.toml's values as written.",
+        ),
+    ] = True,
     lang: LangOption = "en",
     days: Annotated[
         int | None, typer.Option(min=1, help="Flee scenarios: simulate this many days.")
@@ -77,7 +85,7 @@ def run(
     try:
         path = resolve_scenario(scenario)
         if scenario_kind(path) == "border":
-            _run_border(path, seed, out_dir, variant, capacity, (plots, lang), progress)
+            _run_border(path, seed, out_dir, variant, capacity, (plots, lang, fitted), progress)
         else:
             _run_flee(path, seed, out_dir, days, settings, compat, progress)
     except ScenarioError as exc:
@@ -140,15 +148,15 @@ def _run_border(
     out_dir: Path | None,
     variant: list[str] | None,
     capacity: list[str] | None,
-    plots_lang: tuple[bool, str],
+    plots_lang: tuple[bool, str, bool],
     progress: LazyProgress,
 ) -> None:
-    """Run a border case; ``plots_lang``: whether to draw the charts, and the language."""
+    """Run a border case; ``plots_lang``: whether to draw, the language, whether to use the fit."""
     from borderflow.report.summary import print_border_summary
     from borderflow.runs import run_border
     from borderflow.scenario.border_io import read_border_case
 
-    plots, lang = plots_lang
+    plots, lang, fitted = plots_lang
     choice = pairs(variant, "--variant")
     caps = capacities(capacity)
     if out_dir is None:
@@ -167,7 +175,11 @@ def _run_border(
         lang=lang,
         on_start=progress.start,
         on_day=progress.advance,
+        fitted=fitted,
     )
     progress.stop()
     print_border_summary(out, result, lang)
+    if fitted and (path / "posterior.csv").exists():
+        out.print("parameters: the medians of the case's fit (posterior.csv); --as-written "
+                  "for scenario.toml's values", highlight=False)  # fmt: skip
     out.print(f"wrote {out_dir}/ ({', '.join(p.name for p in result.files)})", highlight=False)

@@ -221,6 +221,30 @@ class PosteriorSampler:
         k = int(rng.choice(len(self.weights), p=self.weights))
         return dict(zip(self.names, map(float, self.particles[k]), strict=True))
 
+    def medians(self) -> dict[str, float]:
+        """Each parameter's weighted median (a single run's values from a fit)."""
+        out = {}
+        for j, name in enumerate(self.names):
+            order = np.argsort(self.particles[:, j], kind="stable")
+            cum = np.cumsum(self.weights[order])
+            out[name] = float(self.particles[order[np.searchsorted(cum, 0.5 * cum[-1])], j])
+        return out
+
+
+#: A case's fitted posterior (``borderflow learn`` or ``calibrate``), in its folder.
+POSTERIOR = "posterior.csv"
+
+
+def default_params_file(case_dir: Path) -> Path:
+    """What an ensemble draws from by default: the case's fit if it has one, else its priors.
+
+    A fit's particles are drawn whole, so members keep the correlations the data impose
+    (a higher departure hazard with a higher return rate) instead of independent priors that
+    can contradict the reports before the origin.
+    """
+    fitted = case_dir / POSTERIOR
+    return fitted if fitted.exists() else case_dir / "uncertain.toml"
+
 
 def read_posterior(path: Path, case) -> PosteriorSampler:
     """A posterior.csv (header, HXL row, one particle per row, weight last)."""
