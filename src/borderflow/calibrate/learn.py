@@ -161,14 +161,15 @@ def learn(
         raise ScenarioError(f"--leave-out '{leave_out}' is not one of the cases: {names}")
     refs, likes, warns = {}, {}, {}
     for ep in episodes:
+        if ep.name == leave_out:
+            continue  # none of its data enters: only its fit up to the origin, below
         report(f"{ep.name}: reference fit on {len(ep.problem.covered())} observations")
         priors = reference_priors(ep, shared)
         refs[ep.name] = fit(ep.problem, priors, settings, _seed(settings, ep.name, 0), executor)
         warns[ep.name] = posterior_warnings(refs[ep.name], priors)
         likes[ep.name] = episode_likelihood(ep.name, refs[ep.name], shared)
-    pooled = [likes[n] for n in names if n != leave_out]
-    report(f"hyper-parameters on {len(pooled)} episodes")
-    hyper = fit_hyper(pooled, shared, seed=settings.seed, steps=settings.steps)
+    report(f"hyper-parameters on {len(likes)} episodes")
+    hyper = fit_hyper(list(likes.values()), shared, seed=settings.seed, steps=settings.steps)
     targets = [e for e in episodes if leave_out is None or e.name == leave_out]
     fits = {}
     for ep in targets:
