@@ -167,20 +167,54 @@ class HyperPosterior:
         return out
 
 
-def _log_hyper(theta: np.ndarray, eps: list[EpisodeLikelihood], m0, s0, t0) -> float:
-    """Log hyper-posterior of (mu, log tau), with the Jacobian of log tau."""
+@dataclass(frozen=True)
+class _Pooled:
+    """Every episode's particles in one array (absent columns masked), for fast evaluation."""
+
+    z: np.ndarray  # particles × parameters (0 where absent)
+    h2: np.ndarray  # particles × parameters (1 where absent)
+    mask: np.ndarray  # particles × parameters: the episode has the parameter
+    log_w: np.ndarray  # particles
+    starts: np.ndarray  # first particle of each episode
+    sizes: np.ndarray  # particles of each episode
+
+    @classmethod
+    def of(cls, eps: list[EpisodeLikelihood], d: int) -> _Pooled:
+        n = sum(len(e.z) for e in eps)
+        z, h2, mask = np.zeros((n, d)), np.ones((n, d)), np.zeros((n, d), dtype=bool)
+        log_w, starts, at = np.empty(n), [], 0
+        for e in eps:
+            k = len(e.z)
+            z[at : at + k, e.columns], h2[at : at + k, e.columns] = e.z, e.h2
+            mask[at : at + k, e.columns] = True
+            log_w[at : at + k] = e.log_w
+            starts.append(at)
+            at += k
+        sizes = np.array([len(e.z) for e in eps], dtype=int)
+        return cls(z, h2, mask, log_w, np.array(starts, dtype=int), sizes)
+
+
+def _log_hyper(theta: np.ndarray, pool: _Pooled, m0, s0, t0) -> np.ndarray:
+    """Log hyper-posterior of (mu, log tau) for each walker (rows), with log tau's Jacobian.
+
+    Each episode's term is log Σ_k w_k/π0(z_k) N(z_k; mu, tau² + h²), over its particles.
+    """
     d = len(m0)
-    mu, log_tau = theta[:d], theta[d:]
-    if np.any(np.abs(log_tau) > 20):
-        return -np.inf
-    tau2 = np.exp(2 * log_tau)
-    lp = float(np.sum(-0.5 * ((mu - m0) / s0) ** 2) + np.sum(-0.5 * tau2 / t0**2 + log_tau))
-    for e in eps:
-        var = tau2[e.columns] + e.h2
-        r = e.z - mu[e.columns]
-        ll = -0.5 * np.sum(r * r / var + np.log(2 * np.pi * var), axis=1)
-        lp += float(np.logaddexp.reduce(e.log_w + ll))
-    return lp
+    mu, log_tau = theta[:, :d], theta[:, d:]
+    tau2 = np.exp(2 * np.clip(log_tau, -20, 20))
+    lp = np.sum(-0.5 * ((mu - m0) / s0) ** 2 - 0.5 * tau2 / t0**2 + log_tau, axis=1)
+    if len(pool.starts):
+        var = tau2[:, None, :] + pool.h2[None]  # walkers × particles × parameters
+        r = pool.z[None] - mu[:, None, :]
+        ll = -0.5 * np.sum(pool.mask * (r * r / var + np.log(2 * np.pi * var)), axis=2)
+        a = pool.log_w + ll  # walkers × particles
+        top = np.maximum.reduceat(a, pool.starts, axis=1)
+        top = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(divide="ignore"):
+            total = np.add.reduceat(np.exp(a - np.repeat(top, pool.sizes, axis=1)),
+                                    pool.starts, axis=1)  # fmt: skip
+            lp = lp + np.sum(np.log(total) + top, axis=1)
+    return np.where(np.any(np.abs(log_tau) > 20, axis=1), -np.inf, lp)
 
 
 def fit_hyper(
@@ -203,7 +237,9 @@ def fit_hyper(
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 31])))
     start = np.hstack([m0 + 0.1 * s0 * rng.standard_normal((nw, d)),
                        np.log(t0 * 0.5) + 0.1 * rng.standard_normal((nw, d))])  # fmt: skip
-    sampler = emcee.EnsembleSampler(nw, 2 * d, _log_hyper, args=(episodes, m0, s0, t0))
+    pool = _Pooled.of(episodes, d)
+    sampler = emcee.EnsembleSampler(nw, 2 * d, _log_hyper, args=(pool, m0, s0, t0),
+                                    vectorize=True)  # fmt: skip
     sampler.random_state = np.random.RandomState(seed).get_state()
     sampler.run_mcmc(start, steps, progress=False)
     chain = sampler.get_chain(discard=steps // 2, thin=5, flat=True)
