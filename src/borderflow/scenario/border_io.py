@@ -222,18 +222,25 @@ def _validate(case: BorderCase) -> None:
 CROSSING_TARGET = ("reinforcement", "return_flight", "shelter", "blockade", "redirect")
 
 
-def _validate_event(case: BorderCase, i: int, e: EventRow, crossings: set[str]) -> None:
-    """The crossings an event names exist (and a redirect leads somewhere else)."""
+def _event_problem(e: EventRow, crossings: set[str]) -> tuple[str, str] | None:
+    """The column and message of what is wrong with the crossings an event names, if any."""
     named = e.kind in CROSSING_TARGET or (e.kind == "set" and e.target)
     if named and e.target not in crossings:
-        raise ScenarioError(f"unknown crossing '{e.target}'", **case.where("events", i, "target"))
+        return "target", f"unknown crossing '{e.target}'"
     if e.kind == "redirect":
         if e.to not in crossings:
-            raise ScenarioError(f"unknown crossing '{e.to}'", **case.where("events", i, "to"))
+            return "to", f"unknown crossing '{e.to}'"
         if e.to == e.target:
-            raise ScenarioError(
-                f"redirect from '{e.target}' to itself", **case.where("events", i, "to")
-            )
+            return "to", f"redirect from '{e.target}' to itself"
+    return None
+
+
+def _validate_event(case: BorderCase, i: int, e: EventRow, crossings: set[str]) -> None:
+    """The crossings an event names exist (and a redirect leads somewhere else)."""
+    problem = _event_problem(e, crossings)
+    if problem is not None:
+        column, message = problem
+        raise ScenarioError(message, **case.where("events", i, column))
 
 
 def policy_nationalities(p: PolicyRow) -> tuple[str, ...]:
@@ -273,7 +280,17 @@ def apply_variant(case: BorderCase, choice: dict[str, str]) -> BorderCase:
             ]
         policies += [PolicyRow(**p.model_dump()) for p in v.policies]
         events = [e for e in events if e.label not in v.drop_events]
-        events += [EventRow(**e.model_dump()) for e in v.events]
+        added = [EventRow(**e.model_dump()) for e in v.events]
+        crossings = {c.name for c in case.crossings}
+        for j, e in enumerate(added):
+            problem = _event_problem(e, crossings)
+            if problem is not None:
+                raise ScenarioError(
+                    problem[1],
+                    file=case.path / "scenario.toml",
+                    column=f"variants.{name}.options.{option}.events.{j}.{problem[0]}",
+                )
+        events += added
     return replace(case, policies=tuple(policies), events=tuple(events), variant=picked)
 
 
