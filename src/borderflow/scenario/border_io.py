@@ -39,6 +39,18 @@ from borderflow.scenario.border_schema import (
 from borderflow.scenario.confine import inside
 
 Row = TypeVar("Row", bound=BaseModel)
+#: The tables of a case folder and the model of their rows, in the order they are read.
+TABLE_MODELS: dict[str, type[BaseModel]] = {
+    "places": PlaceRow,
+    "routes": RouteRow,
+    "population": PopulationRow,
+    "groups": GroupRow,
+    "crossings": CrossingRow,
+    "policies": PolicyRow,
+    "events": EventRow,
+    "needs": NeedRow,
+    "observations": ObservationRow,
+}
 SHARE_TOLERANCE = 1e-6
 
 
@@ -283,19 +295,8 @@ def read_border_case(path: str | Path, variant: dict[str, str] | None = None) ->
     except ValidationError as exc:
         where, msg = _first_error(exc)
         raise ScenarioError(msg, file=toml_path, column=where) from None
-    models = {
-        "places": PlaceRow,
-        "routes": RouteRow,
-        "population": PopulationRow,
-        "groups": GroupRow,
-        "crossings": CrossingRow,
-        "policies": PolicyRow,
-        "events": EventRow,
-        "needs": NeedRow,
-        "observations": ObservationRow,
-    }
     tables, lines = {}, {}
-    for table, model in models.items():
+    for table, model in TABLE_MODELS.items():
         name = getattr(spec.files, table)
         path = inside(root, root / name, named_in=toml_path, column=f"files.{table}")
         tables[table], lines[table] = read_table(path, model)
