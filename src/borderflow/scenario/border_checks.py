@@ -75,23 +75,23 @@ def date_fields(model: type[BaseModel]) -> set[str]:
     return out
 
 
-def _inner_model(annotation: Any) -> tuple[str, type[BaseModel]] | None:
+def inner_model(annotation: Any) -> tuple[str, type[BaseModel]] | None:
     """How a field holds models: ('model', M), ('dict', M), ('seq', M), or None."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return _inner_model(typing.get_args(annotation)[0])
+        return inner_model(typing.get_args(annotation)[0])
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "model", annotation
     args = typing.get_args(annotation)
     if origin is dict and len(args) == 2:
-        inner = _inner_model(args[1])
+        inner = inner_model(args[1])
         return ("dict", inner[1]) if inner and inner[0] == "model" else None
     if origin in (tuple, list) and args:
-        inner = _inner_model(args[0])
+        inner = inner_model(args[0])
         return ("seq", inner[1]) if inner and inner[0] == "model" else None
     if origin in (typing.Union, types.UnionType):
         for a in args:
-            if (inner := _inner_model(a)) is not None:
+            if (inner := inner_model(a)) is not None:
                 return inner
     return None
 
@@ -117,7 +117,7 @@ def check_toml(raw: Any, model: type[BaseModel], file: Path, where: str = "") ->
             )
         if isinstance(value, dt.datetime | dt.time):
             check_toml(value, model, file, path)
-        inner = _inner_model(fields[key].annotation)
+        inner = inner_model(fields[key].annotation)
         if inner is None:
             continue
         how, sub = inner

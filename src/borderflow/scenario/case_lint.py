@@ -18,6 +18,7 @@ from typing import Any
 
 from borderflow.errors import ScenarioError
 from borderflow.scenario.border_checks import Vocabulary, check_toml, normalise_tree
+from borderflow.scenario.case_columns import PARAM_HELP
 
 PLACEHOLDER = "TODO"
 #: Words in an event's label or source that say it lasts (a period), not a one-off.
@@ -53,6 +54,10 @@ def _placeholder(text: str | None) -> bool:
 def _param_findings(raw: dict[str, Any], toml: Path) -> list[Finding]:
     """scenario.toml parameters with no source or assumption, or a placeholder for one."""
     out = []
+    for key in ("title", "description"):
+        text = raw.get("case", {}).get(key) if isinstance(raw.get("case"), dict) else None
+        if isinstance(text, str) and _placeholder(text):
+            out.append(Finding("error", f"{toml}, column 'case.{key}'", f"fill it in ({text})"))
     for section, block in raw.items():
         if not isinstance(block, dict) or section in ("case", "files", "variants"):
             continue
@@ -64,7 +69,10 @@ def _param_findings(raw: dict[str, Any], toml: Path) -> list[Finding]:
             if not why:
                 out.append(Finding("error", where, "has neither a source nor an assumption"))
             elif _placeholder(why):
-                out.append(Finding("error", where, f"fill in its source or assumption ({why})"))
+                meaning = PARAM_HELP.get(f"{section}.{key}")
+                what = f" ({meaning})" if meaning else ""
+                message = f"still a placeholder: give the source or assumption of its value{what}"
+                out.append(Finding("error", where, message))
     return out
 
 
