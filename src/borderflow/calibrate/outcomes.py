@@ -166,9 +166,10 @@ def plot_scores(scored: list[Scored], title: str):
     ax.set_xscale("symlog", linthresh=10)
     ax.set_xlim(left=0)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v + 0.0:,.0f}"))
-    ax.set_xlabel("people")
+    ax.set_xlabel(
+        "people (grey: reported range; dot: the model's value or median, line: its 90 % band; "
+        "green: inside the range, red: outside)",
+        fontsize=9,
+    )
     ax.set_title(wrap(title, 100), fontsize=11)
-    ax.text(0.99, 0.01, "grey: reported range; dot: model value or median, line: 90 % band; "
-            "green: inside, red: outside", transform=ax.transAxes, ha="right", va="bottom",
-            fontsize=8, color="#555555")  # fmt: skip
     return fig

@@ -197,7 +197,7 @@ def _once_warnings(case) -> list[Finding]:
     for i, e in enumerate(case.events):
         if e.kind not in ONCE_WITHOUT_END or e.end is not None:
             continue
-        hit = _SPAN_WORDS.search(f"{e.label} {e.source}")
+        hit = _SPAN_WORDS.search(f"{e.label.replace('_', ' ')} {e.source}")
         if hit:
             out.append(Finding("warning", _at(case, "events", i, "end"), (
                 f"'{e.kind}' without an end happens once, on {e.start}, but its label or "
