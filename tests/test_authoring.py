@@ -202,6 +202,14 @@ def test_event_and_policy_errors(tmp_path: Path) -> None:
         "policies.csv, row 2, column 'quota': quota 200 is ignored by policy 'documented_only'"
         in error_of(quota)
     )
+    exit_quota = write_case(
+        tmp_path / "e", policies=[("A", "exit", "2025-01-01", "", "open", 50, 0.0)]
+    )
+    assert "quota 50 on the exit side is ignored" in error_of(exit_quota)
+    corridor = write_case(
+        tmp_path / "f", policies=[("A", "entry", "2025-01-01", "", "corridor", 50, 0.0)]
+    )
+    assert read_border_case(corridor).policies[0].quota == 50  # a corridor's daily cap
     when = write_case(
         tmp_path / "d", policies=[("A", "entry", "2025-01-01 10:00", "", "closed", 0, 0.0)]
     )

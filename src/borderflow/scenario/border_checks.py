@@ -35,7 +35,7 @@ NO_END = {
     "crowd": "a crowd is the people present on its start day",
 }
 #: Policies that use the quota column (any other ignores it).
-QUOTA_POLICIES = ("quota", "selective")
+QUOTA_POLICIES = ("quota", "corridor", "selective")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATE_WITH_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d")
 
@@ -154,7 +154,9 @@ def _check_events(case: BorderCase) -> None:
             )
 
 
-def _quota_error(policy: str, quota: int) -> str | None:
+def _quota_error(policy: str, quota: int, side: str = "entry") -> str | None:
+    if quota > 0 and side == "exit":
+        return f"quota {quota} on the exit side is ignored: only entry policies use a quota"
     if quota > 0 and policy not in QUOTA_POLICIES:
         return (
             f"quota {quota} is ignored by policy '{policy}': only "
@@ -165,7 +167,7 @@ def _quota_error(policy: str, quota: int) -> str | None:
 
 def _check_policies(case: BorderCase) -> None:
     for i, p in enumerate(case.policies):
-        if (message := _quota_error(p.policy, p.quota)) is not None:
+        if (message := _quota_error(p.policy, p.quota, p.side)) is not None:
             raise ScenarioError(message, **case.where("policies", i, "quota"))
 
 
@@ -183,7 +185,7 @@ def _check_variants(case: BorderCase) -> None:
                         column=f"{where}.drop_events",
                     )
             for j, p in enumerate(option.policies):
-                if (message := _quota_error(p.policy, p.quota)) is not None:
+                if (message := _quota_error(p.policy, p.quota, p.side)) is not None:
                     raise ScenarioError(message, file=toml, column=f"{where}.policies[{j}].quota")
             for j, e in enumerate(option.events):
                 if e.end is not None and e.kind in NO_END:
