@@ -141,6 +141,7 @@ def run_border(
     seed: int = 0,
     variant: dict[str, str] | None = None,
     capacity: dict[str, int] | None = None,
+    known_at_origin: bool = False,
     scale: float = 1.0,
     out_dir: Path | None = None,
     plots: bool = True,
@@ -151,6 +152,8 @@ def run_border(
 ) -> BorderRun:
     """Run a border case and (if ``out_dir``) write its run folder; charts in ``lang``.
 
+    ``known_at_origin`` drops the rows announced after the origin (``borderflow.scenario.
+    announced``); run.json records it only when set, so other runs keep their bytes.
     ``fitted``: when the case has a fit (posterior.csv), set its fitted parameters to the
     posterior's weighted medians, the single values the fit finds most central.
     """
@@ -158,7 +161,7 @@ def run_border(
     from borderflow.scenario.border_io import read_border_case
 
     t0 = time.perf_counter()
-    case = read_border_case(case_dir, variant)
+    case = read_border_case(case_dir, variant, known_at_origin=known_at_origin)
     fit = fitted_values(case) if fitted else None
     if fit:
         from borderflow.scenario.border_io import override
@@ -187,6 +190,8 @@ def run_border(
             "days": model.days,
             "agents": run.result.agents,
         }
+        if known_at_origin:
+            meta["known_at_origin"] = True
         if fit:
             meta["fitted"] = {"file": "posterior.csv", "medians": fit}
         run.files = write_border_run(run.result, case, meta, out_dir, plots, lang)
