@@ -46,12 +46,10 @@ def ensemble(
 ) -> None:
     """Run an ensemble: members drawn from the case's fit or priors, bands over members.
 
-    By default members draw whole particles of the case's posterior.csv when it has one
-    (`borderflow learn` or `calibrate` wrote it), else independent draws of its uncertain.toml.
-
-    Writes one Parquet file per member (atomically), draws.csv and bands.parquet (5, 25, 50,
-    75 and 95 % quantiles per indicator, place and day). Run the same command again after an
-    interruption: only the missing members are computed, and the results are identical.
+    Members draw whole particles of the case's posterior.csv if it has one, else its
+    uncertain.toml. Writes one Parquet file per member (atomically), draws.csv and
+    bands.parquet (5, 25, 50, 75 and 95 % quantiles per indicator, place and day). Run the same
+    command again after an interruption: only the missing members are computed, identically.
     """
     import time as _time
 

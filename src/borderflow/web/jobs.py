@@ -183,8 +183,10 @@ class Jobs:
                 plots=False,
                 on_start=lambda days: total.__setitem__(0, max(days, 1)),
                 on_day=lambda day: tick((day + 1) / total[0]),
+                fitted=True,  # as `borderflow run`: the case's fit when it has one
             )
             return
+        from borderflow.ensemble.params import default_params_file
         from borderflow.ensemble.runner import run_ensemble
         from borderflow.results.atomic import atomic_outputs
         from borderflow.runs import SUMMARY_JSON
@@ -200,7 +202,7 @@ class Jobs:
 
         run_ensemble(
             path,
-            path / "uncertain.toml",
+            default_params_file(path),  # the case's fit when it has one
             folder,
             members=run.members,
             seed=run.seed,
