@@ -163,6 +163,9 @@ def learn(
     for ep in episodes:
         if ep.name == leave_out:
             continue  # none of its data enters: only its fit up to the origin, below
+        if not ep.problem.covered():
+            report(f"{ep.name}: no observations in its period, so nothing to learn from it")
+            continue
         report(f"{ep.name}: reference fit on {len(ep.problem.covered())} observations")
         priors = reference_priors(ep, shared)
         refs[ep.name] = fit(ep.problem, priors, settings, _seed(settings, ep.name, 0), executor)
