@@ -360,3 +360,16 @@ def test_ensemble_known_at_origin_is_recorded_and_drops_late_rows(tmp_path):
     plain = tmp_path / "plain"
     run_ensemble(root, root / "uncertain.toml", plain, members=2)
     assert "known_at_origin" not in json.loads((plain / "ensemble.json").read_text())
+
+
+def test_people_waiting_in_a_city_are_counted_with_their_needs(tmp_path):
+    root = write_case(tmp_path / "c", bus_km_per_day=300.0, variants=news(1, 0.05, 0.0))
+    events(root, "2025-01-08,2025-01-15,blockade,1,A,,block,,")
+    m = model(root).run()
+    table = m.result().table.to_pandas()
+    waiting = table[(table.indicator == "waiting_city") & (table.location == "C")]
+    assert waiting.value.max() == m.state_counts[:, K.WAITING_CITY].max() > 0
+    water = table[(table.indicator == "water_l") & (table.location == "C")]
+    assert water.value.max() == 15 * waiting.value.max()
+    home = table[table.indicator == "news_home"].value.sum()
+    assert home > 0 and set(table.indicator) >= {"news_resumed", "state_waiting_city"}

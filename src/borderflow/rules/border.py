@@ -473,6 +473,8 @@ class BorderModel:
             self.sheltered[day], self.children_sheltered[day],
         )  # fmt: skip
         self.live = self.live[:n]
+        if self.news is not None:
+            self.news.record(day)
         counts[K.FINAL] = self.final_counts[K.FINAL]
         counts[K.HOME] = self.stock - counts.sum()
 
