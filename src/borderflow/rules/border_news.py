@@ -121,6 +121,8 @@ def news_day(
     for i in live:
         s = state[i]
         if s != WAITING_CITY and s != PREPARING and s != TRAVELLING:
+            hold[i] = -1  # moved on by another mechanism (a shelter, say): nothing held
+            pending[i] = -1
             continue
         k = crossing[i]
         stop = -1
