@@ -113,7 +113,14 @@ def test_news_of_a_closure_stops_arrivals_after_the_delay_then_divert_home_and_r
     }
     plain = write_case(tmp_path / "plain", **kw)
     told = write_case(tmp_path / "told", variants=news(2, 0.1, 0.3), **kw)
-    before, after = model(plain).run(), model(told).run()
+    before, after = model(plain).run(), model(told)
+    turned_off: list[int] = []  # travellers stopping in C to turn off to B the next day
+
+    def look(d: int) -> None:
+        a, n = after.arrays, after.news
+        turned_off.append(int(((a.state == K.WAITING_CITY) & (n.pending == 1)).sum()))
+
+    after.run(look)
     # known from 7 Jan: after the people already past the last city, nobody arrives at A
     # until the reopening on 15 Jan is known (17 Jan)
     assert arrived(before)[day("2025-01-08") : day("2025-01-17")].sum() > 100
@@ -123,6 +130,7 @@ def test_news_of_a_closure_stops_arrivals_after_the_delay_then_divert_home_and_r
     assert arrived(after, 1).sum() > arrived(before, 1).sum() + 50
     assert after.state_counts[-1, K.RETURNED] > 50 and before.state_counts[-1, K.RETURNED] == 0
     assert after.state_counts[:, K.WAITING_CITY].max() > 0
+    assert max(turned_off) > 0
     # and before the news arrives both runs are the same
     np.testing.assert_array_equal(
         before.at_crossing[: day("2025-01-07")], after.at_crossing[: day("2025-01-07")]

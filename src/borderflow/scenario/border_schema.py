@@ -184,7 +184,7 @@ class News(_Strict):
     informed go home (``home_per_day``), divert (``divert_per_day``) or wait.
     """
 
-    delay_days: Days
+    delay_days: Days  # whole days (a fraction is dropped)
     home_per_day: Probability
     divert_per_day: Probability
 
