@@ -146,7 +146,9 @@ def test_without_news_section_nobody_reacts_to_a_closure(tmp_path):
 
 # -- set -------------------------------------------------------------------------------------
 def test_set_changes_a_rate_while_active_and_later_rows_win(tmp_path):
-    root = write_case(tmp_path / "c", policies=[("A", "entry", "2025-01-01", "", "closed", 0, 0.0)])
+    closed = [("A", "entry", "2025-01-01", "", "closed", 0, 0.0)]
+    # every attempt is caught (detection_base 1) except while a blank-target row sets it to 0
+    root = write_case(tmp_path / "c", policies=closed, stranded={"detection_base": 1.0})
     events(
         root,
         "2025-01-10,2025-01-20,set,0.5,A,,irregular,irregular_per_day,",
@@ -155,9 +157,15 @@ def test_set_changes_a_rate_while_active_and_later_rows_win(tmp_path):
     )
     m = model(root).run()
     irregular = m.at_crossing[:, 0, C.IRREGULAR_CROSSING]
+    assert m.at_crossing[: day("2025-01-10"), 0, C.IRREGULAR_DETECTED].sum() == 0
     assert irregular[: day("2025-01-10")].sum() == 0
     assert irregular[day("2025-01-10") : day("2025-01-15")].sum() > 20
     assert irregular[day("2025-01-15") :].sum() == 0  # the later row wins, then none is active
+    # without the blank-target row, every attempt in the window is caught
+    events(root, "2025-01-10,2025-01-20,set,0.5,A,,irregular,irregular_per_day,")
+    m = model(root).run()
+    assert m.at_crossing[:, 0, C.IRREGULAR_CROSSING].sum() == 0
+    assert m.at_crossing[:, 0, C.IRREGULAR_DETECTED].sum() > 20
 
 
 def test_set_capacity_and_quota_by_date_and_fitted_like_any_event(tmp_path):
@@ -381,3 +389,14 @@ def test_people_waiting_in_a_city_are_counted_with_their_needs(tmp_path):
     assert water.value.max() == 15 * waiting.value.max()
     home = table[table.indicator == "news_home"].value.sum()
     assert home > 0 and set(table.indicator) >= {"news_resumed", "state_waiting_city"}
+
+
+def test_set_quota_replaces_the_policy_rows_quota_while_active(tmp_path):
+    root = write_case(tmp_path / "c", stock=4000)
+    policies(root, "A,entry,2025-01-01,,quota,5,0,,,")
+    events(root, "2025-01-10,2025-01-20,set,20,A,,quota_up,quota,")
+    m = model(root).run()
+    per_day = m.at_crossing[:, 0, C.CROSSED] + m.at_crossing[:, 0, C.CORRIDOR]
+    window = slice(day("2025-01-10"), day("2025-01-21"))
+    assert per_day[: day("2025-01-10")].max() == 5 and per_day[day("2025-01-21") :].max() == 5
+    assert per_day[window].max() == 20
