@@ -144,6 +144,8 @@ def test_check_cli_exit_status(tmp_path: Path) -> None:
     assert "unknown indicator 'strandd' (did you mean 'stranded'?)" in result.output
     ok = invoke("check", write_case(tmp_path / "ok"), "--out", tmp_path / "out2")
     assert ok.exit_code == 0 and "valid, 0 warning(s)" in ok.output
+    flee = invoke("check", "mali")
+    assert flee.exit_code == 2 and "a Flee scenario: `check` validates border cases" in flee.output
 
 
 # -- no silent acceptance: errors at load -----------------------------------------------------
