@@ -264,3 +264,25 @@ def test_learn_command_writes_a_prior_every_case_can_read(tmp_path):
                           str(tmp_path / "p2.toml")], capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "p2.toml").exists()
+
+
+def test_committed_shared_prior_and_fits_are_the_learn_command_s():
+    """prior.toml says which command wrote it, covers the hierarchy, and every case reads it;
+    a built-in case's posterior.csv is one of its fits (parameters of the case)."""
+    from borderflow.calibrate.learn import builtin_cases
+    from borderflow.ensemble.params import SHARED_PRIOR, read_posterior
+
+    text = SHARED_PRIOR.read_text()
+    assert "# Made with: borderflow learn --particles " in text
+    for case_dir in builtin_cases():
+        case = read_border_case(case_dir)
+        own = read_uncertain(case_dir / "uncertain.toml", case)
+        merged = with_shared_prior(own, case)
+        shared_here = [n for n in read_hierarchy() if n in merged and n not in own]
+        assert shared_here, case_dir.name  # the shared prior fills something in every case
+        if (case_dir / "posterior.csv").exists():
+            sampler = read_posterior(case_dir / "posterior.csv", case)
+            known = set(read_border_case(case_dir).event_labels)
+            shared = {n for n in read_hierarchy() if not n.startswith("event.")}
+            shared |= {n for n in read_hierarchy() if n.removeprefix("event.") in known}
+            assert set(sampler.names) == set(own) | shared, case_dir.name
