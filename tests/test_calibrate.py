@@ -13,11 +13,12 @@ import pytest
 from border_factory import write_case
 from borderflow.calibrate.abc import abc_smc, write_posterior
 from borderflow.calibrate.problem import BorderProblem
-from borderflow.ensemble.params import read_uncertain
+from borderflow.ensemble.params import read_uncertain, with_shared_prior
 from borderflow.rules.border import BorderModel
 from borderflow.rules.border_indicators import CrossingCount as C
 from borderflow.scenario.border_io import override, read_border_case
 from borderflow.scenario.border_schema import ObservationRow
+from borderflow.scenario.locate import resolve_scenario
 
 pytestmark = pytest.mark.slow  # every test calibrates by simulating many runs
 
@@ -96,7 +97,11 @@ def test_cli_calibrates_to_stored_observations(tmp_path):
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "departure.base_hazard" in res.stdout
-    assert (tmp_path / "cal" / "posterior-summary.csv").read_text().count("\n") == 2 + 6
+    # the case's 6 uncertain parameters, and the shared prior's for those it does not give
+    c = read_border_case(resolve_scenario("chile-peru-2023"))
+    fitted = with_shared_prior(read_uncertain(c.path / "uncertain.toml", c), c)
+    assert len(fitted) > 6
+    assert (tmp_path / "cal" / "posterior-summary.csv").read_text().count("\n") == 2 + len(fitted)
     # the fit: each stored observation against the predictive members, reported and written
     fit = (tmp_path / "cal" / "fit.csv").read_text().splitlines()
     assert fit[1].startswith("#date+start") and len(fit) == 2 + 4  # the 4 'stranded' rows
