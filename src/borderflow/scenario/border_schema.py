@@ -216,8 +216,9 @@ class Files(_Strict):
     observations: str = "observations.csv"
 
 
-def _event_value(kind: str, value: float) -> None:
+def _event_value(value: float, info: ValidationInfo) -> float:
     """What ``value`` means depends on the kind of event; each has its range."""
+    kind = info.data.get("kind")
     if kind in ("hazard", "deadline") and not 0 <= value <= 1e6:
         raise ValueError(f"value {value:g} is out of range: a {kind} factor, from 0 to 1,000,000")
     if kind == "reinforcement" and not 0 <= value <= 1:
@@ -226,12 +227,6 @@ def _event_value(kind: str, value: float) -> None:
         raise ValueError(f"value {value:g} is out of range: people, from 0 to {MAX_PEOPLE:,}")
     if kind == "redirect" and not 0 <= value <= 1:
         raise ValueError(f"value {value:g} is out of range: a share, from 0 to 1")
-
-
-def _check_value(value: float, info: ValidationInfo) -> float:
-    """An event's ``value`` in the range of its kind (reported in the ``value`` column)."""
-    if "kind" in info.data:
-        _event_value(info.data["kind"], value)
     return value
 
 
@@ -284,7 +279,7 @@ class PolicyOverride(_Strict):
     papers: Literal["any", "documented"] | None = None
     announced: dt.date | None = None
 
-    _selective = field_validator("nationalities", "papers")(_check_selective)
+    selective_check = field_validator("nationalities", "papers")(_check_selective)
 
 
 class EventOverride(_Strict):
@@ -297,12 +292,11 @@ class EventOverride(_Strict):
     label: str = ""
     param: str = Field("", validate_default=True)
     announced: dt.date | None = None
-
-    _value = field_validator("value")(_check_value)
-    _param = field_validator("param")(_check_param)
+    value_check = field_validator("value")(_event_value)
+    param_check = field_validator("param")(_check_param)
 
     @model_validator(mode="after")
-    def _range(self) -> EventOverride:
+    def _value(self) -> EventOverride:
         _set_range(self.kind, self.param, self.value)
         return self
 
@@ -417,7 +411,7 @@ class PolicyRow(_Span):
     papers: Literal["any", "documented"] | None = None  # selective: "any" when blank
     announced: dt.date | None = None  # when the decision became public
 
-    _selective = field_validator("nationalities", "papers")(_check_selective)
+    selective_check = field_validator("nationalities", "papers")(_check_selective)
 
 
 class EventRow(_Span):
@@ -430,12 +424,11 @@ class EventRow(_Span):
     reliability: str = ""
     param: str = Field("", validate_default=True)  # set: the parameter the row sets
     announced: dt.date | None = None  # when the decision became public
-
-    _value = field_validator("value")(_check_value)
-    _param = field_validator("param")(_check_param)
+    value_check = field_validator("value")(_event_value)
+    param_check = field_validator("param")(_check_param)
 
     @model_validator(mode="after")
-    def _range(self) -> EventRow:
+    def _value(self) -> EventRow:
         _set_range(self.kind, self.param, self.value)
         return self
 
