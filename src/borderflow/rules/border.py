@@ -45,6 +45,8 @@ from borderflow.results.run_result import RunResult
 from borderflow.rules import border_kernels as K
 from borderflow.rules.border_depart import Departures
 from borderflow.rules.border_indicators import CrossingCount as C
+from borderflow.rules.border_inflow import Newcomers
+from borderflow.rules.border_places import PlaceEvents, Tally, link_speeds
 from borderflow.rules.border_result import border_result
 from borderflow.scenario.border_io import BorderCase
 
@@ -93,6 +95,7 @@ class BorderModel:
         self.index = case.place_index
         self.kind = np.array([p.kind for p in case.places])
         self.keys = {name: self.streams.key(name) for name in K.STREAMS}
+        self.tally = Tally(self.days)  # indicators of the optional mechanisms, when used
         self._build_graph()
         self._build_crossings(capacity or {})
         self._build_population(scale)
@@ -130,13 +133,7 @@ class BorderModel:
         km = np.array([r.distance_km for r in routes])
         self.graph, edge = Graph.from_edges(self.places, a, b, km)
         self._edge = edge
-        speed = np.array(
-            [
-                t.walk_km_per_day.value if r.mode == "walk" else t.bus_km_per_day.value
-                for r in routes
-            ]
-        )
-        self.link_speed = speed[edge]
+        self.link_speed = link_speeds(t, routes)[edge]
 
     def _build_crossings(self, capacity: dict[str, int]) -> None:
         cs = self.case.crossings
@@ -210,6 +207,7 @@ class BorderModel:
                     f"crossing '{cs[k].name}': no road for the {name} journey",
                     file=self.case.path / self.spec.files.routes,
                 )
+        self.place_events = PlaceEvents(self, builder)
         self.paths: PathTable = builder.build()
         self.divert_to = np.full(self.n_cross, -1)
         self.divert_path = np.full(self.n_cross, -1)
@@ -230,7 +228,8 @@ class BorderModel:
         doc = rng.random(n) < np.array([x.documented_share for x in groups])[g]
         fam = rng.random(n) < np.array([x.family_share for x in groups])[g]
         child = fam & (rng.random(n) < spec.population.child_share_in_families.value)
-        self.agents = Agents(BORDER_FIELDS, capacity=n)
+        self.newcomers = Newcomers(self, n, scale)
+        self.agents = Agents(BORDER_FIELDS, capacity=n + self.newcomers.total)
         self.agents.add(
             n,
             loc=home.astype(np.int32),
@@ -238,6 +237,7 @@ class BorderModel:
             klass=(g * 4 + doc * 2 + fam).astype(np.int16),
             child=child,
         )
+        self.newcomers.add_agents(self.agents)
         self._set_hazard()
         cw = np.zeros((len(groups), self.n_cross))
         for gi, grp in enumerate(groups):
@@ -249,9 +249,10 @@ class BorderModel:
         self.citizen_of = np.array(
             [[iso == self.entry_iso3[k] for iso in self.group_iso3] for k in range(self.n_cross)]
         )
-        self.stock = n
-        self.arrays = self.agents.views()  # the population never grows
+        self.stock = n  # people at risk so far: grows as newcomers join
+        self.arrays = self.agents.views()  # newcomers are allocated with the stock
         self.departures = Departures(self.keys["depart"], self.arrays.klass, self.hazard)
+        self.newcomers.hold()
 
     def _set_hazard(self) -> None:
         """Daily departure hazard per class (nationality, papers, family) from the parameters."""
@@ -277,14 +278,7 @@ class BorderModel:
         """
         self.case, self.spec = case, case.spec
         self._set_hazard()
-        t = self.spec.travel
-        speed = np.array(
-            [
-                t.walk_km_per_day.value if r.mode == "walk" else t.bus_km_per_day.value
-                for r in case.routes
-            ]
-        )
-        self.link_speed = speed[self._edge]
+        self.link_speed = link_speeds(self.spec.travel, case.routes)[self._edge]
         self.streams = Streams(seed)
         self.keys = {name: self.streams.key(name) for name in K.STREAMS}
         self.departures.retune(self.keys["depart"], self.hazard)
@@ -345,17 +339,11 @@ class BorderModel:
         self._hazard_factor = factor
         self.factor[day] = factor
         self._today = [self.policy(k, date) for k in range(self.n_cross)]
-        # A flight leaves on its start date; a move to shelters repeats every day of its span
-        # (a clearance policy), or happens once when it has no end.
-        self._events_today = [
-            e
-            for e in self.case.events
-            if (e.kind == "return_flight" and e.start == date)
-            or (e.kind == "shelter" and (e.start == date or (e.end and e.start <= date <= e.end)))
-        ]
+        self._events_today = self.place_events.today(date)  # flights, shelters, removals
 
     def depart(self, day: int) -> None:
         a = self.arrays
+        self.newcomers.activate(day)
         deciders = self.departures.today(self._hazard_factor)
         self.decided[day] = len(deciders)
         if len(deciders):
@@ -431,12 +419,13 @@ class BorderModel:
             K.evening(here, a.state, a.child, row)
             for e in self._events_today:
                 if e.target == self.crossing_names[k]:
-                    self._event(e, k, here, day)
+                    self.place_events.at_crossing(e, k, here, day)
             K.stranded_night(
                 day, night_key, here, self._night_edges(k, rule), rule.detection, a.state, a.loc,
                 a.crossing, a.path, a.pos, a.t_state, self.return_path[k], self.divert_to[k],
                 self.divert_path[k], self.onward_path[k], self.entry_post[k], row,
             )  # fmt: skip
+        self.place_events.night(day)  # shelters, shelter exits and removals at other places
 
     def _night_edges(self, k: int, rule: DayPolicy) -> np.ndarray:
         """Cumulative probabilities of the night's choices, in NightChoice order."""
@@ -444,25 +433,6 @@ class BorderModel:
         p_read = s.readmitted_per_day.value if rule.readmission else 0.0
         p_div = s.divert_per_day.value if rule.readmission and self.divert_to[k] >= 0 else 0.0
         return np.cumsum([p_read, s.return_per_day.value, p_div, s.irregular_per_day.value])
-
-    def _event(self, e, k: int, here: np.ndarray, day: int) -> None:
-        """A move to shelters or a return flight from crossing ``k`` tonight."""
-        a = self.arrays
-        row = self.at_crossing[day, k]
-        if e.kind == "shelter":
-            stranded = here[a.state[here] == K.STRANDED]
-            movers = stranded if e.value <= 0 else stranded[: int(e.value)]
-            a.state[movers] = K.SHELTERED
-            a.loc[movers] = self.index[e.to]
-            a.t_state[movers] = day
-            row[C.SHELTERED_MOVED] += len(movers)
-        elif e.kind == "return_flight":
-            pool = here[(a.state[here] == K.STRANDED) | (a.state[here] == K.SHELTERED)]
-            rank = np.argsort(self._draws(K.Draw.FLIGHT_SEAT, day, pool), kind="stable")
-            seats = pool[rank[: int(e.value)]]
-            a.state[seats] = K.FLOWN
-            a.t_state[seats] = day
-            row[C.FLOWN] += len(seats)
 
     def record(self, day: int) -> None:
         """Count the evening's states; people who reached a final state leave the live set."""

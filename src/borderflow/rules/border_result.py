@@ -55,6 +55,7 @@ def border_series(model: BorderModel) -> Series:
     shelters = [i for i, k in enumerate(model.kind) if k == "shelter"]
     if shelters:
         b.add("sheltered", [model.places[i] for i in shelters], model.sheltered[:, shelters])
+    model.tally.write(b)  # inflow, crowds, shelter moves and exits, removals: when used
     used = np.flatnonzero(model.flow.sum(axis=0) > 0)
     g = model.graph
     roads = [f"{g.names[g.src[lk]]}{FLOW_SEPARATOR}{g.names[g.dst[lk]]}" for lk in used]

@@ -16,12 +16,14 @@ from pydantic import BaseModel, ValidationError
 
 from borderflow.csvfile import csv_rows
 from borderflow.errors import ScenarioError
+from borderflow.scenario.border_places import check_modes, check_place_events
 from borderflow.scenario.border_schema import (
     CrossingRow,
     EventRow,
     GroupRow,
     NeedRow,
     ObservationRow,
+    Param,
     PlaceRow,
     PolicyRow,
     PopulationRow,
@@ -170,6 +172,7 @@ def _validate(case: BorderCase) -> None:
         if r.from_ == r.to:
             where = case.where("routes", i, "to")
             raise ScenarioError(f"route from '{r.from_}' to itself", **where)
+    check_modes(case)
     for i, r in enumerate(case.population):
         need(r.residence, "population", i, "residence", "residence")
     _check_shares(root / f.population, case.population)
@@ -200,15 +203,12 @@ def _validate(case: BorderCase) -> None:
                 **case.where("policies", i, "crossing"),
             )
     for i, e in enumerate(case.events):
-        if e.kind in ("reinforcement", "return_flight", "shelter") and (
-            e.target not in crossing_names
-        ):
+        if e.kind in ("reinforcement", "return_flight") and e.target not in crossing_names:
             raise ScenarioError(
                 f"unknown crossing '{e.target}'",
                 **case.where("events", i, "target"),
             )
-        if e.kind == "shelter":
-            need(e.to, "events", i, "to", "shelter")
+    check_place_events(case)
     for i, o in enumerate(case.observations):
         if o.location not in places and o.location not in crossing_names:
             raise ScenarioError(
@@ -301,12 +301,21 @@ def read_border_case(path: str | Path, variant: dict[str, str] | None = None) ->
 PARAM_SECTIONS = ("population", "departure", "travel", "stranded")
 
 
+def _given(block: BaseModel) -> list[tuple[str, Param]]:
+    """The parameters of a section the case gives (an optional one left out is no parameter)."""
+    return [
+        (key, getattr(block, key))
+        for key in type(block).model_fields
+        if getattr(block, key) is not None
+    ]
+
+
 def parameter_names(case: BorderCase) -> list[str]:
     """Every number :func:`override` can set: ``section.name`` and ``event.<label>``."""
     names = [
         f"{section}.{name}"
         for section in PARAM_SECTIONS
-        for name in type(getattr(case.spec, section)).model_fields
+        for name, _ in _given(getattr(case.spec, section))
     ]
     names += sorted(f"event.{label}" for label in case.event_labels)
     return names
@@ -329,9 +338,7 @@ def parameter_sources(case: BorderCase) -> list[ParameterSource]:
     """
     out = []
     for section in PARAM_SECTIONS:
-        block = getattr(case.spec, section)
-        for key in type(block).model_fields:
-            p = getattr(block, key)
+        for key, p in _given(getattr(case.spec, section)):
             out.append(ParameterSource(f"{section}.{key}", p.value, p.source, p.assumption))
     return out
 
@@ -343,7 +350,7 @@ def parameter_value(case: BorderCase, name: str) -> float:
             raise ScenarioError(f"no event labelled '{key}'", column=name)
         values = [e.value for e in case.events if e.label == key]
         return values[0] if values else float("nan")  # dropped by this variant
-    if section not in PARAM_SECTIONS or key not in type(getattr(case.spec, section)).model_fields:
+    if section not in PARAM_SECTIONS or key not in dict(_given(getattr(case.spec, section))):
         raise ScenarioError(f"unknown parameter '{name}'", column=name)
     return getattr(getattr(case.spec, section), key).value
 
