@@ -44,11 +44,11 @@ def _per_day(e: EventRow, model: BorderModel, scale: float) -> list[tuple[int, i
     """
     if e.kind == "crowd":
         days = [(e.start - model.start_date).days]
-        counts = [round(e.value * scale)]
+        counts = [int(np.floor(e.value * scale + 0.5))]
     else:
         assert e.end is not None  # checked when the case is read
         span = (e.end - e.start).days + 1
-        cum = np.round(e.value * scale * np.arange(span + 1))
+        cum = np.floor(e.value * scale * np.arange(span + 1) + 0.5)  # halves round up
         days = [(e.start - model.start_date).days + d for d in range(span)]
         counts = [int(c) for c in np.diff(cum)]
     out: dict[int, int] = {}

@@ -200,7 +200,7 @@ class PlaceEvents:
         seats = pool if e.value <= 0 else self._seats(pool, int(e.value), K.Draw.REMOVAL, day)
         # People who reached a final state before today were counted there: move the count.
         final = self.model.final_counts
-        earlier = seats[a.t_state[seats] < day]
+        earlier = seats[K.FINAL[a.state[seats]] & (a.t_state[seats] < day)]
         np.subtract.at(final, a.state[earlier].astype(np.int64), 1)
         final[K.FLOWN] += len(earlier)
         a.state[seats] = K.FLOWN

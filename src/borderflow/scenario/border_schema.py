@@ -30,7 +30,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 PlaceKind = Literal["residence", "city", "post", "destination", "shelter"]
 Policy = Literal["open", "documented_only", "closed", "quota", "corridor"]
@@ -184,8 +192,9 @@ class Files(_Strict):
     observations: str = "observations.csv"
 
 
-def _event_value(kind: str, value: float) -> None:
+def _event_value(value: float, info: ValidationInfo) -> float:
     """What ``value`` means depends on the kind of event; each has its range."""
+    kind = info.data.get("kind")
     if kind in ("hazard", "deadline") and not 0 <= value <= 1e6:
         raise ValueError(f"value {value:g} is out of range: a {kind} factor, from 0 to 1,000,000")
     if kind == "reinforcement" and not 0 <= value <= 1:
@@ -195,16 +204,19 @@ def _event_value(kind: str, value: float) -> None:
         raise ValueError(f"value {value:g} is out of range: people, from 0 to {MAX_PEOPLE:,}")
     if kind == "shelter_exit" and not 0 <= value <= 1:
         raise ValueError(f"value {value:g} is out of range: a daily share, from 0 to 1")
+    return value
 
 
-def _every_days(kind: str, every_days: int | None, end: dt.date | None) -> None:
+def _every_days(every_days: int | None, info: ValidationInfo) -> int | None:
     """``every_days`` repeats a removal over its period; elsewhere it would mean nothing."""
     if every_days is None:
-        return
+        return None
+    kind = info.data.get("kind")
     if kind != "removal":
         raise ValueError(f"every_days applies to removal events only, not {kind}")
-    if end is None:
+    if info.data.get("end") is None:
         raise ValueError("every_days needs an end date (without one the removal happens once)")
+    return every_days
 
 
 class PolicyOverride(_Strict):
@@ -228,12 +240,8 @@ class EventOverride(_Strict):
     to: str = ""
     label: str = ""
     every_days: int | None = Field(None, ge=1, le=MAX_DAYS)
-
-    @model_validator(mode="after")
-    def _value(self) -> EventOverride:
-        _event_value(self.kind, self.value)
-        _every_days(self.kind, self.every_days, self.end)
-        return self
+    value_check = field_validator("value")(_event_value)
+    every_days_check = field_validator("every_days")(_every_days)
 
 
 class Variant(_Strict):
@@ -352,12 +360,8 @@ class EventRow(_Span):
     source: str = ""
     reliability: str = ""
     every_days: int | None = Field(None, ge=1, le=MAX_DAYS)  # removal: repeat every N days
-
-    @model_validator(mode="after")
-    def _value(self) -> EventRow:
-        _event_value(self.kind, self.value)
-        _every_days(self.kind, self.every_days, self.end)
-        return self
+    value_check = field_validator("value")(_event_value)
+    every_days_check = field_validator("every_days")(_every_days)
 
 
 class NeedRow(_Strict):
