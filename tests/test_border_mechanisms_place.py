@@ -246,6 +246,26 @@ def test_bad_place_inputs_name_file_row_and_field(tmp_path, file, old, new, colu
     assert phrase in e.message, e.message
 
 
+def test_a_variant_s_place_event_is_checked_too(tmp_path):
+    root = write_case(
+        tmp_path / "case",
+        variants="""
+[variants.response]
+default = "none"
+[variants.response.options.none]
+description = "nothing"
+[variants.response.options.buses]
+description = "buses from the residence"
+events = [{ start = 2025-01-05, kind = "removal", value = 5, target = "R" }]
+""",
+    )
+    read_border_case(root)
+    with pytest.raises(ScenarioError) as info:
+        read_border_case(root, {"response": "buses"})
+    assert info.value.file.endswith("scenario.toml")
+    assert info.value.column == "variants.response.options.buses.events.0.target"
+
+
 def test_a_bad_place_input_exits_2_without_a_traceback(tmp_path):
     ferry = [("C", "XA", 20, "ferry") if r[:2] == ("C", "XA") else r for r in ROUTES]
     root = write_case(tmp_path / "case", routes=ferry)

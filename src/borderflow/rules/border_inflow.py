@@ -70,9 +70,11 @@ class Newcomers:
             for day, n in _per_day(e, model, scale)
         ]
         self.batches: list[Batch] = []
+        self.on_day: dict[int, list[Batch]] = {}
         first = stock
         for day, _, n, e in sorted(batches, key=lambda b: (b[0], b[1])):
             self.batches.append(Batch(day, first, n, e))
+            self.on_day.setdefault(day, []).append(self.batches[-1])
             first += n
         self.total = first - stock
         if first > MAX_PEOPLE:
@@ -121,9 +123,7 @@ class Newcomers:
     def activate(self, day: int) -> None:
         """Today's newcomers join: before today's decisions, so they may decide today."""
         m = self.model
-        for b in self.batches:
-            if b.day != day:
-                continue
+        for b in self.on_day.get(day, ()):
             idx = np.arange(b.first, b.first + b.n, dtype=np.int64)
             m.stock += b.n
             if b.event.kind == "inflow":

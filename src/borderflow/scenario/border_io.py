@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from borderflow.csvfile import csv_rows
 from borderflow.errors import ScenarioError
-from borderflow.scenario.border_places import check_modes, check_place_events
+from borderflow.scenario.border_places import Where, check_modes, check_place_events
 from borderflow.scenario.border_schema import (
     CrossingRow,
     EventRow,
@@ -217,6 +217,13 @@ def _validate(case: BorderCase) -> None:
             )
 
 
+def _variant_event(case: BorderCase, dim: str, option: str) -> Where:
+    """Where a variant's event is, for an error: scenario.toml and the event's key."""
+    key = f"variants.{dim}.options.{option}.events"
+    file = case.path / "scenario.toml"
+    return lambda i, column: {"file": file, "column": f"{key}.{i}.{column}"}
+
+
 def apply_variant(case: BorderCase, choice: dict[str, str]) -> BorderCase:
     """Pick one option per dimension (the default where not given), as scenario edits."""
     dims = case.spec.variants
@@ -239,6 +246,7 @@ def apply_variant(case: BorderCase, choice: dict[str, str]) -> BorderCase:
             )
         picked[name] = option
         v = dim.options[option]
+        check_place_events(case, v.events, _variant_event(case, name, option))
         if v.drop_policies_from is not None:
             # Only the (crossing, side) pairs the option sets are replaced.
             touched = {(p.crossing, p.side) for p in v.policies}

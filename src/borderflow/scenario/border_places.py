@@ -9,13 +9,16 @@ wrong name is one error naming events.csv, the row and the field, before anythin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from borderflow.errors import ScenarioError
 
 if TYPE_CHECKING:
     from borderflow.scenario.border_io import BorderCase
-    from borderflow.scenario.border_schema import EventRow
+    from borderflow.scenario.border_schema import EventOverride, EventRow
+
+Where = Callable[[int, str], dict[str, Any]]
 
 SHARE_TOLERANCE = 1e-6
 #: ``to`` of a shelter_exit that is no place: back home, or out of the system beyond the border
@@ -57,8 +60,8 @@ def check_modes(case: BorderCase) -> None:
 class _Names:
     """The places and crossings of a case by kind, to check an event's names against."""
 
-    def __init__(self, case: BorderCase) -> None:
-        self.case = case
+    def __init__(self, case: BorderCase, where: Where) -> None:
+        self.where = where
         self.kind = {p.name: p.kind for p in case.places}
         self.crossings = {c.name for c in case.crossings}
         self.exit_posts = {c.exit_post for c in case.crossings}
@@ -71,7 +74,7 @@ class _Names:
         return self.kind.get(name) in kinds
 
     def fail(self, i: int, column: str, message: str) -> None:
-        raise ScenarioError(message, **self.case.where("events", i, column))
+        raise ScenarioError(message, **self.where(i, column))
 
     def need(self, i: int, column: str, name: str, *kinds: str) -> None:
         if not self.is_a(name, *kinds):
@@ -99,7 +102,7 @@ def _check_shelter_to(names: _Names, i: int, text: str) -> None:
         names.fail(i, "to", f"shares sum to {total:.6f}, not 1")
 
 
-def _check_event(names: _Names, i: int, e: EventRow) -> None:
+def _check_event(names: _Names, i: int, e: EventRow | EventOverride) -> None:
     if e.kind == "shelter":
         names.need(i, "target", e.target, "crossing", "city")
         _check_shelter_to(names, i, e.to)
@@ -125,8 +128,16 @@ def _check_event(names: _Names, i: int, e: EventRow) -> None:
         names.blank(i, "end", e.end, e.kind)
 
 
-def check_place_events(case: BorderCase) -> None:
-    """The targets and destinations of the events that move people or bring them in."""
-    names = _Names(case)
-    for i, e in enumerate(case.events):
+def check_place_events(
+    case: BorderCase,
+    events: Sequence[EventRow | EventOverride] | None = None,
+    where: Where | None = None,
+) -> None:
+    """The targets and destinations of the events that move people or bring them in.
+
+    By default the rows of events.csv; a variant's events are checked with ``where`` naming
+    them in scenario.toml.
+    """
+    names = _Names(case, where or (lambda i, column: case.where("events", i, column)))
+    for i, e in enumerate(case.events if events is None else events):
         _check_event(names, i, e)
