@@ -91,6 +91,7 @@ class PlaceEvents:
         self.crossing_of = {name: k for k, name in enumerate(model.crossing_names)}
         self.split: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.paths: dict[tuple[int, int], int] = {}
+        self._elsewhere: list[EventRow] = []
         extended = any(
             e.kind == "shelter" and (e.target not in self.crossing_of or ":" in e.to)
             for e in model.case.events
@@ -99,7 +100,7 @@ class PlaceEvents:
             self._prepare(e, builder, extended)
 
     def _place(self, name: str) -> int:
-        if name not in self.model.index:  # a variant's event (variants are checked here)
+        if name not in self.model.index:  # checked when read; a case edited in code may not be
             raise ScenarioError(f"event names unknown place '{name}'", file="scenario.toml")
         return self.model.index[name]
 
@@ -133,10 +134,10 @@ class PlaceEvents:
                 raise ScenarioError(f"crowd at '{e.target}' heads for unknown crossing '{e.to}'")
             self.path(builder, self._place(e.target), self.crossing_of[e.to])
 
-    def path(self, builder: PathBuilder | None, source: int, k: int) -> int:
+    def path(self, builder: PathBuilder, source: int, k: int) -> int:
         """The road path from place ``source`` to crossing ``k``'s exit post."""
         key = (source, k)
-        if key not in self.paths and builder is not None:
+        if key not in self.paths:
             post = int(self.model.exit_post[k])
             self.paths[key] = builder.add(source, post)
             if self.paths[key] < 0:
