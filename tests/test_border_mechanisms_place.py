@@ -18,6 +18,7 @@ from border_factory import PLACES, ROUTES, write_case
 from borderflow.errors import ScenarioError
 from borderflow.rules import border_kernels as K
 from borderflow.rules.border import BorderModel
+from borderflow.rules.border_depart import Departures
 from borderflow.rules.border_indicators import CrossingCount as C
 from borderflow.scenario.border_io import read_border_case
 
@@ -174,6 +175,25 @@ def test_an_inflow_adds_exactly_its_people_and_they_decide_from_their_day(tmp_pa
     assert abs(m.decided[11] - 950) < 4 * np.sqrt(950 * 0.95)
     early = run(tmp_path / "early", until=read_border_case(tmp_path / "case").spec.case.start, **kw)
     assert len(early.live) <= 1  # at most the stock's one person
+
+
+def test_people_held_for_an_inflow_stay_held_when_retuned():
+    klass = np.zeros(10_000, dtype=np.int16)
+    held = np.arange(5_000, 10_000)
+    dep = Departures(np.uint64(7), klass, np.array([0.2]))
+    dep.hold(held)
+    first = dep.today(1.0)
+    dep.retune(np.uint64(8), np.array([0.2]))  # a particle filter's copy goes on
+    later = np.concatenate([dep.today(1.0) for _ in range(5)])
+    assert first.max() < 5_000 and later.max() < 5_000
+    dep.join(held, np.full(len(held), 0.5))  # joining at G: decide when (G' - G)/(1 - G) > 0.5
+    g = dep.passed[0]
+    days = 0
+    while not len(decided := dep.today(1.0)) or decided.max() < 5_000:
+        days += 1
+    assert (decided >= 5_000).sum() == 5_000  # all on the same day (the same uniform)
+    assert days == 3  # 1 - 0.8^4 = 0.59 > 0.5: on the fourth day after joining
+    assert 0 < g < 1
 
 
 def test_crowds_are_present_on_their_start(tmp_path):
