@@ -162,13 +162,17 @@ def test_an_inflow_adds_exactly_its_people_and_they_decide_from_their_day(tmp_pa
         events=[
             ("2025-01-11", "2025-01-11", "inflow", 20000, "R", "", "wave"),
             ("2025-01-03", "2025-01-12", "inflow", 2.5, "", "", "trickle"),
+            ("2025-01-02", "", "crowd", 3000, "C", "A", "left-home-already"),
         ],
     )
     m = run(tmp_path, **kw)
+    crowd = np.arange(1, 3001)  # newcomers' rows follow the stock by day: the crowd is first
+    assert m.departed.sum() == m.decided.sum() <= 20026  # a crowd never decides to leave
+    assert (m.arrays.state[crowd] == K.ARRIVED).all()
     assert tally(m, "inflow", "R").sum() == 20000 and tally(m, "inflow", "R")[10] == 20000
     trickle = tally(m, "inflow", "ALL")
     assert trickle.sum() == 25 and trickle[2:12].tolist() == [3, 2] * 5
-    assert len(m.agents) == 20026 and m.stock == 20026
+    assert len(m.agents) == 23026 and m.stock == 23026
     # nobody decides before joining; then 5 % a day of those still at home
     assert m.decided[:10].sum() <= 25
     assert abs(m.decided[10] - 1000) < 4 * np.sqrt(1000 * 0.95)

@@ -115,10 +115,9 @@ class Newcomers:
         )
 
     def hold(self) -> None:
-        """Keep the inflow people out of the departures until their day."""
+        """Keep newcomers out of the departures: an inflow until its day, a crowd for good."""
         for b in self.batches:
-            if b.event.kind == "inflow":
-                self.model.departures.hold(np.arange(b.first, b.first + b.n))
+            self.model.departures.hold(np.arange(b.first, b.first + b.n))
 
     def activate(self, day: int) -> None:
         """Today's newcomers join: before today's decisions, so they may decide today."""
