@@ -255,6 +255,9 @@ class PlaceEvents:
             a.loc[leavers] = a.home[leavers]
         elif e.to in self.crossing_of:
             k = self.crossing_of[e.to]
+            if m.news is not None:  # a stop or a turn-off planned on an earlier journey is void
+                m.news.hold[leavers] = -1
+                m.news.pending[leavers] = -1
             a.state[leavers] = K.TRAVELLING
             a.crossing[leavers] = k
             a.path[leavers] = self.paths[(m.index[e.target], k)]

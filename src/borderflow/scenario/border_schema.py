@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 PlaceKind = Literal["residence", "city", "post", "destination", "shelter"]
-Policy = Literal["open", "documented_only", "closed", "quota", "corridor"]
+Policy = Literal["open", "documented_only", "closed", "quota", "corridor", "selective"]
 Side = Literal["entry", "exit"]
 EventKind = Literal[
     "hazard",  # multiplies everyone's departure hazard while active (value: the factor)
@@ -49,6 +49,9 @@ EventKind = Literal[
     "reinforcement",  # adds value to the detection of irregular crossings at ``target``
     "return_flight",  # value seats for people stranded or sheltered from crossing ``target``
     "shelter",  # people at crossing (stranded) or city (waiting) ``target`` move to shelter(s)
+    "blockade",  # the approach to crossing ``target``'s exit post is blocked while active
+    "set",  # sets parameter ``param`` at crossing ``target`` (blank: all) while active
+    "redirect",  # share ``value`` of the people picking crossing ``target`` pick ``to`` instead
     "shelter_exit",  # a daily share of shelter ``target``'s people leave for ``to``
     "removal",  # value seats (0: everyone) take people from place ``target`` away (state flown)
     "inflow",  # value people a day join the population at risk at residence ``target``
@@ -62,6 +65,17 @@ MAX_PEOPLE = 50_000_000
 MAX_DAYS = 3660  # ten years
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 MAX_PER_DAY = 10_000_000  # people a crossing can process in a day
+#: What a ``set`` event may set, and the range of its value (rates are daily probabilities).
+SET_PARAMS: dict[str, tuple[float, float, str]] = {
+    "return_per_day": (0.0, 1.0, "a probability, from 0 to 1"),
+    "divert_per_day": (0.0, 1.0, "a probability, from 0 to 1"),
+    "irregular_per_day": (0.0, 1.0, "a probability, from 0 to 1"),
+    "readmitted_per_day": (0.0, 1.0, "a probability, from 0 to 1"),
+    "detection_base": (0.0, 1.0, "a probability, from 0 to 1"),
+    "capacity_per_day": (0.0, MAX_PER_DAY, "people a day"),
+    "regular_per_day": (0.0, MAX_PER_DAY, "people a day"),
+    "quota": (0.0, MAX_PER_DAY, "people a day"),
+}
 
 
 class _Strict(BaseModel):
@@ -180,6 +194,26 @@ class Stranded(_Strict):
     readmitted_per_day: Probability  # of those who may re-enter the exit country, share who do
 
 
+class News(_Strict):
+    """How people preparing or travelling learn that their crossing is shut, and what they do.
+
+    A crossing is shut while a ``blockade`` event holds its approach or its entry policy is
+    ``closed``; people learn of it (and of its reopening) ``delay_days`` later. Each day the
+    informed go home (``home_per_day``), divert (``divert_per_day``) or wait.
+    """
+
+    delay_days: Days
+    home_per_day: Probability
+    divert_per_day: Probability
+
+    @model_validator(mode="after")
+    def _shares(self) -> News:
+        total = self.home_per_day.value + self.divert_per_day.value
+        if total > 1.0:
+            raise ValueError(f"home_per_day + divert_per_day is {total:g}: at most 1")
+        return self
+
+
 class Files(_Strict):
     places: str = "places.csv"
     routes: str = "routes.csv"
@@ -204,6 +238,8 @@ def _event_value(value: float, info: ValidationInfo) -> float:
         raise ValueError(f"value {value:g} is out of range: people, from 0 to {MAX_PEOPLE:,}")
     if kind == "shelter_exit" and not 0 <= value <= 1:
         raise ValueError(f"value {value:g} is out of range: a daily share, from 0 to 1")
+    if kind == "redirect" and not 0 <= value <= 1:
+        raise ValueError(f"value {value:g} is out of range: a share, from 0 to 1")
     return value
 
 
@@ -219,6 +255,33 @@ def _every_days(every_days: int | None, info: ValidationInfo) -> int | None:
     return every_days
 
 
+def _event_param(kind: str, param: str, value: float) -> None:
+    """``param`` belongs to ``set`` events only, and must name a parameter they can set."""
+    if kind != "set":
+        if param:
+            raise ValueError(f"param '{param}' is only for kind 'set' (this row is '{kind}')")
+        return
+    if param not in SET_PARAMS:
+        names = ", ".join(SET_PARAMS)
+        raise ValueError(f"kind 'set' needs param, one of {names} (got '{param}')")
+    low, high, what = SET_PARAMS[param]
+    if not low <= value <= high:
+        raise ValueError(f"value {value:g} is out of range for {param}: {what}")
+
+
+def _selective_columns(policy: str, nationalities: str, papers: str | None) -> None:
+    """``nationalities`` and ``papers`` belong to the ``selective`` policy only."""
+    if policy == "selective":
+        for code in nationalities.split(";"):
+            code = code.strip()
+            if code and (len(code) != 3 or not code.isascii() or not code.isupper()):
+                raise ValueError(f"nationalities: '{code}' is not an ISO3 code (e.g. SYR;IRQ)")
+        return
+    if nationalities or papers is not None:
+        column = "nationalities" if nationalities else "papers"
+        raise ValueError(f"{column} is only for policy 'selective' (this row is '{policy}')")
+
+
 class PolicyOverride(_Strict):
     """A row of policies.csv that a variant adds (after the rows of the file)."""
 
@@ -229,6 +292,14 @@ class PolicyOverride(_Strict):
     policy: Policy
     quota: int = Field(0, ge=0, le=MAX_PER_DAY)
     detection: float = Field(0.0, ge=0.0, le=1.0)
+    nationalities: str = ""
+    papers: Literal["any", "documented"] | None = None
+    announced: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _selective(self) -> PolicyOverride:
+        _selective_columns(self.policy, self.nationalities, self.papers)
+        return self
 
 
 class EventOverride(_Strict):
@@ -240,8 +311,15 @@ class EventOverride(_Strict):
     to: str = ""
     label: str = ""
     every_days: int | None = Field(None, ge=1, le=MAX_DAYS)
+    param: str = ""
+    announced: dt.date | None = None
     value_check = field_validator("value")(_event_value)
     every_days_check = field_validator("every_days")(_every_days)
+
+    @model_validator(mode="after")
+    def _value(self) -> EventOverride:
+        _event_param(self.kind, self.param, self.value)
+        return self
 
 
 class Variant(_Strict):
@@ -275,6 +353,7 @@ class ScenarioFile(_Strict):
     departure: Departure
     travel: Travel
     stranded: Stranded
+    news: News | None = None  # absent: nobody reacts to news of a shut crossing
     files: Files = Files()
     variants: dict[str, Dimension] = {}
 
@@ -349,6 +428,14 @@ class PolicyRow(_Span):
     quota: int = Field(0, ge=0, le=MAX_PER_DAY)
     detection: float = Field(0.0, ge=0, le=1)  # added to stranded.detection_base
     source: str = ""
+    nationalities: str = ""  # selective: ISO3 codes admitted, ";"-separated (blank: all)
+    papers: Literal["any", "documented"] | None = None  # selective: "any" when blank
+    announced: dt.date | None = None  # when the decision became public
+
+    @model_validator(mode="after")
+    def _selective(self) -> PolicyRow:
+        _selective_columns(self.policy, self.nationalities, self.papers)
+        return self
 
 
 class EventRow(_Span):
@@ -360,8 +447,15 @@ class EventRow(_Span):
     source: str = ""
     reliability: str = ""
     every_days: int | None = Field(None, ge=1, le=MAX_DAYS)  # removal: repeat every N days
+    param: str = ""  # set: the parameter the row sets
+    announced: dt.date | None = None  # when the decision became public
     value_check = field_validator("value")(_event_value)
     every_days_check = field_validator("every_days")(_every_days)
+
+    @model_validator(mode="after")
+    def _value(self) -> EventRow:
+        _event_param(self.kind, self.param, self.value)
+        return self
 
 
 class NeedRow(_Strict):
