@@ -224,6 +224,26 @@ def test_crowds_are_present_on_their_start(tmp_path):
     assert tally(m, "crowd", "C")[day] == 300
 
 
+def test_a_blockade_holds_a_city_crowd_that_a_shelter_takes_in_and_lets_go(tmp_path):
+    # Necoclí 2021 in small: a crowd in town cannot go on; it is sheltered, then let go
+    m = run(
+        tmp_path,
+        stock=1,
+        hazard=0.0,
+        events=[
+            ("2025-01-01", "2025-01-20", "blockade", 1, "A", "", "blocked"),
+            ("2025-01-04", "", "crowd", 300, "C", "A", "in-town"),
+            ("2025-01-07", "", "shelter", 0, "C", "S", "to-shelter"),
+            ("2025-01-22", "2025-01-22", "shelter_exit", 1.0, "S", "A", "let-go"),
+        ],
+    )
+    assert m.state_counts[3, K.WAITING_CITY] == 300  # held in C from the day they appear
+    assert tally(m, "moved_in", "S")[6] == 300 and m.sheltered[6, m.index["S"]] == 300
+    assert tally(m, "exited", "S")[21] == 300
+    assert m.at_crossing[22, 0, C.ARRIVED] == 300  # they leave at night, 25 km the next day
+    assert m.state_counts[-1, K.ARRIVED] == 300
+
+
 def test_today_s_cases_write_no_new_indicator(tmp_path):
     m = run(tmp_path, policies=CLOSED_A, events=[("2025-01-10", "", "shelter", 0, "A", "S", "s")])
     assert m.tally.data == {}
