@@ -58,7 +58,7 @@ INDICATORS: dict[str, tuple[str, str]] = {
     "decided": ("ALL", "people who decided to leave"),
     "state_<state>": ("ALL", "people in each state in the evening"),
     # Written only by cases whose events use them (rules/border_places.py, border_inflow.py):
-    "inflow": ("home region or ALL", "people who joined the population at risk (inflow)"),
+    "inflow": ("home region", "people who joined the population at risk (inflow)"),
     "crowd": ("crossing, exit post, city, shelter", "people of a crowd present from the day"),
     "moved_in": ("shelter", "people moved into the shelter (split moves or moves from cities)"),
     "exited": ("shelter", "people who left the shelter (shelter_exit)"),

@@ -84,8 +84,9 @@ class Newcomers:
                 column="value",
             )
         for e in model.case.events:
-            if e.kind == "inflow":
-                model.tally.declare("inflow", e.target or "ALL")
+            if e.kind == "inflow":  # counted by home region (ALL sums them)
+                for r in [e.target] if e.target else [r.residence for r in model.case.population]:
+                    model.tally.declare("inflow", r)
             elif e.kind == "crowd":
                 model.tally.declare("crowd", e.target)
 
@@ -128,7 +129,9 @@ class Newcomers:
             if b.event.kind == "inflow":
                 v = K.draws(m.keys["depart"], K.THRESHOLD_DAY, idx, K.LEAVE_THRESHOLD)
                 m.departures.join(idx, v)
-                m.tally.add("inflow", b.event.target or "ALL", day, b.n)
+                homes, counts = np.unique(m.arrays.home[idx], return_counts=True)
+                for home, n in zip(homes, counts, strict=True):
+                    m.tally.add("inflow", m.places[home], day, int(n))
             else:
                 self._place_crowd(b.event, idx, day)
                 m.live = np.union1d(m.live, idx)

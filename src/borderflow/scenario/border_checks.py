@@ -204,7 +204,6 @@ _WHERE_KINDS = {
     "crossing, shelter": ("crossing", "shelter"),
     "ALL": ("ALL",),
     # the place-and-people mechanisms' indicators (rules/border_places.py, border_inflow.py)
-    "home region or ALL": ("residence", "ALL"),
     "crossing, exit post, city, shelter": ("crossing", "post", "city", "shelter"),
     "crossing, city, shelter, destination": ("crossing", "city", "shelter", "destination"),
 }
