@@ -204,8 +204,7 @@ class BorderModel:
                     f"crossing '{cs[k].name}': no road for the {name} journey",
                     file=self.case.path / self.spec.files.routes,
                 )
-        self.news = News(self, builder) if uses_news(self) else None
-        self.place_events = PlaceEvents(self, builder)
+        self._build_optional(builder)
         self.paths: PathTable = builder.build()
         self.divert_to = np.full(self.n_cross, -1)
         self.divert_path = np.full(self.n_cross, -1)
@@ -213,6 +212,11 @@ class BorderModel:
             reachable = [(self.paths.length(p), k2, p) for k2, p in options if p >= 0]
             if reachable:
                 _, self.divert_to[k], self.divert_path[k] = min(reachable)
+
+    def _build_optional(self, builder: PathBuilder) -> None:
+        """The optional mechanisms' state, with the roads they need (before the paths build)."""
+        self.news = News(self, builder) if uses_news(self) else None  # blockades and news
+        self.place_events = PlaceEvents(self, builder)  # shelters, exits, removals
 
     def _build_population(self, scale: float) -> None:
         case, spec = self.case, self.spec
@@ -337,9 +341,9 @@ class BorderModel:
             a.path, a.pos, a.t_state, self.spec.departure.preparation_days.value,
             self.cum_weights, self.n_cross, self.path_of, self.departed[day],
         )  # fmt: skip
-        u = self._draws(K.Draw.REDIRECT, day, deciders)
         redirect(
-            self.case, self.date(day), self.crossing_names, deciders, u, a.crossing, a.path,
+            self.case, self.date(day), self.crossing_names, deciders,
+            lambda people: self._draws(K.Draw.REDIRECT, day, people), a.crossing, a.path,
             a.home, self.path_of,
         )  # fmt: skip
 
@@ -443,6 +447,8 @@ class BorderModel:
             self.sheltered[day], self.children_sheltered[day],
         )  # fmt: skip
         self.live = self.live[:n]
+        if self.news is not None:
+            self.news.record(day)
         counts[K.FINAL] = self.final_counts[K.FINAL]
         counts[K.HOME] = self.stock - counts.sum()
 
