@@ -461,3 +461,16 @@ def test_fit_and_filter_read_a_compound_report_alike(tmp_path: Path) -> None:
     daily = np.cumsum(sum(series.values(i, c) for i in ways for c in "AB"))
     assert value == pytest.approx(daily[4:20].mean()) and value > 0
     assert simulated(model, o) == value
+
+
+def test_night_choices_raised_by_set_events(tmp_path: Path) -> None:
+    root = write_case(tmp_path / "c", stranded={"return_per_day": 0.3, "irregular_per_day": 0.5})
+    (root / "events.csv").write_text(
+        "start,end,kind,value,target,to,label,source,reliability,param\n"
+        "2025-01-10,2025-01-20,set,0.9,A,,night_rush,outlet (B),B,irregular_per_day\n"
+    )
+    findings, _ = lint_case(root)
+    night = [f for f in findings if "irregular_per_day" in f.message]
+    assert len(night) == 1 and night[0].where == "events.csv: crossing 'A'"
+    assert "return_per_day + irregular_per_day = 1.2 > 1 on some nights" in night[0].message
+    assert "irregular_per_day 0.7" in night[0].message
