@@ -474,3 +474,15 @@ def test_night_choices_raised_by_set_events(tmp_path: Path) -> None:
     assert len(night) == 1 and night[0].where == "events.csv: crossing 'A'"
     assert "return_per_day + irregular_per_day = 1.2 > 1 on some nights" in night[0].message
     assert "irregular_per_day 0.7" in night[0].message
+
+
+def test_misspelt_parameter_names_in_grids_and_priors(tmp_path: Path) -> None:
+    from borderflow.scenario.border_io import override
+
+    case = read_border_case(
+        write_case(tmp_path / "c", events=[("2025-01-05", "", "hazard", 2.0, "", "", "rush")])
+    )
+    with pytest.raises(ScenarioError, match=r"did you mean 'departure.base_hazard'\?"):
+        override(case, {"departure.base_hazzard": 0.1})
+    with pytest.raises(ScenarioError, match=r"no event labelled 'rushh' \(did you mean 'rush'\?\)"):
+        override(case, {"event.rushh": 2.0})

@@ -418,11 +418,13 @@ def parameter_value(case: BorderCase, name: str) -> float:
     section, _, key = name.partition(".")
     if section == "event":
         if key not in case.event_labels:
-            raise ScenarioError(f"no event labelled '{key}'", column=name)
+            hint = did_you_mean(key, case.event_labels)
+            raise ScenarioError(f"no event labelled '{key}'{hint}", column=name)
         values = [e.value for e in case.events if e.label == key]
         return values[0] if values else float("nan")  # dropped by this variant
     if section not in _sections(case) or key not in type(getattr(case.spec, section)).model_fields:
-        raise ScenarioError(f"unknown parameter '{name}'", column=name)
+        hint = did_you_mean(name, parameter_names(case))
+        raise ScenarioError(f"unknown parameter '{name}'{hint}", column=name)
     return getattr(getattr(case.spec, section), key).value
 
 
