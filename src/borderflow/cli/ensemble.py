@@ -44,12 +44,10 @@ def ensemble(
     scheduler: SchedulerOption = None,
     dask_local: DaskLocalOption = None,
 ) -> None:
-    """Run an ensemble: members drawn from the case's fit or priors, bands over members.
+    """Run an ensemble: members drawn from the case's fit (posterior.csv) or uncertain.toml.
 
-    Members draw whole particles of the case's posterior.csv if it has one, else its
-    uncertain.toml. Writes one Parquet file per member (atomically), draws.csv and
-    bands.parquet (5, 25, 50, 75 and 95 % quantiles per indicator, place and day). Run the same
-    command again after an interruption: only the missing members are computed, identically.
+    Writes one Parquet file per member (atomically), draws.csv and bands.parquet (quantiles
+    per indicator, place and day). Rerun after an interruption: only missing members run.
     """
     import time as _time
 
