@@ -28,6 +28,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 import test_observe
+from borderflow.ensemble.params import default_params_file
 from borderflow.ensemble.runner import BANDS, run_ensemble
 from borderflow.execute import serial_executor
 from borderflow.observe.models import Observation
@@ -555,8 +556,9 @@ def test_a_run_and_an_ensemble_reach_done_and_serve_their_results(api, tmp_path)
             run["created_at"]
         )
 
-    # the single run's series is exactly `borderflow run`'s series.csv
-    cli = run_border(resolve_scenario(CASE), seed=5, out_dir=tmp_path / "cli", plots=False)
+    # the single run's series is exactly `borderflow run`'s series.csv (the case's fit, if any)
+    cli = run_border(resolve_scenario(CASE), seed=5, out_dir=tmp_path / "cli", plots=False,
+                     fitted=True)  # fmt: skip
     r = c.get(f"/api/runs/{single}/series?format=csv", headers=h)
     assert r.content == (tmp_path / "cli" / "series.csv").read_bytes()
     assert r.text.splitlines()[1] == SERIES_HXL
@@ -567,9 +569,10 @@ def test_a_run_and_an_ensemble_reach_done_and_serve_their_results(api, tmp_path)
     assert summary == json.loads((tmp_path / "cli" / "summary.json").read_text())
     assert c.get(f"/api/runs/{single}/bands", headers=h).status_code == 404
 
-    # the ensemble: bands as `borderflow ensemble` computes them; series = median band
+    # the ensemble: bands as `borderflow ensemble` computes them (from the case's fit, if any);
+    # series = median band
     local = tmp_path / "ens"
-    run_ensemble(resolve_scenario(CASE), resolve_scenario(CASE) / "uncertain.toml", local,
+    run_ensemble(resolve_scenario(CASE), default_params_file(resolve_scenario(CASE)), local,
                  members=3, seed=4, executor=serial_executor())  # fmt: skip
     expected = pq.read_table(local / BANDS)
     bands = c.get(f"/api/runs/{ens}/bands?indicator=stranded", headers=h).json()
