@@ -16,6 +16,14 @@ from pydantic import BaseModel, ValidationError
 
 from borderflow.csvfile import csv_rows
 from borderflow.errors import ScenarioError
+from borderflow.observe.quantity import nfc
+from borderflow.scenario.border_checks import (
+    check_date_cell,
+    check_toml,
+    date_fields,
+    normalise_tree,
+    validate_case,
+)
 from borderflow.scenario.border_schema import (
     CrossingRow,
     EventRow,
@@ -31,6 +39,18 @@ from borderflow.scenario.border_schema import (
 from borderflow.scenario.confine import inside
 
 Row = TypeVar("Row", bound=BaseModel)
+#: The tables of a case folder and the model of their rows, in the order they are read.
+TABLE_MODELS: dict[str, type[BaseModel]] = {
+    "places": PlaceRow,
+    "routes": RouteRow,
+    "population": PopulationRow,
+    "groups": GroupRow,
+    "crossings": CrossingRow,
+    "policies": PolicyRow,
+    "events": EventRow,
+    "needs": NeedRow,
+    "observations": ObservationRow,
+}
 SHARE_TOLERANCE = 1e-6
 
 
@@ -108,16 +128,21 @@ def read_table(path: Path, model: type[Row]) -> tuple[tuple[Row, ...], tuple[int
     body = rows[1:]
     if body and all(c.strip().startswith("#") or not c.strip() for c in body[0][1]):
         body = body[1:]  # the HXL hashtag row
+    dates = date_fields(model)
     out = []
     lines = []
     for line, cells in body:
+        if cells and cells[0].lstrip().startswith("#"):
+            continue  # a comment (e.g. the example row of `borderflow new-case`)
         if len(cells) > len(header):
             raise ScenarioError(
                 f"has {len(cells)} cells for {len(header)} columns", file=path, row=line
             )
         record: dict[str, Any] = {
-            h: c.strip() for h, c in zip(header, cells, strict=False) if c.strip() != ""
+            h: nfc(c) for h, c in zip(header, cells, strict=False) if c.strip() != ""
         }
+        for h in dates & record.keys():
+            check_date_cell(record[h], path, line, h)
         try:
             out.append(model.model_validate(record))
         except ValidationError as exc:
@@ -210,12 +235,7 @@ def _validate(case: BorderCase) -> None:
         _validate_event(case, i, e, crossing_names)
         if e.kind == "shelter":
             need(e.to, "events", i, "to", "shelter")
-    for i, o in enumerate(case.observations):
-        if o.location not in places and o.location not in crossing_names:
-            raise ScenarioError(
-                f"unknown place or crossing '{o.location}'",
-                **case.where("observations", i, "location"),
-            )
+    validate_case(case)  # observations' quantities, variants' labels, quotas, end dates
 
 
 #: Event kinds whose ``target`` must be a crossing (``set`` may also leave it blank: all).
@@ -315,24 +335,15 @@ def read_border_case(
         raise ScenarioError(f"not UTF-8 text ({exc.reason})", file=toml_path) from None
     except OSError as exc:
         raise ScenarioError(f"cannot be read ({exc.strerror or exc})", file=toml_path) from None
+    raw = normalise_tree(raw)
+    check_toml(raw, ScenarioFile, toml_path)
     try:
         spec = ScenarioFile.model_validate(raw)
     except ValidationError as exc:
         where, msg = _first_error(exc)
         raise ScenarioError(msg, file=toml_path, column=where) from None
-    models = {
-        "places": PlaceRow,
-        "routes": RouteRow,
-        "population": PopulationRow,
-        "groups": GroupRow,
-        "crossings": CrossingRow,
-        "policies": PolicyRow,
-        "events": EventRow,
-        "needs": NeedRow,
-        "observations": ObservationRow,
-    }
     tables, lines = {}, {}
-    for table, model in models.items():
+    for table, model in TABLE_MODELS.items():
         name = getattr(spec.files, table)
         path = inside(root, root / name, named_in=toml_path, column=f"files.{table}")
         tables[table], lines[table] = read_table(path, model)
