@@ -69,3 +69,10 @@ def test_runs_to_the_end_and_keeps_everyone(case, drop_late):
     people = m.result().series.values("people", case.crossings[0].name)
     assert people is not None and np.all(np.asarray(people) >= 0)
     assert np.asarray(people).max() > 0  # each episode is about a crowd somewhere
+
+
+def test_every_variant_option_loads(case):
+    for dim, d in case.spec.variants.items():
+        for option in d.options:
+            picked = read_border_case(case.path, {dim: option})
+            assert picked.variant[dim] == option
