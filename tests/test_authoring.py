@@ -499,3 +499,10 @@ def test_indicators_written_only_when_used_read_as_zero(tmp_path: Path) -> None:
     assert result.series.block("waiting_city") is None
     assert Simulation(result).value(case.observations[0]) == 0.0
     assert quantity_series(result.series, "C", "stranded") is None  # not counted at a city
+
+
+def test_command_line_names_in_nfc() -> None:
+    from borderflow.cli.common import capacities
+
+    decomposed = unicodedata.normalize("NFD", "Necoclí-Capurganá")
+    assert capacities([f"{decomposed}=500"]) == {"Necoclí-Capurganá": 500}
