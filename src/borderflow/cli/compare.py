@@ -9,6 +9,7 @@ import typer
 
 from borderflow.cli.common import (
     CapacityOption,
+    LangOption,
     LazyProgress,
     ParamsOption,
     WorkersOption,
@@ -43,15 +44,18 @@ def compare(
     ] = None,
     params: ParamsOption = None,
     workers: WorkersOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Run variants of a case on the same random numbers; print and plot their differences."""
     from rich.table import Table
 
+    from borderflow.i18n import check_language
     from borderflow.runs import compare_border
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
     progress = LazyProgress(f"comparing {scenario}", delay=0.5, unit="variants")
     try:
+        check_language(lang)
         path = resolve_scenario(scenario)
         if scenario_kind(path) != "border":
             raise ScenarioError("compare needs a border case (scenario.toml)", file=path)
@@ -61,7 +65,7 @@ def compare(
         target = out_dir or Path("results") / f"compare-{path.resolve().name}-seed{seed}"
         if members is not None:
             _compare_ensembles(path, choices, variants, params, target, members, seed,
-                               capacities(capacity), workers)  # fmt: skip
+                               capacities(capacity), (workers, lang))  # fmt: skip
             return
         progress.start(len(choices))
         result = compare_border(
@@ -71,6 +75,7 @@ def compare(
             capacity=capacities(capacity),
             out_dir=target,
             on_run=lambda done, total: progress.advance(done - 1),
+            lang=lang,
         )
     except ScenarioError as exc:
         progress.stop()
@@ -99,13 +104,14 @@ def _compare_ensembles(
     members: int,
     seed: int,
     caps: dict[str, int],
-    workers: int | None,
+    workers_lang: tuple[int | None, str],
 ) -> None:
     from rich.table import Table
 
     from borderflow.ensemble.compare import compare_ensembles
     from borderflow.execute import choose_executor
 
+    workers, lang = workers_lang
     progress = LazyProgress("members", delay=0.0, unit="members")
     progress.start(members * len(choices))
     done = [0]
@@ -118,7 +124,7 @@ def _compare_ensembles(
         result = compare_ensembles(
             path, choices, list(specs), params or path / "uncertain.toml", target,
             members=members, seed=seed, capacity=caps, executor=choose_executor(workers),
-            on_member=tick,
+            on_member=tick, lang=lang,
         )  # fmt: skip
     finally:
         progress.stop()

@@ -11,6 +11,7 @@ from borderflow.cli.common import (
     DEFAULT_SCENARIO,
     CapacityOption,
     DaskLocalOption,
+    LangOption,
     LazyProgress,
     ParamsOption,
     SchedulerOption,
@@ -41,6 +42,7 @@ def ensemble(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     dask_local: DaskLocalOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Run an ensemble: members drawn from the uncertain parameters, bands over members.
 
@@ -52,11 +54,13 @@ def ensemble(
 
     from borderflow.ensemble.runner import run_ensemble
     from borderflow.execute import choose_executor
+    from borderflow.i18n import check_language
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
     progress = LazyProgress(f"ensemble {scenario}", delay=0.0, unit="members")
     t0 = _time.perf_counter()
     try:
+        check_language(lang)
         path = resolve_scenario(scenario)
         if scenario_kind(path) != "border":
             raise ScenarioError("ensembles need a border case (scenario.toml)", file=path)
@@ -86,6 +90,7 @@ def ensemble(
             executor=choose_executor(workers, scheduler, dask_local),
             on_start=start,
             on_member=member,
+            lang=lang,
         )
     except ScenarioError as exc:
         progress.stop()
@@ -119,6 +124,7 @@ def sensitivity(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     dask_local: DaskLocalOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Sobol' indices of the headline outputs with respect to the uncertain parameters."""
     import numpy as np
@@ -127,11 +133,13 @@ def sensitivity(
     from borderflow.ensemble.params import read_uncertain
     from borderflow.ensemble.sensitivity import sobol
     from borderflow.execute import choose_executor
+    from borderflow.i18n import check_language
     from borderflow.scenario.border_io import read_border_case
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
     progress = LazyProgress(f"sensitivity {scenario}", delay=0.0, unit="runs")
     try:
+        check_language(lang)
         path = resolve_scenario(scenario)
         if scenario_kind(path) != "border":
             raise ScenarioError("sensitivity needs a border case (scenario.toml)", file=path)
@@ -147,7 +155,9 @@ def sensitivity(
             progress.advance(done - 1)
 
         executor = choose_executor(workers, scheduler, dask_local)
-        result = sobol(case, uncertain, target, n=n, seed=seed, executor=executor, on_run=tick)
+        result = sobol(
+            case, uncertain, target, n=n, seed=seed, executor=executor, on_run=tick, lang=lang
+        )
     except ScenarioError as exc:
         progress.stop()
         fail(exc)

@@ -53,8 +53,12 @@ def compare_ensembles(
     capacity: dict[str, int] | None = None,
     executor: Executor | None = None,
     on_member: Callable[[int], None] | None = None,
+    lang: str = "en",
 ) -> EnsembleComparison:
-    """Run (or resume) one ensemble per variant in ``out_dir/<k>/``; compare member by member."""
+    """Run (or resume) one ensemble per variant in ``out_dir/<k>/``; compare member by member.
+
+    ``lang``: the language of the charts (compare.png and each variant's fan.png).
+    """
     if len(choices) < 2:
         raise ScenarioError("compare needs at least two variants (the first is the baseline)")
     from borderflow.results.headline import figures
@@ -73,6 +77,7 @@ def compare_ensembles(
             variant=choice,
             capacity=capacity,
             executor=executor,
+            lang=lang,
             on_member=on_member,
         )
         folders.append(folder)
@@ -115,6 +120,6 @@ def compare_ensembles(
 
     with atomic_outputs(out_dir) as out:
         out.write(COMPARE_CSV, lambda p: write_csv(p, tags, table()))
-        out.write(COMPARE_PNG, lambda p: plot_effects(result, p))
+        out.write(COMPARE_PNG, lambda p: plot_effects(result, p, lang))
     result.files = [out_dir / COMPARE_CSV, out_dir / COMPARE_PNG]
     return result
