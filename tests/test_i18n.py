@@ -12,7 +12,13 @@ import pytest
 from border_factory import write_case
 from borderflow.errors import ScenarioError
 from borderflow.i18n import catalog, check_language, fmt_date, fmt_number, js_catalog, translator
-from borderflow.i18n_sources import all_messages, html_messages, js_calls_without_literal
+from borderflow.i18n_sources import (
+    WEB_STATIC,
+    all_messages,
+    html_messages,
+    js_calls_without_literal,
+    unmarked_html,
+)
 from borderflow.report.plots.run import plot_flows, plot_stranded
 from borderflow.results.series import read_parquet
 from borderflow.runs import run_border
@@ -49,6 +55,22 @@ def test_the_extractor_sees_python_javascript_and_html():
     # after a template literal with quotes inside (where Babel's JavaScript lexer gets lost)
     assert found["Row (line in the file)"].startswith("web/static/upload.js")
     assert html_messages()["Needs at the peak"] == "situation.html"  # data-i18n
+
+
+def test_every_text_of_every_dashboard_page_is_marked_for_translation(tmp_path):
+    pages = sorted(WEB_STATIC.glob("*.html"))
+    assert {p.name for p in pages} >= {"map.html", "situation.html"}
+    for page in pages:
+        assert unmarked_html(page) == [], page.name
+    assert html_messages()["Map of the route graph"] == "map.html"  # data-i18n-attrs
+    assert html_messages()["Map · borderflow"] == "map.html"  # the page's title
+    # the check itself: English left unmarked, in a text or a visible attribute, is caught
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        "<main><h1 data-i18n>Route map</h1><p>Day <code>#date</code></p>"
+        '<div aria-label="Map" data-i18n-attrs="title"></div><script>var a = "x";</script></main>'
+    )
+    assert unmarked_html(bad) == ["Day", "Map"]
 
 
 def test_translator_fills_placeholders_and_rejects_unknown_languages():
