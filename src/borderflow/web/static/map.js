@@ -195,10 +195,10 @@ function layout() {
   // longitude degrees shrink with latitude: keep distances true at the map's middle latitude
   const midLat = (Math.min(...lats) + Math.max(...lats)) / 2;
   return {
-    margin: { l: 50, r: 20, t: 20, b: 40 },
+    margin: { l: 50, r: 20, t: 20, b: 70 },
     xaxis: { title: { text: t("longitude") }, range: [Math.min(...lons) - pad, Math.max(...lons) + pad], zeroline: false },
     yaxis: { title: { text: t("latitude") }, range: [Math.min(...lats) - pad, Math.max(...lats) + pad], scaleanchor: "x", scaleratio: 1 / Math.cos((midLat * Math.PI) / 180), zeroline: false },
-    legend: { orientation: "h", y: -0.08 },
+    legend: { orientation: "h", x: 0, y: -0.1, yanchor: "top" }, // under the axis title
     plot_bgcolor: world ? "#dbe7f0" : undefined, // the sea, when the world is drawn
     hovermode: "closest",
     font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" },
