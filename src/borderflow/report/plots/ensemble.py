@@ -13,7 +13,6 @@ import numpy as np
 
 from borderflow.i18n import N_, fmt_number, translator
 from borderflow.report.plots.common import (
-    case_title,
     date_axis,
     figure,
     line_colour,
@@ -74,14 +73,13 @@ def plot_fan(bands: pa.Table, case: BorderCase, path: Path, members: int, lang: 
             ax.set_title(T(title, crossing=name), fontsize=11)
             if i == 0:
                 ax.legend(loc="upper right", frameon=False, fontsize=8)
-    fig.suptitle(
-        T(
-            "{title}: ensemble of {members} members (median, 50 % and 90 % bands)",
-            title=case_title(case, lang),
-            members=members,
-        ),
-        fontsize=12,
+    title = T("{title} (case {case})", title=case.spec.case.title, case=case.name)
+    text = T(
+        "{title}: ensemble of {members} members (median, 50 % and 90 % bands)",
+        title=title,
+        members=members,
     )
+    fig.suptitle(wrap(text, 130), fontsize=12)
     save_png(fig, path)
 
 
@@ -107,7 +105,7 @@ def plot_effects(result, path: Path, lang: str = "en") -> None:
     fig = figure(11, 0.55 * len(keys) * max(len(variants), 1) + 1.8)
     ax = fig.add_subplot()
     y = 0
-    ticks, labels = [], []
+    ticks, labels, ends = [], [], [0.0]
     for key in keys:
         for k, label in enumerate(variants, start=1):
             mid, lo, hi = result.interval(key, k, diff=True)
@@ -115,6 +113,7 @@ def plot_effects(result, path: Path, lang: str = "en") -> None:
             colour = line_colour(k)
             ax.plot([lo / scale * 100, hi / scale * 100], [y, y], color=colour, linewidth=3)
             ax.plot([mid / scale * 100], [y], "o", color=colour)
+            ends += [lo / scale * 100, hi / scale * 100]
             ax.annotate(
                 T(
                     "{mid} [{low} to {high}]",
@@ -133,6 +132,8 @@ def plot_effects(result, path: Path, lang: str = "en") -> None:
             y -= 1
         y -= 0.5
     ax.axvline(0, color="#333333", linewidth=1)
+    span = max(max(ends) - min(ends), 1.0)  # room on the right for the labels in people
+    ax.set_xlim(min(ends) - 0.05 * span, max(ends) + 0.45 * span)
     ax.set_yticks(ticks, labels, fontsize=8)
     ax.set_xlabel(
         T("Change from the baseline ({baseline}), % of the baseline's median",
@@ -146,7 +147,7 @@ def plot_effects(result, path: Path, lang: str = "en") -> None:
         case=result.case,
         members=result.members,
     )
-    ax.set_title(wrap(title, 110), fontsize=11)
+    fig.suptitle(wrap(title, 120), fontsize=11)
     save_png(fig, path)
 
 
