@@ -526,13 +526,13 @@ def test_map_and_sources(server: str, seeded_run: int, page) -> None:
     world = {t["name"]: t for t in drawn if t["kind"] == "boundary"}
     assert {"land", "lakes", "country border", "first-level region"} == set(world)
     assert len(world["country border"]["x"]) > 100 and len(world["first-level region"]["x"]) > 100
+    shot(page, "map")  # on the day with the most people stranded
     peak_day = page.get_by_test_id("map-day-label").inner_text()
     sizes = page.evaluate("() => document.getElementById('map-chart').data.at(-1).marker.size")
     page.get_by_label("Day", exact=True).fill("0")
     expect(page.get_by_test_id("map-day-label")).not_to_have_text(peak_day)
     after = page.evaluate("() => document.getElementById('map-chart').data.at(-1).marker.size")
     assert max(after) < max(sizes)  # fewer people stranded on the first day than at the peak
-    shot(page, "map")
 
     page.get_by_test_id("nav-sources").click()
     expect_state(page, "main", "ready")
