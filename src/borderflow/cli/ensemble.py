@@ -66,8 +66,6 @@ def ensemble(
         path = resolve_scenario(scenario)
         if scenario_kind(path) != "border":
             raise ScenarioError("ensembles need a border case (scenario.toml)", file=path)
-        params_file = params or (path / "uncertain.toml")
-        choice = pairs(variant, "--variant")
         target = out_dir or Path("results") / f"ensemble-{path.resolve().name}-seed{seed}"
         done = [0]
 
@@ -82,19 +80,12 @@ def ensemble(
             progress.advance(done[0] - 1)
 
         result = run_ensemble(
-            path,
-            params_file,
-            target,
-            members=members,
-            seed=seed,
-            variant=choice,
-            capacity=capacities(capacity),
+            path, params or path / "uncertain.toml", target, members=members, seed=seed,
+            variant=pairs(variant, "--variant"), capacity=capacities(capacity),
             known_at_origin=known_at_origin,
             executor=choose_executor(workers, scheduler, dask_local),
-            on_start=start,
-            on_member=member,
-            lang=lang,
-        )
+            on_start=start, on_member=member, lang=lang,
+        )  # fmt: skip
     except ScenarioError as exc:
         progress.stop()
         fail(exc)

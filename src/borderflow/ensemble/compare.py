@@ -69,17 +69,9 @@ def compare_ensembles(
     for k, choice in enumerate(choices):
         folder = out_dir / f"variant-{k}"
         run_ensemble(
-            case_dir,
-            params_file,
-            folder,
-            members=members,
-            seed=seed,
-            variant=choice,
-            capacity=capacity,
-            executor=executor,
-            lang=lang,
-            on_member=on_member,
-        )
+            case_dir, params_file, folder, members=members, seed=seed, variant=choice,
+            capacity=capacity, executor=executor, lang=lang, on_member=on_member,
+        )  # fmt: skip
         folders.append(folder)
     case = read_border_case(case_dir, choices[0])
     crossings = [c.name for c in case.crossings]

@@ -553,21 +553,12 @@ def _circle_legend(fig, legend_ax, above, t: _Totals, lang: str) -> None:
     T = translator(lang)
     circles = []
     for name, peak in t.peaks.items():
+        label = wrap(T("{crossing}: {n} people", crossing=name, n=fmt_number(peak, lang)), 24)
+        size = max(math.sqrt(_circle_size(peak, t.largest_peak)), 1.0)
         circles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="none",
-                markerfacecolor=_STRANDED_CIRCLE,
-                markeredgecolor="#8a2a0f",
-                alpha=0.45,
-                markersize=max(math.sqrt(_circle_size(peak, t.largest_peak)), 1.0),
-                label=wrap(
-                    T("{crossing}: {n} people", crossing=name, n=fmt_number(peak, lang)), 24
-                ),
-            )
-        )
+            Line2D([], [], marker="o", linestyle="none", markerfacecolor=_STRANDED_CIRCLE,
+                   markeredgecolor="#8a2a0f", alpha=0.45, markersize=size, label=label)
+        )  # fmt: skip
     diameter = max((h.get_markersize() for h in circles), default=0.0)
     fontsize = 9
     bottom = above.get_window_extent(fig.canvas.get_renderer()).y0
