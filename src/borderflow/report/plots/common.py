@@ -146,16 +146,15 @@ def people_axis(ax, label: str, *, signed: bool = False, lang: str = "en") -> No
         ax.set_ylim(0, max(hi, 4))
 
 
-def degrees_axes(ax, lang: str) -> None:
-    """Longitude and latitude ticks with the language's decimal sign (-17,5 in Spanish)."""
+def number_ticks(axis, lang: str) -> None:
+    """Tick labels with the language's decimal sign (-17,5 in Spanish); English keeps its own."""
     from babel.numbers import format_decimal
     from matplotlib.ticker import FuncFormatter
 
     if lang != "en":
-        for axis in (ax.xaxis, ax.yaxis):
-            axis.set_major_formatter(
-                FuncFormatter(lambda v, _pos: format_decimal(round(v, 6), locale=lang))
-            )
+        axis.set_major_formatter(
+            FuncFormatter(lambda v, _p: format_decimal(round(v, 6), locale=lang))
+        )
 
 
 def date_span(table: pa.Table) -> np.ndarray:

@@ -16,6 +16,7 @@ from borderflow.report.plots.common import (
     date_axis,
     figure,
     line_colour,
+    number_ticks,
     origin_line,
     people_axis,
     save_png,
@@ -139,7 +140,7 @@ def plot_effects(result, path: Path, lang: str = "en") -> None:
         T("Change from the baseline ({baseline}), % of the baseline's median",
           baseline=result.labels[0])
     )  # fmt: skip
-    ax.xaxis.set_major_formatter(_number_formatter(lang))
+    number_ticks(ax.xaxis, lang)
     ax.grid(True, axis="x", color="#dddddd")
     title = T(
         "{case}: effect of each variant, member by member over {members} members"
@@ -152,14 +153,6 @@ def plot_effects(result, path: Path, lang: str = "en") -> None:
 
 
 # -- sobol.png -------------------------------------------------------------------------------
-
-
-def _number_formatter(lang: str):
-    """Tick labels with the language's decimal sign."""
-    from babel.numbers import format_decimal
-    from matplotlib.ticker import FuncFormatter
-
-    return FuncFormatter(lambda v, _pos: format_decimal(round(v, 6), locale=lang))
 
 
 def plot_sobol(result, path: Path, lang: str = "en") -> None:
@@ -185,7 +178,7 @@ def plot_sobol(result, path: Path, lang: str = "en") -> None:
         figure_label, _, crossing = output.rpartition(", ")
         ax.set_title(figure_name(figure_label, crossing, lang), fontsize=11)
         ax.set_xlabel(T("share of the output's variance"))
-        ax.xaxis.set_major_formatter(_number_formatter(lang))
+        number_ticks(ax.xaxis, lang)
         ax.grid(True, axis="x", color="#dddddd")
         ax.legend(loc="lower right", frameon=False, fontsize=8)
     for ax in axes[len(outputs) :]:

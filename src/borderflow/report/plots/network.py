@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from borderflow.i18n import N_, fmt_date, fmt_number, translator
-from borderflow.report.plots.common import date_span, degrees_axes, figure, wrap
+from borderflow.report.plots.common import date_span, figure, number_ticks, wrap
 from borderflow.report.plots.data import peak_stranded, segment_totals
 
 if TYPE_CHECKING:
@@ -267,7 +267,8 @@ def _fit_limits(
     T = translator(lang)
     ax.set_xlabel(T("Longitude (°)"))
     ax.set_ylabel(T("Latitude (°)"))
-    degrees_axes(ax, lang)
+    number_ticks(ax.xaxis, lang)
+    number_ticks(ax.yaxis, lang)
     ax.grid(True, color="#ffffff", linewidth=0.5, alpha=0.6)
     ax.set_axisbelow(True)
     ax.tick_params(labelsize=8)
