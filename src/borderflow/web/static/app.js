@@ -583,9 +583,11 @@ export function fmt(x) {
   }
   if (typeof x === "number") {
     if (!Number.isFinite(x)) return String(x);
+    // grouping always, as the report's and the command line's (Babel's) counts: 4.077, not 4077
+    const locale = lang === "es" ? "es-ES" : "en-GB";
     return Math.abs(x) >= 100 || Number.isInteger(x)
-      ? Math.round(x).toLocaleString(lang === "es" ? "es-ES" : "en-GB")
-      : x.toLocaleString(lang === "es" ? "es-ES" : "en-GB", { maximumFractionDigits: 2 });
+      ? Math.round(x).toLocaleString(locale, { useGrouping: "always" })
+      : x.toLocaleString(locale, { maximumFractionDigits: 2, useGrouping: "always" });
   }
   if (typeof x === "object") {
     // an ensemble figure, e.g. {median, q05, q95} or {q50, q05, q95}
