@@ -178,3 +178,26 @@ def test_spanish_charts_are_deterministic_and_the_fan_is_translated(small_run, t
     for path, lang in zip(paths, ("es", "es", "en"), strict=True):
         plot_fan(bands, case, path, 3, lang)
     assert paths[0].read_bytes() == paths[1].read_bytes() != paths[2].read_bytes()
+
+
+def test_compare_prints_and_draws_in_spanish(small_run):
+    case_dir, root = small_run
+    res = subprocess.run(
+        [sys.executable, "-m", "borderflow", "compare", str(case_dir), "default", "default",
+         "--lang", "es", "--out", str(root / "cmp-es")],
+        capture_output=True, text=True, env=_env(),
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "variantes con los mismos números aleatorios (semilla 0)" in res.stdout
+    assert "default (referencia)" in res.stdout and "máximo de varados" in res.stdout
+    assert "escrito:" in res.stdout and (root / "cmp-es" / "compare.png").stat().st_size > 0
+    for command in ("compare", "ensemble", "sensitivity", "calibrate", "backtest"):
+        args = [str(case_dir), "default", "default"] if command == "compare" else [str(case_dir)]
+        bad = subprocess.run(
+            [sys.executable, "-m", "borderflow", command, *args, "--lang", "fr",
+             "--out", str(root / f"never-{command}")],
+            capture_output=True, text=True, env=_env(),
+        )  # fmt: skip
+        assert bad.returncode == 2, (command, bad.stderr)
+        assert bad.stderr.strip() == "error: --lang 'fr': choose one of en, es", command
+        assert not (root / f"never-{command}").exists()

@@ -121,9 +121,6 @@ def sensitivity(
     lang: LangOption = "en",
 ) -> None:
     """Sobol' indices of the headline outputs with respect to the uncertain parameters."""
-    import numpy as np
-    from rich.table import Table
-
     from borderflow.ensemble.params import read_uncertain
     from borderflow.ensemble.sensitivity import sobol
     from borderflow.execute import choose_executor
@@ -157,15 +154,36 @@ def sensitivity(
         fail(exc)
         return
     progress.stop()
+    _print_sobol(result, lang)
+
+
+def _print_sobol(result, lang: str) -> None:
+    """One table per output: the parameters ranked by their total index, in ``lang``."""
+    import numpy as np
+    from babel.numbers import format_decimal
+    from rich.table import Table
+
+    from borderflow.i18n import translator
+    from borderflow.report.plots.ensemble import figure_name
+
+    T = translator(lang)
+
+    def index(value: float) -> str:
+        return format_decimal(value, format="0.000", locale=lang)
+
     for output, ind in result.indices.items():
-        table = Table(title=f"{result.case}: {output} ({result.runs} runs), ranked by total index")
-        for col in ("parameter", "total (ST)", "first order (S1)"):
-            table.add_column(col, justify="left" if col == "parameter" else "right")
+        label, _, crossing = output.rpartition(", ")
+        title = T("{case}: {output} ({runs} runs), ranked by total index", case=result.case,
+                  output=figure_name(label, crossing, lang), runs=result.runs)  # fmt: skip
+        table = Table(title=title)
+        table.add_column(T("parameter"), justify="left")
+        for col in (T("total (ST)"), T("first order (S1)")):
+            table.add_column(col, justify="right")
         for j in np.argsort(-ind["ST"]):
             table.add_row(
                 result.names[j],
-                f"{ind['ST'][j]:.3f} ± {ind['ST_conf'][j]:.3f}",
-                f"{ind['S1'][j]:.3f} ± {ind['S1_conf'][j]:.3f}",
+                f"{index(ind['ST'][j])} ± {index(ind['ST_conf'][j])}",
+                f"{index(ind['S1'][j])} ± {index(ind['S1_conf'][j])}",
             )
         out.print(table)
-    out.print(f"wrote {', '.join(str(p) for p in result.files)}", highlight=False)
+    out.print(T("wrote {files}", files=", ".join(str(p) for p in result.files)), highlight=False)
