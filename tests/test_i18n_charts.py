@@ -178,3 +178,19 @@ def test_a_string_drawn_as_is_is_caught(marked, small_run):
     fig = plot_stranded(table, case, LANG)
     fig.axes[0].set_title("People stranded")
     assert untranslated(fig, _names(case)) == ["People stranded"]
+
+
+def test_the_score_chart(marked, small_run):
+    from borderflow.calibrate.outcomes import Scored, plot_scores
+    from borderflow.scenario.border_schema import ObservationRow
+
+    _, case = small_run
+    reports = [
+        ObservationRow(date=dt.date(2025, 1, 10), location="A", indicator="stranded", low=5,
+                       high=9),
+        ObservationRow(date=dt.date(2025, 1, 11), end=dt.date(2025, 1, 14), stat="mean",
+                       location="A", indicator="crossed", low=1, high=3),
+    ]  # fmt: skip
+    scored = [Scored(o, np.array([2.0, 4.0, 7.0])) for o in reports]
+    fig = plot_scores(scored, "⟦title⟧", LANG)
+    assert untranslated(fig, _names(case)) == []
