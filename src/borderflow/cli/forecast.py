@@ -11,6 +11,7 @@ import typer
 from borderflow.cli.common import (
     DEFAULT_SCENARIO,
     CapacityOption,
+    KnownAtOriginOption,
     LazyProgress,
     VariantOption,
     capacities,
@@ -63,6 +64,7 @@ def forecast(
     ] = False,
     variant: VariantOption = None,
     capacity: CapacityOption = None,
+    known_at_origin: KnownAtOriginOption = False,
 ) -> None:
     """Forecast from the origin, the members' state weighed by every report known by then.
 
@@ -84,7 +86,7 @@ def forecast(
         target = out_dir or Path("results") / f"forecast-{path.resolve().name}-seed{seed}"
         spec = ForecastSpec(
             path, target, members, seed, params, db,
-            pairs(variant, "--variant"), capacities(capacity), horizon,
+            pairs(variant, "--variant"), capacities(capacity), horizon, known_at_origin,
         )  # fmt: skip
         progress.start(members)
         result = run_forecast(

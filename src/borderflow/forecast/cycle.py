@@ -173,9 +173,11 @@ class ForecastSpec:
     variant: dict[str, str] = field(default_factory=dict)
     capacity: dict[str, int] = field(default_factory=dict)
     horizon: int | None = None  # days the members run after the origin (None: to the end)
+    known_at_origin: bool = False  # drop the rows announced after the case's origin
 
     def settings(self, case: BorderCase, params_file: Path) -> dict:
-        return {
+        extra = {"known_at_origin": True} if self.known_at_origin else {}
+        return extra | {
             "case_dir": str(self.case_dir.resolve()),
             "variant": case.variant,
             "capacity": self.capacity,
@@ -207,7 +209,9 @@ def forecast(
     Goes on from the last stored forecast with an earlier origin and weighs only the reports
     it did not use; ``refit`` starts from the parameters' distribution on day 0 instead.
     """
-    case = read_border_case(spec.case_dir, spec.variant or None)
+    case = read_border_case(
+        spec.case_dir, spec.variant or None, known_at_origin=spec.known_at_origin
+    )
     origin = origin or case.spec.case.origin
     day = _origin_day(case, origin)
     params_file = spec.params_file or default_params(spec.case_dir)

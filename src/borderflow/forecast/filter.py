@@ -32,6 +32,7 @@ from borderflow.ensemble.params import Distribution, Normal
 from borderflow.ensemble.runner import member_draw
 from borderflow.errors import ScenarioError
 from borderflow.forecast.likelihood import log_likelihood
+from borderflow.observe.quantity import quantity_series, reliability_weights
 from borderflow.results.series import FLOW_SEPARATOR
 from borderflow.rules.border import BorderModel
 from borderflow.scenario.border_io import BorderCase, override
@@ -118,7 +119,7 @@ def advance(p: Particles, day: int, on_day: Callable[[], None] | None = None) ->
 
 def simulated(model: BorderModel, o: ObservationRow) -> float:
     """A particle's figure for a report (0 when the run does not count that figure)."""
-    series = model.result().series.values(o.indicator, o.location)
+    series = quantity_series(model.result().series, o.location, o.indicator)
     if series is None:
         return 0.0
     v = figure(series, model.start_date, o)
@@ -131,7 +132,7 @@ def countable(model: BorderModel, o: ObservationRow) -> bool:
     A road's flow is counted even when the run has no row for it yet: no row means no flow.
     """
     series = model.result().series
-    if series.values(o.indicator, o.location) is not None:
+    if quantity_series(series, o.location, o.indicator) is not None:
         return True
     return o.indicator == "flow" and o.location in {
         f"{r.from_}{FLOW_SEPARATOR}{r.to}" for r in model.case.routes
@@ -236,7 +237,11 @@ def assimilate(
         x = np.array([[simulated(m, o) for o in group] for m in p.models])
         w = p.weights
         medians = [weighted_median(x[:, j], w) for j in range(len(group))]
-        ll = sum(log_likelihood(o, x[:, j]) for j, o in enumerate(group))
+        weights = reliability_weights(group)
+        ll = sum(
+            wt * log_likelihood(o, x[:, j])
+            for j, (o, wt) in enumerate(zip(group, weights, strict=True))
+        )
         if not np.isfinite(np.max(p.log_w + ll)):
             raise ScenarioError(f"no particle is compatible with the reports of day {day}")
         p.log_w = p.log_w + ll
