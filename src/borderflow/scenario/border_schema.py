@@ -13,8 +13,10 @@ A case folder holds::
                       multiplier, preferred crossing weights, source
     crossings.csv     name, exit_post, entry_post, open_hour, close_hour, capacity_per_day,
                       regular_per_day, source
-    policies.csv      crossing, side (entry | exit), start, end, policy, quota, detection, source
-    events.csv        start, end, kind, value, target, to, label, source, reliability
+    policies.csv      crossing, side (entry | exit), start, end, policy, quota, detection, source,
+                      optional nationalities and papers (policy selective), announced
+    events.csv        start, end, kind, value, target, to, label, source, reliability, optional
+                      param (kind set) and announced
     needs.csv         indicator, per_person, unit, standard
     observations.csv  date, location, indicator, low, high, source, reliability
 
@@ -29,7 +31,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 PlaceKind = Literal["residence", "city", "post", "destination", "shelter"]
 Policy = Literal["open", "documented_only", "closed", "quota", "corridor", "selective"]
@@ -182,7 +192,7 @@ class News(_Strict):
     informed go home (``home_per_day``), divert (``divert_per_day``) or wait.
     """
 
-    delay_days: Days
+    delay_days: Days  # whole days (a fraction is dropped)
     home_per_day: Probability
     divert_per_day: Probability
 
@@ -206,8 +216,9 @@ class Files(_Strict):
     observations: str = "observations.csv"
 
 
-def _event_value(kind: str, value: float) -> None:
+def _event_value(value: float, info: ValidationInfo) -> float:
     """What ``value`` means depends on the kind of event; each has its range."""
+    kind = info.data.get("kind")
     if kind in ("hazard", "deadline") and not 0 <= value <= 1e6:
         raise ValueError(f"value {value:g} is out of range: a {kind} factor, from 0 to 1,000,000")
     if kind == "reinforcement" and not 0 <= value <= 1:
@@ -216,33 +227,42 @@ def _event_value(kind: str, value: float) -> None:
         raise ValueError(f"value {value:g} is out of range: people, from 0 to {MAX_PEOPLE:,}")
     if kind == "redirect" and not 0 <= value <= 1:
         raise ValueError(f"value {value:g} is out of range: a share, from 0 to 1")
+    return value
 
 
-def _event_param(kind: str, param: str, value: float) -> None:
+def _check_param(param: str, info: ValidationInfo) -> str:
     """``param`` belongs to ``set`` events only, and must name a parameter they can set."""
-    if kind != "set":
-        if param:
-            raise ValueError(f"param '{param}' is only for kind 'set' (this row is '{kind}')")
-        return
-    if param not in SET_PARAMS:
-        names = ", ".join(SET_PARAMS)
-        raise ValueError(f"kind 'set' needs param, one of {names} (got '{param}')")
-    low, high, what = SET_PARAMS[param]
-    if not low <= value <= high:
-        raise ValueError(f"value {value:g} is out of range for {param}: {what}")
+    kind = info.data.get("kind")
+    if kind is None:
+        return param
+    if kind != "set" and param:
+        raise ValueError(f"'{param}' is only for kind 'set' (this row is '{kind}')")
+    if kind == "set" and param not in SET_PARAMS:
+        raise ValueError(f"kind 'set' needs param, one of {', '.join(SET_PARAMS)} (got '{param}')")
+    return param
 
 
-def _selective_columns(policy: str, nationalities: str, papers: str | None) -> None:
+def _set_range(kind: str, param: str, value: float) -> None:
+    """The value of a ``set`` row in the range of the parameter it sets."""
+    if kind == "set" and param in SET_PARAMS:
+        low, high, what = SET_PARAMS[param]
+        if not low <= value <= high:
+            raise ValueError(f"value {value:g} is out of range for {param}: {what}")
+
+
+def _check_selective(text: str | None, info: ValidationInfo) -> str | None:
     """``nationalities`` and ``papers`` belong to the ``selective`` policy only."""
-    if policy == "selective":
-        for code in nationalities.split(";"):
+    policy = info.data.get("policy")
+    if policy is None or text is None or text == "":
+        return text
+    if policy != "selective":
+        raise ValueError(f"only for policy 'selective' (this row is '{policy}')")
+    if info.field_name == "nationalities":
+        for code in text.split(";"):
             code = code.strip()
             if code and (len(code) != 3 or not code.isascii() or not code.isupper()):
-                raise ValueError(f"nationalities: '{code}' is not an ISO3 code (e.g. SYR;IRQ)")
-        return
-    if nationalities or papers is not None:
-        column = "nationalities" if nationalities else "papers"
-        raise ValueError(f"{column} is only for policy 'selective' (this row is '{policy}')")
+                raise ValueError(f"'{code}' is not an ISO3 code (e.g. SYR;IRQ)")
+    return text
 
 
 class PolicyOverride(_Strict):
@@ -259,10 +279,7 @@ class PolicyOverride(_Strict):
     papers: Literal["any", "documented"] | None = None
     announced: dt.date | None = None
 
-    @model_validator(mode="after")
-    def _selective(self) -> PolicyOverride:
-        _selective_columns(self.policy, self.nationalities, self.papers)
-        return self
+    selective_check = field_validator("nationalities", "papers")(_check_selective)
 
 
 class EventOverride(_Strict):
@@ -273,13 +290,14 @@ class EventOverride(_Strict):
     target: str = ""
     to: str = ""
     label: str = ""
-    param: str = ""
+    param: str = Field("", validate_default=True)
     announced: dt.date | None = None
+    value_check = field_validator("value")(_event_value)
+    param_check = field_validator("param")(_check_param)
 
     @model_validator(mode="after")
     def _value(self) -> EventOverride:
-        _event_value(self.kind, self.value)
-        _event_param(self.kind, self.param, self.value)
+        _set_range(self.kind, self.param, self.value)
         return self
 
 
@@ -393,10 +411,7 @@ class PolicyRow(_Span):
     papers: Literal["any", "documented"] | None = None  # selective: "any" when blank
     announced: dt.date | None = None  # when the decision became public
 
-    @model_validator(mode="after")
-    def _selective(self) -> PolicyRow:
-        _selective_columns(self.policy, self.nationalities, self.papers)
-        return self
+    selective_check = field_validator("nationalities", "papers")(_check_selective)
 
 
 class EventRow(_Span):
@@ -407,13 +422,14 @@ class EventRow(_Span):
     label: str = ""  # a name variants refer to
     source: str = ""
     reliability: str = ""
-    param: str = ""  # set: the parameter the row sets
+    param: str = Field("", validate_default=True)  # set: the parameter the row sets
     announced: dt.date | None = None  # when the decision became public
+    value_check = field_validator("value")(_event_value)
+    param_check = field_validator("param")(_check_param)
 
     @model_validator(mode="after")
     def _value(self) -> EventRow:
-        _event_value(self.kind, self.value)
-        _event_param(self.kind, self.param, self.value)
+        _set_range(self.kind, self.param, self.value)
         return self
 
 
