@@ -24,12 +24,14 @@ from borderflow.scenario.border_checks import (
     normalise_tree,
     validate_case,
 )
+from borderflow.scenario.border_places import Where, check_modes, check_place_events
 from borderflow.scenario.border_schema import (
     CrossingRow,
     EventRow,
     GroupRow,
     NeedRow,
     ObservationRow,
+    Param,
     PlaceRow,
     PolicyRow,
     PopulationRow,
@@ -195,6 +197,7 @@ def _validate(case: BorderCase) -> None:
         if r.from_ == r.to:
             where = case.where("routes", i, "to")
             raise ScenarioError(f"route from '{r.from_}' to itself", **where)
+    check_modes(case)
     for i, r in enumerate(case.population):
         need(r.residence, "population", i, "residence", "residence")
     _check_shares(root / f.population, case.population)
@@ -233,13 +236,13 @@ def _validate(case: BorderCase) -> None:
             )
     for i, e in enumerate(case.events):
         _validate_event(case, i, e, crossing_names)
-        if e.kind == "shelter":
-            need(e.to, "events", i, "to", "shelter")
+    check_place_events(case)  # shelters, shelter exits, removals, inflow and crowds
     validate_case(case)  # observations' quantities, variants' labels, quotas, end dates
 
 
-#: Event kinds whose ``target`` must be a crossing (``set`` may also leave it blank: all).
-CROSSING_TARGET = ("reinforcement", "return_flight", "shelter", "blockade", "redirect")
+#: Event kinds whose ``target`` must be a crossing (``set`` may also leave it blank: all); the
+#: places of the people-moving kinds are checked in :mod:`borderflow.scenario.border_places`.
+CROSSING_TARGET = ("reinforcement", "return_flight", "blockade", "redirect")
 
 
 def _event_problem(e: EventRow, crossings: set[str]) -> tuple[str, str] | None:
@@ -268,6 +271,13 @@ def policy_nationalities(p: PolicyRow) -> tuple[str, ...]:
     return tuple(c.strip() for c in p.nationalities.split(";") if c.strip())
 
 
+def _variant_event(case: BorderCase, dim: str, option: str) -> Where:
+    """Where a variant's event is, for an error: scenario.toml and the event's key."""
+    key = f"variants.{dim}.options.{option}.events"
+    file = case.path / "scenario.toml"
+    return lambda i, column: {"file": file, "column": f"{key}.{i}.{column}"}
+
+
 def apply_variant(case: BorderCase, choice: dict[str, str]) -> BorderCase:
     """Pick one option per dimension (the default where not given), as scenario edits."""
     dims = case.spec.variants
@@ -290,6 +300,7 @@ def apply_variant(case: BorderCase, choice: dict[str, str]) -> BorderCase:
             )
         picked[name] = option
         v = dim.options[option]
+        check_place_events(case, v.events, _variant_event(case, name, option))
         if v.drop_policies_from is not None:
             # Only the (crossing, side) pairs the option sets are replaced.
             touched = {(p.crossing, p.side) for p in v.policies}
@@ -371,12 +382,21 @@ def _sections(case: BorderCase) -> tuple[str, ...]:
     return PARAM_SECTIONS + extra
 
 
+def _given(block: BaseModel) -> list[tuple[str, Param]]:
+    """The parameters of a section the case gives (an optional one left out is no parameter)."""
+    return [
+        (key, getattr(block, key))
+        for key in type(block).model_fields
+        if getattr(block, key) is not None
+    ]
+
+
 def parameter_names(case: BorderCase) -> list[str]:
     """Every number :func:`override` can set: ``section.name`` and ``event.<label>``."""
     names = [
         f"{section}.{name}"
         for section in _sections(case)
-        for name in type(getattr(case.spec, section)).model_fields
+        for name, _ in _given(getattr(case.spec, section))
     ]
     names += sorted(f"event.{label}" for label in case.event_labels)
     return names
@@ -399,9 +419,7 @@ def parameter_sources(case: BorderCase) -> list[ParameterSource]:
     """
     out = []
     for section in _sections(case):
-        block = getattr(case.spec, section)
-        for key in type(block).model_fields:
-            p = getattr(block, key)
+        for key, p in _given(getattr(case.spec, section)):
             out.append(ParameterSource(f"{section}.{key}", p.value, p.source, p.assumption))
     return out
 
@@ -413,7 +431,7 @@ def parameter_value(case: BorderCase, name: str) -> float:
             raise ScenarioError(f"no event labelled '{key}'", column=name)
         values = [e.value for e in case.events if e.label == key]
         return values[0] if values else float("nan")  # dropped by this variant
-    if section not in _sections(case) or key not in type(getattr(case.spec, section)).model_fields:
+    if section not in _sections(case) or key not in dict(_given(getattr(case.spec, section))):
         raise ScenarioError(f"unknown parameter '{name}'", column=name)
     return getattr(getattr(case.spec, section), key).value
 

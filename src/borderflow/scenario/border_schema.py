@@ -7,7 +7,8 @@ A case folder holds::
     places.csv        #loc+name, #loc+code (p-code), #country+code (ISO3), #adm1+name,
                       optional #adm1+code, #adm2+code (COD-AB p-codes, e.g. CL15, PE2301),
                       #geo+lat, #geo+lon, kind (residence | city | post | destination | shelter)
-    routes.csv        from, to, distance_km, mode (bus | walk), source
+    routes.csv        from, to, distance_km, mode (bus | walk | ferry | boat | car | train),
+                      source
     population.csv    residence place, share of the stock living there, source
     groups.csv        nationality (ISO3), share, documented share, family share, hazard
                       multiplier, preferred crossing weights, source
@@ -49,11 +50,16 @@ EventKind = Literal[
     "deadline",  # countdown to ``start``: hazard × (1 + value·30/days left) until then
     "reinforcement",  # adds value to the detection of irregular crossings at ``target``
     "return_flight",  # value seats for people stranded or sheltered from crossing ``target``
-    "shelter",  # people stranded at ``target`` move to shelter ``to`` (daily until ``end``)
+    "shelter",  # people at crossing (stranded) or city (waiting) ``target`` move to shelter(s)
     "blockade",  # the approach to crossing ``target``'s exit post is blocked while active
     "set",  # sets parameter ``param`` at crossing ``target`` (blank: all) while active
     "redirect",  # share ``value`` of the people picking crossing ``target`` pick ``to`` instead
+    "shelter_exit",  # a daily share of shelter ``target``'s people leave for ``to``
+    "removal",  # value seats (0: everyone) take people from place ``target`` away (state flown)
+    "inflow",  # value people a day join the population at risk at residence ``target``
+    "crowd",  # value people are present at place ``target`` on ``start``
 ]
+RouteMode = Literal["bus", "walk", "ferry", "boat", "car", "train"]
 
 
 # Bounds: one row per person must fit in memory (10^7 people take ~1 GB), a daily loop must end.
@@ -170,8 +176,14 @@ class Departure(_Strict):
 
 
 class Travel(_Strict):
+    """Speeds by road mode: bus and walking always; the others only where a route uses them."""
+
     bus_km_per_day: Speed
     walk_km_per_day: Speed
+    ferry_km_per_day: Speed | None = None
+    boat_km_per_day: Speed | None = None
+    car_km_per_day: Speed | None = None
+    train_km_per_day: Speed | None = None
 
 
 class Stranded(_Strict):
@@ -223,11 +235,26 @@ def _event_value(value: float, info: ValidationInfo) -> float:
         raise ValueError(f"value {value:g} is out of range: a {kind} factor, from 0 to 1,000,000")
     if kind == "reinforcement" and not 0 <= value <= 1:
         raise ValueError(f"value {value:g} is out of range: a detection probability, from 0 to 1")
-    if kind in ("return_flight", "shelter") and not 0 <= value <= MAX_PEOPLE:
+    people = ("return_flight", "shelter", "removal", "inflow", "crowd")
+    if kind in people and not 0 <= value <= MAX_PEOPLE:
         raise ValueError(f"value {value:g} is out of range: people, from 0 to {MAX_PEOPLE:,}")
+    if kind == "shelter_exit" and not 0 <= value <= 1:
+        raise ValueError(f"value {value:g} is out of range: a daily share, from 0 to 1")
     if kind == "redirect" and not 0 <= value <= 1:
         raise ValueError(f"value {value:g} is out of range: a share, from 0 to 1")
     return value
+
+
+def _every_days(every_days: int | None, info: ValidationInfo) -> int | None:
+    """``every_days`` repeats a removal over its period; elsewhere it would mean nothing."""
+    if every_days is None:
+        return None
+    kind = info.data.get("kind")
+    if kind != "removal":
+        raise ValueError(f"every_days applies to removal events only, not {kind}")
+    if info.data.get("end") is None:
+        raise ValueError("every_days needs an end date (without one the removal happens once)")
+    return every_days
 
 
 def _check_param(param: str, info: ValidationInfo) -> str:
@@ -292,8 +319,10 @@ class EventOverride(_Strict):
     label: str = ""
     param: str = Field("", validate_default=True)
     announced: dt.date | None = None
+    every_days: int | None = Field(None, ge=1, le=MAX_DAYS)
     value_check = field_validator("value")(_event_value)
     param_check = field_validator("param")(_check_param)
+    every_days_check = field_validator("every_days")(_every_days)
 
     @model_validator(mode="after")
     def _value(self) -> EventOverride:
@@ -358,7 +387,7 @@ class RouteRow(_Strict):
     from_: str = Field(alias="from")
     to: str
     distance_km: float = Field(gt=0)
-    mode: Literal["bus", "walk"] = "bus"
+    mode: RouteMode = "bus"
     source: str = ""
 
 
@@ -417,15 +446,17 @@ class PolicyRow(_Span):
 class EventRow(_Span):
     kind: EventKind
     value: float
-    target: str = ""  # a crossing (reinforcement, return_flight, shelter)
-    to: str = ""  # a shelter place (shelter)
+    target: str = ""  # a crossing or place (see docs/border-model.md per kind)
+    to: str = ""  # where people go (shelter, shelter_exit) or head for (crowd at a city)
     label: str = ""  # a name variants refer to
     source: str = ""
     reliability: str = ""
     param: str = Field("", validate_default=True)  # set: the parameter the row sets
     announced: dt.date | None = None  # when the decision became public
+    every_days: int | None = Field(None, ge=1, le=MAX_DAYS)  # removal: repeat every N days
     value_check = field_validator("value")(_event_value)
     param_check = field_validator("param")(_check_param)
+    every_days_check = field_validator("every_days")(_every_days)
 
     @model_validator(mode="after")
     def _value(self) -> EventRow:
