@@ -21,6 +21,7 @@ from borderflow.scenario.border_checks import (
     check_date_cell,
     check_toml,
     date_fields,
+    did_you_mean,
     normalise_tree,
     validate_case,
 )
@@ -185,7 +186,10 @@ def _validate(case: BorderCase) -> None:
 
     def need(name: str, table: str, i: int, column: str, kind: str | None = None) -> None:
         if name not in places:
-            raise ScenarioError(f"unknown place '{name}'", **case.where(table, i, column))
+            raise ScenarioError(
+                f"unknown place '{name}'{did_you_mean(name, places)}",
+                **case.where(table, i, column),
+            )
         if kind is not None and kinds[name] != kind:
             raise ScenarioError(
                 f"'{name}' is a {kinds[name]}, not a {kind}", **case.where(table, i, column)
@@ -216,7 +220,11 @@ def _validate(case: BorderCase) -> None:
             weights = {}
         bad = [n for n in weights if n not in crossing_names]
         if not weights or bad or sum(weights.values()) <= 0:
-            what = f"unknown crossing '{bad[0]}'" if bad else "needs 'crossing:weight;...' > 0"
+            what = (
+                f"unknown crossing '{bad[0]}'{did_you_mean(bad[0], crossing_names)}"
+                if bad
+                else "needs 'crossing:weight;...' > 0"
+            )
             raise ScenarioError(
                 what,
                 **case.where("groups", i, "crossing_weights"),
@@ -225,7 +233,7 @@ def _validate(case: BorderCase) -> None:
     for i, p in enumerate(case.policies):
         if p.crossing not in crossing_names:
             raise ScenarioError(
-                f"unknown crossing '{p.crossing}'",
+                f"unknown crossing '{p.crossing}'{did_you_mean(p.crossing, crossing_names)}",
                 **case.where("policies", i, "crossing"),
             )
         unknown = [c for c in policy_nationalities(p) if c not in nationalities]
@@ -249,10 +257,10 @@ def _event_problem(e: EventRow, crossings: set[str]) -> tuple[str, str] | None:
     """The column and message of what is wrong with the crossings an event names, if any."""
     named = e.kind in CROSSING_TARGET or (e.kind == "set" and e.target)
     if named and e.target not in crossings:
-        return "target", f"unknown crossing '{e.target}'"
+        return "target", f"unknown crossing '{e.target}'{did_you_mean(e.target, crossings)}"
     if e.kind == "redirect":
         if e.to not in crossings:
-            return "to", f"unknown crossing '{e.to}'"
+            return "to", f"unknown crossing '{e.to}'{did_you_mean(e.to, crossings)}"
         if e.to == e.target:
             return "to", f"redirect from '{e.target}' to itself"
     return None
@@ -428,11 +436,13 @@ def parameter_value(case: BorderCase, name: str) -> float:
     section, _, key = name.partition(".")
     if section == "event":
         if key not in case.event_labels:
-            raise ScenarioError(f"no event labelled '{key}'", column=name)
+            hint = did_you_mean(key, case.event_labels)
+            raise ScenarioError(f"no event labelled '{key}'{hint}", column=name)
         values = [e.value for e in case.events if e.label == key]
         return values[0] if values else float("nan")  # dropped by this variant
     if section not in _sections(case) or key not in dict(_given(getattr(case.spec, section))):
-        raise ScenarioError(f"unknown parameter '{name}'", column=name)
+        hint = did_you_mean(name, parameter_names(case))
+        raise ScenarioError(f"unknown parameter '{name}'{hint}", column=name)
     return getattr(getattr(case.spec, section), key).value
 
 
