@@ -19,6 +19,10 @@ written as ``OUT/episodes.csv`` (HXL).
 
     python benchmarks/episodes.py [--members 100] [--particles 60] [--generations 3]
                                   [--steps 3000] [--workers 2] [--out results/episodes]
+                                  [--reuse-fits]
+
+``--reuse-fits`` forecasts from the fits ``borderflow learn`` wrote into the case folders (the
+same leave-one-out fits, when they are current) and skips the fitting.
 
 Defaults take about 3 minutes per episode on 2 cores (the fits), plus ~10 s per episode for
 the members. No timing is asserted anywhere; the figures go into docs/forecasting.md.
@@ -34,9 +38,18 @@ from pathlib import Path
 import numpy as np
 
 from borderflow.calibrate import episode_scores as es
+from borderflow.calibrate.abc import Posterior
+from borderflow.calibrate.diagnostics import posterior_warnings
 from borderflow.calibrate.hierarchy import read_hierarchy
-from borderflow.calibrate.learn import EpisodeFit, LearnSettings, builtin_cases, learn
+from borderflow.calibrate.learn import (
+    EpisodeFit,
+    LearnSettings,
+    builtin_cases,
+    learn,
+    load_episode,
+)
 from borderflow.calibrate.predictive import MemberRuns, posterior_sampler
+from borderflow.ensemble.params import POSTERIOR, read_posterior
 from borderflow.execute import pool_executor
 from borderflow.results.hxl import write_csv
 
@@ -94,6 +107,15 @@ def fan(fit: EpisodeFit, runs: MemberRuns, path: Path) -> None:
     plot_backtest(f"{ep.name} (leave-one-out)", chart_panels([result], ep.problem), path)
 
 
+def committed_fit(path: Path) -> EpisodeFit:
+    """A case's leave-one-out fit as `borderflow learn` wrote it (its posterior.csv)."""
+    ep = load_episode(path)
+    sampler = read_posterior(path / POSTERIOR, ep.problem)
+    post = Posterior(sampler.names, sampler.particles, sampler.weights, [], 0)
+    priors = {n: d for n, d in ep.own.items() if n not in sampler.names}  # fixed ones
+    return EpisodeFit(ep, priors, post, None, posterior_warnings(post, ep.own))  # type: ignore[arg-type]
+
+
 def fmt(v, pct: bool = False) -> str:
     if v is None or v == "" or (isinstance(v, float) and not np.isfinite(v)):
         return "–"
@@ -138,17 +160,24 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("results/episodes"))
+    ap.add_argument("--reuse-fits", action="store_true",
+                    help="forecast from the leave-one-out fits `borderflow learn` wrote in each "
+                    "case folder (posterior.csv) instead of fitting again")  # fmt: skip
     a = ap.parse_args()
     t0 = time.perf_counter()
     executor = pool_executor(a.workers)
     cases = builtin_cases()
     log(f"{len(cases)} episodes: {', '.join(p.name for p in cases)}")
-    settings = LearnSettings(a.particles, a.generations, a.steps, a.seed)
-    learnt = learn(cases, read_hierarchy(), settings, executor=executor,
-                   say=lambda m: log(f"[{time.perf_counter() - t0:7.1f} s] {m}"))  # fmt: skip
+    if a.reuse_fits:
+        fits = [committed_fit(p) for p in cases]
+    else:
+        settings = LearnSettings(a.particles, a.generations, a.steps, a.seed)
+        fits = list(learn(cases, read_hierarchy(), settings, executor=executor,
+                          say=lambda m: log(f"[{time.perf_counter() - t0:7.1f} s] {m}"))
+                    .fits.values())  # fmt: skip
     a.out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for i, fit in enumerate(learnt.fits.values()):
+    for i, fit in enumerate(fits):
         problem = fit.episode.problem
         sampler = posterior_sampler(fit.posterior, fit.priors)
         model = es.forecast_runs(problem, sampler, members=a.members, seed=a.seed,
