@@ -11,8 +11,11 @@ import typer
 from borderflow.cli.common import (
     DEFAULT_SCENARIO,
     CapacityOption,
+    DaskLocalOption,
     LazyProgress,
+    SchedulerOption,
     VariantOption,
+    WorkersOption,
     capacities,
     pairs,
 )
@@ -61,8 +64,18 @@ def forecast(
     refit: Annotated[
         bool, typer.Option("--refit", help="Start from day 0, not from the last forecast.")
     ] = False,
+    move: Annotated[
+        str,
+        typer.Option(
+            help="Rejuvenation of the parameters after a resampling: jitter (Liu–West shrinkage, "
+            "cheap) or mcmc (a Metropolis–Hastings step rerunning each particle from day 0)."
+        ),
+    ] = "jitter",
     variant: VariantOption = None,
     capacity: CapacityOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    dask_local: DaskLocalOption = None,
 ) -> None:
     """Forecast from the origin, the members' state weighed by every report known by then.
 
@@ -72,6 +85,7 @@ def forecast(
     OUT/origin-DATE/. A later origin goes on from the last stored forecast and weighs only the
     reports it had not used.
     """
+    from borderflow.execute import choose_executor
     from borderflow.forecast.cycle import ForecastSpec
     from borderflow.forecast.cycle import forecast as run_forecast
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
@@ -81,10 +95,13 @@ def forecast(
         path = resolve_scenario(scenario)
         if scenario_kind(path) != "border":
             raise ScenarioError("forecasts need a border case (scenario.toml)", file=path)
+        if move not in ("jitter", "mcmc"):
+            raise ScenarioError(f"--move {move!r}: choose jitter or mcmc")
         target = out_dir or Path("results") / f"forecast-{path.resolve().name}-seed{seed}"
         spec = ForecastSpec(
             path, target, members, seed, params, db,
-            pairs(variant, "--variant"), capacities(capacity), horizon,
+            pairs(variant, "--variant"), capacities(capacity), horizon, move,
+            choose_executor(workers, scheduler, dask_local),
         )  # fmt: skip
         progress.start(members)
         result = run_forecast(

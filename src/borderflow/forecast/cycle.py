@@ -6,10 +6,8 @@ the origin, store it all (see :mod:`borderflow.forecast.store`).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
-import io
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +20,7 @@ from borderflow.calibrate.problem import last_day
 from borderflow.ensemble.params import load_params, read_uncertain
 from borderflow.ensemble.runner import DRAWS, MEMBERS_DIR, member_file, write_bands
 from borderflow.errors import ScenarioError
+from borderflow.execute import Executor
 from borderflow.forecast import store
 from borderflow.forecast.filter import (
     Particles,
@@ -33,7 +32,7 @@ from borderflow.forecast.filter import (
 )
 from borderflow.forecast.likelihood import error_sd
 from borderflow.results.hxl import write_csv
-from borderflow.scenario.border_io import BorderCase, override, read_border_case
+from borderflow.scenario.border_io import BorderCase, read_border_case
 from borderflow.scenario.border_schema import ObservationRow
 
 POSTERIOR = "posterior.csv"
@@ -88,31 +87,31 @@ def run_members(
     folder: Path,
     last: int | None,
     on_member: Callable[[int], None] | None,
+    executor: Executor | None = None,
 ) -> np.ndarray:
     """Resample the particles to equal weights and run each member from the origin to ``last``.
 
     ``last`` (a day; None: the case's end) cuts the members' series there too.
     """
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    from borderflow.forecast import parallel
 
     members = folder / MEMBERS_DIR
     members.mkdir(parents=True, exist_ok=True)
     parents = systematic(p.weights, np.random.Generator(np.random.PCG64([p.seed, p.generation, 6])))
-    for i, k in enumerate(parents):
-        model = copy.deepcopy(p.models[k])
-        vals = dict(zip(p.names, map(float, p.values[k]), strict=True))
-        model.retune(override(case, vals), forecast_seed(p.seed, i, p.generation))
-        end = model.days - 1 if last is None else min(last, model.days - 1)
-        model.plan.run(range(p.day + 1, end + 1))
-        table = model.result().table
-        if end < model.days - 1:
-            table = table.filter(pc.less_equal(table.column("day"), end))
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
-        (members / member_file(i)).write_bytes(buffer.getvalue())
+    days = p.models[0].days
+    end = days - 1 if last is None else min(last, days - 1)
+    todo = [
+        (i, p.models[k], dict(zip(p.names, map(float, p.values[k]), strict=True)),
+         forecast_seed(p.seed, i, p.generation), p.day + 1, end)
+        for i, k in enumerate(parents)
+    ]  # fmt: skip
+
+    def done(i: int, parquet: bytes) -> None:
+        (members / member_file(i)).write_bytes(parquet)
         if on_member is not None:
             on_member(i)
+
+    parallel.run_members(case, todo, executor, done)
     return parents
 
 
@@ -173,9 +172,12 @@ class ForecastSpec:
     variant: dict[str, str] = field(default_factory=dict)
     capacity: dict[str, int] = field(default_factory=dict)
     horizon: int | None = None  # days the members run after the origin (None: to the end)
+    move: str = "jitter"  # how parameters are rejuvenated after a resampling (or "mcmc")
+    executor: Executor | None = field(default=None, compare=False)  # None: in this process
 
     def settings(self, case: BorderCase, params_file: Path) -> dict:
-        return {
+        extra = {} if self.move == "jitter" else {"move": self.move}  # stores before the option
+        return extra | {
             "case_dir": str(self.case_dir.resolve()),
             "variant": case.variant,
             "capacity": self.capacity,
@@ -233,13 +235,14 @@ def forecast(
         p = store.load_particles(parent / store.PARTICLES)
     seen = {report_key(o) for o in p.used}
     new = [o for o in known if report_key(o) not in seen]
-    steps = assimilate(p, case, space_of(p.names, priors), new, day, on_step)
+    space = space_of(p.names, priors)
+    steps = assimilate(p, case, space, new, day, on_step, spec.executor, spec.move)
     update = (time.perf_counter() - t0, time.process_time() - c0)
     tmp = out / f".{folder.name}"
     tmp.mkdir()
     store.save_particles(p, tmp / store.PARTICLES)
     last = None if spec.horizon is None else day + spec.horizon
-    parents = run_members(p, case, tmp, last, on_member)
+    parents = run_members(p, case, tmp, last, on_member, spec.executor)
     write_bands(
         tmp,
         case,

@@ -31,7 +31,9 @@ from borderflow.calibrate.problem import figure, last_day
 from borderflow.ensemble.params import Distribution, Normal
 from borderflow.ensemble.runner import member_draw
 from borderflow.errors import ScenarioError
+from borderflow.execute import Executor
 from borderflow.forecast.likelihood import log_likelihood
+from borderflow.forecast.parallel import advance_models
 from borderflow.results.series import FLOW_SEPARATOR
 from borderflow.rules.border import BorderModel
 from borderflow.scenario.border_io import BorderCase, override
@@ -65,6 +67,14 @@ class Particles:
     day: int = -1
     generation: int = 0
     used: list[ObservationRow] = field(default_factory=list)
+    # what a move that reruns particles from day 0 needs (None in particles stored before it)
+    capacity: dict[str, int] | None = None
+    loglik: np.ndarray | None = None  # log chance of every report used, given each one's path
+    # each particle's streams: (day, seed) pairs, the seed taken at the end of that day
+    streams: list[list[tuple[int, int]]] | None = None
+
+    def path_loglik(self) -> np.ndarray:
+        return np.zeros(len(self.models)) if self.loglik is None else self.loglik
 
     @property
     def weights(self) -> np.ndarray:
@@ -95,24 +105,30 @@ def initial(
     if any(n.startswith("population.") for n in names):
         raise ScenarioError("a forecast cannot vary the population: it is built once")
     template = BorderModel(case, seed, capacity=capacity)
-    models, values = [], []
+    models, values, streams = [], [], []
     for i in range(particles):
         sim_seed, vals = member_draw(params, seed, i)
+        streams.append([(-1, sim_seed)])
         model = copy.deepcopy(template)
         model.retune(override(case, vals), sim_seed)
         models.append(model)
         values.append([vals[n] for n in names])
-    return Particles(seed, names, models, np.array(values), np.zeros(particles))
+    return Particles(
+        seed, names, models, np.array(values), np.zeros(particles), capacity=capacity or {},
+        streams=streams,
+    )  # fmt: skip
 
 
-def advance(p: Particles, day: int, on_day: Callable[[], None] | None = None) -> None:
-    """Run every particle to the end of ``day``."""
+def advance(
+    p: Particles,
+    day: int,
+    on_day: Callable[[], None] | None = None,
+    executor: Executor | None = None,
+) -> None:
+    """Run every particle to the end of ``day`` (on ``executor`` when that is worth it)."""
     if day <= p.day:
         return
-    for model in p.models:
-        model.plan.run(range(p.day + 1, day + 1))
-        if on_day is not None:
-            on_day()
+    p.models = advance_models(p.models, p.day + 1, day, executor, on_day)
     p.day = day
 
 
@@ -169,15 +185,36 @@ def stream_seed(seed: int, index: int, generation: int) -> int:
     return int(np.random.SeedSequence([seed, index, generation, 3]).generate_state(1)[0])
 
 
-def resample_move(p: Particles, case: BorderCase, space: Space) -> None:
+def resample_move(
+    p: Particles,
+    case: BorderCase,
+    space: Space,
+    move: str = "jitter",
+    reports: Sequence[ObservationRow] = (),
+    executor: Executor | None = None,
+) -> None:
     """Resample (systematic), then move each copy's parameters and give it its own stream.
 
-    Liu–West: z' = a z + (1 − a) z̄ + √(1 − a²) s ε in the transformed space, with z̄ and s the
-    weighted mean and sd before resampling, so the cloud keeps its mean and spread.
+    ``jitter`` (Liu–West): z' = a z + (1 − a) z̄ + √(1 − a²) s ε in the transformed space, with
+    z̄ and s the weighted mean and sd before resampling, so the cloud keeps its mean and
+    spread. ``mcmc``: a Metropolis–Hastings step on the parameters, rerunning each proposal
+    from day 0 and weighing it by every report in ``reports`` (:mod:`borderflow.forecast.moves`).
     """
     g = p.generation
     w = p.weights
     parents = systematic(w, np.random.Generator(np.random.PCG64([p.seed, g, 4])))
+    if move == "mcmc":
+        from borderflow.forecast.moves import mcmc_move
+
+        mcmc_move(p, case, space, parents, reports, executor)
+        return
+    if move != "jitter":
+        raise ScenarioError(f"--move {move!r}: choose jitter or mcmc")
+    p.loglik = p.path_loglik()[parents]
+    if p.streams is not None:
+        p.streams = [
+            [*p.streams[k], (p.day, stream_seed(p.seed, i, g))] for i, k in enumerate(parents)
+        ]
     z = space.to_z(p.values)
     mean = w @ z
     sd = np.sqrt(np.maximum(w @ (z - mean) ** 2, 0.0))
@@ -223,16 +260,19 @@ def assimilate(
     observations: Sequence[ObservationRow],
     origin: int,
     on_step: Callable[[Step], None] | None = None,
+    executor: Executor | None = None,
+    move: str = "jitter",
 ) -> list[Step]:
     """Weigh the particles by every report known by ``origin``, then run them to ``origin``.
 
     Reports of figures the model does not count (another case's places) are left out.
+    ``move`` rejuvenates the parameters after a resampling (see :func:`resample_move`).
     """
     steps: list[Step] = []
     start = p.models[0].start_date
     mine = [o for o in observations if countable(p.models[0], o)]
     for day, group in schedule(mine, start, p.day, origin):
-        advance(p, day)
+        advance(p, day, executor=executor)
         x = np.array([[simulated(m, o) for o in group] for m in p.models])
         w = p.weights
         medians = [weighted_median(x[:, j], w) for j in range(len(group))]
@@ -241,15 +281,16 @@ def assimilate(
             raise ScenarioError(f"no particle is compatible with the reports of day {day}")
         p.log_w = p.log_w + ll
         p.log_w -= p.log_w.max()
+        p.loglik = p.path_loglik() + ll
         ess = p.ess()
         p.generation += 1
         resampled = ess < ESS_THRESHOLD * len(p.models)
         if resampled:
-            resample_move(p, case, space)
+            resample_move(p, case, space, move, [*p.used, *group], executor)
         p.used.extend(group)
         step = Step(p.generation, day, list(group), medians, ess, resampled)
         steps.append(step)
         if on_step is not None:
             on_step(step)
-    advance(p, origin)
+    advance(p, origin, executor=executor)
     return steps
