@@ -4,7 +4,7 @@
 
 import {
   COLORS, PLOT_CONFIG, ROLES_THAT_RUN, api, baseLayout, clearMessages, crossingNames, el,
-  fanTraces, fmt, qs, setState, showError, showMessage, t, waitForRun,
+  fanTraces, fmt, observationTraces, qs, setState, showError, showMessage, t, waitForRun,
 } from "./app.js";
 
 const EARLIER = 4; // earlier forecasts drawn as faint lines
@@ -81,11 +81,13 @@ async function drawCharts(name, forecasts, pending) {
   });
   charts.replaceChildren(...boxes.map((b) => b.box));
   await Promise.all(crossings.map(async (crossing, i) => {
+    const observed = api("/api/observations" + qs({ indicator: "stranded", place: crossing, format: "json" }));
     const [now, ...before] = await Promise.all([latest, ...earlier].map((f) => bands(name, f.origin, crossing)));
     const mine = pending.filter((o) => o.place_name === crossing && o.indicator === "stranded");
     const traces = [
       ...before.map((rows, j) => earlierTrace(rows, earlier[j].origin)),
       ...fanTraces(now, t("forecast of {date}", { date: fmt(latest.origin) })),
+      ...observationTraces(await observed, t("reported")),
       ...pendingTraces(mine),
     ];
     const layout = { ...baseLayout("", t("people")), shapes: [originLine(latest.origin)] };
