@@ -22,6 +22,15 @@ from borderflow.cli.common import (
 from borderflow.console import fail, out
 from borderflow.errors import ScenarioError
 
+MoveOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Rejuvenation of the parameters after a resampling: jitter (Liu–West shrinkage, "
+        "cheap; the default for border cases) or mcmc (a Metropolis–Hastings step rerunning "
+        "each particle from day 0; the only one for Flee scenarios)."
+    ),
+]
+
 
 def _date(text: str | None) -> dt.date | None:
     if text is None:
@@ -33,9 +42,9 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def forecast(
-    scenario: Annotated[str, typer.Argument(help="A border case (name or folder).")] = (
-        DEFAULT_SCENARIO
-    ),
+    scenario: Annotated[
+        str, typer.Argument(help="A border case or a Flee scenario (name or folder).")
+    ] = (DEFAULT_SCENARIO),
     origin: Annotated[
         str | None, typer.Option(help="Forecast origin, YYYY-MM-DD (default: the case's).")
     ] = None,
@@ -64,13 +73,7 @@ def forecast(
     refit: Annotated[
         bool, typer.Option("--refit", help="Start from day 0, not from the last forecast.")
     ] = False,
-    move: Annotated[
-        str,
-        typer.Option(
-            help="Rejuvenation of the parameters after a resampling: jitter (Liu–West shrinkage, "
-            "cheap) or mcmc (a Metropolis–Hastings step rerunning each particle from day 0)."
-        ),
-    ] = "jitter",
+    move: MoveOption = None,
     variant: VariantOption = None,
     capacity: CapacityOption = None,
     workers: WorkersOption = None,
@@ -83,19 +86,17 @@ def forecast(
     (ranges with an error by reliability grade), resamples and moves the parameters, then runs
     the members on. Writes members/, bands.parquet, fan.png, draws.csv and assimilated.csv in
     OUT/origin-DATE/. A later origin goes on from the last stored forecast and weighs only the
-    reports it had not used.
+    reports it had not used. A Flee scenario's reports are its camp series (no fan.png).
     """
     from borderflow.execute import choose_executor
     from borderflow.forecast.cycle import ForecastSpec
     from borderflow.forecast.cycle import forecast as run_forecast
-    from borderflow.scenario.locate import resolve_scenario, scenario_kind
+    from borderflow.scenario.locate import resolve_scenario
 
     progress = LazyProgress(f"forecast {scenario}", delay=1.0, unit="members")
     try:
         path = resolve_scenario(scenario)
-        if scenario_kind(path) != "border":
-            raise ScenarioError("forecasts need a border case (scenario.toml)", file=path)
-        if move not in ("jitter", "mcmc"):
+        if move not in (None, "jitter", "mcmc"):
             raise ScenarioError(f"--move {move!r}: choose jitter or mcmc")
         target = out_dir or Path("results") / f"forecast-{path.resolve().name}-seed{seed}"
         spec = ForecastSpec(

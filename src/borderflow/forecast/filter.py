@@ -23,20 +23,24 @@ import copy
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from borderflow.calibrate.abc import Space
-from borderflow.calibrate.problem import figure, last_day
+from borderflow.calibrate.problem import last_day
 from borderflow.ensemble.params import Distribution, Normal
 from borderflow.ensemble.runner import member_draw
 from borderflow.errors import ScenarioError
 from borderflow.execute import Executor
+from borderflow.forecast.figures import daily, simulated
 from borderflow.forecast.likelihood import log_likelihood
 from borderflow.forecast.parallel import advance_models
+from borderflow.forecast.seeds import move_seed, stream_seed
+from borderflow.forecast.target import BorderRules, Rules
 from borderflow.results.series import FLOW_SEPARATOR
 from borderflow.rules.border import BorderModel
-from borderflow.scenario.border_io import BorderCase, override
+from borderflow.scenario.border_io import BorderCase
 from borderflow.scenario.border_schema import ObservationRow
 
 ESS_THRESHOLD = 0.5  # resample when the effective sample size falls below half the particles
@@ -94,9 +98,16 @@ def initial(
     seed: int,
     capacity: dict[str, int] | None = None,
 ) -> Particles:
+    """A border case's particles (see :func:`initial_particles`)."""
+    return initial_particles(BorderRules(case, seed, capacity), params, particles, seed, capacity)
+
+
+def initial_particles(
+    rules: Rules, params, particles: int, seed: int, capacity: dict[str, int] | None = None
+) -> Particles:
     """Particles drawn as ensemble members (same values and seeds), on the eve of day 0.
 
-    Every particle starts from one compiled model (places, roads, population), copied, and
+    A border particle starts from one compiled model (places, roads, population), copied, and
     takes its own parameters and stream, which costs a copy instead of a build per particle.
     """
     if particles < 2:
@@ -104,14 +115,11 @@ def initial(
     names = list(params)
     if any(n.startswith("population.") for n in names):
         raise ScenarioError("a forecast cannot vary the population: it is built once")
-    template = BorderModel(case, seed, capacity=capacity)
     models, values, streams = [], [], []
     for i in range(particles):
         sim_seed, vals = member_draw(params, seed, i)
         streams.append([(-1, sim_seed)])
-        model = copy.deepcopy(template)
-        model.retune(override(case, vals), sim_seed)
-        models.append(model)
+        models.append(rules.build(vals, sim_seed))
         values.append([vals[n] for n in names])
     return Particles(
         seed, names, models, np.array(values), np.zeros(particles), capacity=capacity or {},
@@ -132,20 +140,13 @@ def advance(
     p.day = day
 
 
-def simulated(model: BorderModel, o: ObservationRow) -> float:
-    """A particle's figure for a report (0 when the run does not count that figure)."""
-    series = model.result().series.values(o.indicator, o.location)
-    if series is None:
-        return 0.0
-    v = figure(series, model.start_date, o)
-    return 0.0 if v is None else v
-
-
-def countable(model: BorderModel, o: ObservationRow) -> bool:
+def countable(model: Any, o: ObservationRow) -> bool:
     """Whether the model counts a report's figure (a store may hold other cases' reports).
 
     A road's flow is counted even when the run has no row for it yet: no row means no flow.
     """
+    if not isinstance(model, BorderModel):
+        return daily(model, o) is not None
     series = model.result().series
     if series.values(o.indicator, o.location) is not None:
         return True
@@ -175,19 +176,9 @@ def space_of(names: Sequence[str], priors: dict[str, Distribution]) -> Space:
     return Space([priors.get(n, free) for n in names])
 
 
-def move_seed(seed: int, index: int, generation: int) -> np.random.SeedSequence:
-    """The seed of particle ``index``'s move at ``generation``."""
-    return np.random.SeedSequence([seed, index, generation, 2])
-
-
-def stream_seed(seed: int, index: int, generation: int) -> int:
-    """The simulation seed particle ``index`` takes at ``generation`` (a move or a forecast)."""
-    return int(np.random.SeedSequence([seed, index, generation, 3]).generate_state(1)[0])
-
-
 def resample_move(
     p: Particles,
-    case: BorderCase,
+    rules: Rules,
     space: Space,
     move: str = "jitter",
     reports: Sequence[ObservationRow] = (),
@@ -206,7 +197,7 @@ def resample_move(
     if move == "mcmc":
         from borderflow.forecast.moves import mcmc_move
 
-        mcmc_move(p, case, space, parents, reports, executor)
+        mcmc_move(p, rules, space, parents, reports, executor)
         return
     if move != "jitter":
         raise ScenarioError(f"--move {move!r}: choose jitter or mcmc")
@@ -228,7 +219,7 @@ def resample_move(
         model = p.models[k] if k not in taken else copy.deepcopy(p.models[k])
         taken.add(int(k))
         vals = dict(zip(p.names, map(float, vi), strict=True))
-        model.retune(override(case, vals), stream_seed(p.seed, i, g))
+        rules.retune(model, vals, stream_seed(p.seed, i, g))
         models.append(model)
         values.append(vi)
     p.models = models
@@ -255,7 +246,7 @@ def schedule(
 
 def assimilate(
     p: Particles,
-    case: BorderCase,
+    case: BorderCase | Rules,
     space: Space,
     observations: Sequence[ObservationRow],
     origin: int,
@@ -267,7 +258,9 @@ def assimilate(
 
     Reports of figures the model does not count (another case's places) are left out.
     ``move`` rejuvenates the parameters after a resampling (see :func:`resample_move`).
+    ``case`` is a border case, or the ruleset of the particles (:mod:`.target`).
     """
+    rules = BorderRules(case, p.seed, p.capacity) if isinstance(case, BorderCase) else case
     steps: list[Step] = []
     start = p.models[0].start_date
     mine = [o for o in observations if countable(p.models[0], o)]
@@ -286,7 +279,7 @@ def assimilate(
         p.generation += 1
         resampled = ess < ESS_THRESHOLD * len(p.models)
         if resampled:
-            resample_move(p, case, space, move, [*p.used, *group], executor)
+            resample_move(p, rules, space, move, [*p.used, *group], executor)
         p.used.extend(group)
         step = Step(p.generation, day, list(group), medians, ess, resampled)
         steps.append(step)

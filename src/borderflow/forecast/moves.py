@@ -36,41 +36,40 @@ import numpy as np
 from borderflow.calibrate.abc import Space
 from borderflow.errors import ScenarioError
 from borderflow.execute import Executor, Job, serial_executor
+from borderflow.forecast.figures import simulated
 from borderflow.forecast.likelihood import log_likelihood
-from borderflow.rules.border import BorderModel
-from borderflow.scenario.border_io import BorderCase, override
+from borderflow.forecast.seeds import move_seed, stream_seed
+from borderflow.forecast.target import Rules
 from borderflow.scenario.border_schema import ObservationRow
 
 
-def path_log_likelihood(model: BorderModel, reports: Sequence[ObservationRow]) -> float:
+def path_log_likelihood(model: Any, reports: Sequence[ObservationRow]) -> float:
     """Log chance of every report given one path's figures."""
-    from borderflow.forecast.filter import simulated
-
     return float(sum(log_likelihood(o, np.array([simulated(model, o)]))[0] for o in reports))
 
 
-def _template(case: BorderCase, seed: int, capacity: dict[str, int] | None) -> tuple:
-    """A worker's context: the case and its compiled model on the eve of day 0."""
-    return case, BorderModel(case, seed, capacity=capacity)
+def _rules(rules: Rules) -> Rules:
+    """A worker's context: the ruleset (a border model's template is built on first use)."""
+    return rules
 
 
-def _propose(ctx: tuple, item: tuple) -> tuple[int, tuple[BorderModel, float] | None]:
+def _propose(ctx: tuple, item: tuple) -> tuple[int, tuple[Any, float] | None]:
     """Rerun the path under the proposal and the particle's streams from day 0.
 
     Returns the accepted path (given its new stream from today on) and its likelihood, or None.
     """
-    case, template = ctx
+    rules = ctx
     i, values, streams, day, reports, threshold, new_stream = item
-    tuned = override(case, values)
-    model = copy.deepcopy(template)
+    model = rules.build(values, streams[0][1])
     ends = [d for d, _ in streams[1:]] + [day]
-    for (start, seed), end in zip(streams, ends, strict=True):
-        model.retune(tuned, seed)
+    for j, ((start, seed), end) in enumerate(zip(streams, ends, strict=True)):
+        if j:
+            rules.retune(model, values, seed)
         model.plan.run(range(start + 1, end + 1))
     ll = path_log_likelihood(model, reports)
     if ll <= threshold:
         return i, None
-    model.retune(tuned, new_stream)
+    rules.retune(model, values, new_stream)
     return i, (model, ll)
 
 
@@ -85,7 +84,7 @@ def _cloud_scale(z: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def mcmc_move(
     p: Any,
-    case: BorderCase,
+    rules: Rules,
     space: Space,
     parents: np.ndarray,
     reports: Sequence[ObservationRow],
@@ -96,8 +95,6 @@ def mcmc_move(
     ``p`` holds the cloud before resampling (its weights set the proposal's scale); on
     return it holds the moved copies, equally weighed. Returns the acceptance rate.
     """
-    from borderflow.forecast.filter import move_seed, stream_seed
-
     if p.streams is None:
         raise ScenarioError("these particles predate --move mcmc: start again with --refit")
     g, w = p.generation, p.weights
@@ -116,31 +113,27 @@ def mcmc_move(
         new = stream_seed(p.seed, i, g)
         items.append((i, values, p.streams[k], p.day, list(reports), threshold, new))
         current.append((int(k), space.to_x(z_new)))
-    moved: dict[int, tuple[BorderModel, float]] = {}
+    moved: dict[int, tuple[Any, float]] = {}
 
-    def done(i: int, result: tuple[BorderModel, float] | None) -> None:
+    def done(i: int, result: tuple[Any, float] | None) -> None:
         if result is not None:
             moved[i] = result
 
-    (executor or serial_executor()).run(
-        Job(_template, _propose), (case, p.seed, p.capacity), items, done
-    )
-    _install(p, case, parents, current, moved, loglik)
+    (executor or serial_executor()).run(Job(_rules, _propose), (rules,), items, done)
+    _install(p, rules, parents, current, moved, loglik)
     p.streams = [[*p.streams[k], (p.day, stream_seed(p.seed, i, g))] for i, k in enumerate(parents)]
     return len(moved) / len(parents)
 
 
 def _install(
     p: Any,
-    case: BorderCase,
+    rules: Rules,
     parents: np.ndarray,
     proposals: list[tuple[int, np.ndarray]],
-    moved: dict[int, tuple[BorderModel, float]],
+    moved: dict[int, tuple[Any, float]],
     loglik: np.ndarray,
 ) -> None:
     """The new cloud: accepted paths, and copies of the parents (each with its own stream)."""
-    from borderflow.forecast.filter import stream_seed
-
     taken: set[int] = set()
     models, values, lls = [], [], []
     for i, (k, x_new) in enumerate(proposals):
@@ -153,7 +146,7 @@ def _install(
         model = p.models[k] if k not in taken else copy.deepcopy(p.models[k])
         taken.add(k)
         vals = dict(zip(p.names, map(float, p.values[k]), strict=True))
-        model.retune(override(case, vals), stream_seed(p.seed, i, p.generation))
+        rules.retune(model, vals, stream_seed(p.seed, i, p.generation))
         models.append(model)
         values.append(p.values[k])
         lls.append(loglik[k])

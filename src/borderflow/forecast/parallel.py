@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from borderflow.execute import Executor, Job, serial_executor
-from borderflow.rules.border import BorderModel
 
 BLOCK = 4  # particles per task: few enough that two workers share the load evenly
 MIN_DAYS = 5  # shorter runs are done in this process (sending a state costs about a day's run)
@@ -27,7 +26,7 @@ def _context(*init: Any) -> tuple:
     return init
 
 
-def _advance(_ctx: tuple, item: tuple) -> tuple[int, list[BorderModel]]:
+def _advance(_ctx: tuple, item: tuple) -> tuple[int, list[Any]]:
     start, models, first, last = item
     for model in models:
         model.plan.run(range(first, last + 1))
@@ -35,19 +34,19 @@ def _advance(_ctx: tuple, item: tuple) -> tuple[int, list[BorderModel]]:
 
 
 def advance_models(
-    models: list[BorderModel],
+    models: list[Any],
     first: int,
     last: int,
     executor: Executor | None,
     on_model: Callable[[], None] | None = None,
-) -> list[BorderModel]:
+) -> list[Any]:
     """The models run through days ``first``..``last`` (in blocks on ``executor``)."""
     if executor is None or last - first + 1 < MIN_DAYS:
         executor = serial_executor()
-    out: list[BorderModel | None] = [None] * len(models)
+    out: list[Any | None] = [None] * len(models)
     items = [(s, models[s : s + BLOCK], first, last) for s in range(0, len(models), BLOCK)]
 
-    def done(start: int, block: list[BorderModel]) -> None:
+    def done(start: int, block: list[Any]) -> None:
         out[start : start + len(block)] = block
         if on_model is not None:
             for _ in block:
@@ -62,12 +61,10 @@ def _member(ctx: tuple, item: tuple) -> tuple[int, bytes]:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from borderflow.scenario.border_io import override
-
-    (case,) = ctx
+    (rules,) = ctx
     i, model, vals, seed, first, end = item
     model = copy.deepcopy(model)  # copies of one particle share its state here
-    model.retune(override(case, vals), seed)
+    rules.retune(model, vals, seed)
     model.plan.run(range(first, end + 1))
     table = model.result().table
     if end < model.days - 1:
@@ -78,8 +75,8 @@ def _member(ctx: tuple, item: tuple) -> tuple[int, bytes]:
 
 
 def run_members(
-    case: Any,
-    members: Sequence[tuple[int, BorderModel, dict[str, float], int, int, int]],
+    rules: Any,
+    members: Sequence[tuple[int, Any, dict[str, float], int, int, int]],
     executor: Executor | None,
     done: Callable[[int, bytes], None],
 ) -> None:
@@ -90,4 +87,4 @@ def run_members(
     days = max((m[5] - m[4] + 1 for m in members), default=0)
     if executor is None or days < MIN_DAYS:
         executor = serial_executor()
-    executor.run(Job(_context, _member), (case,), list(members), done)
+    executor.run(Job(_context, _member), (rules,), list(members), done)
