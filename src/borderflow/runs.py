@@ -141,6 +141,7 @@ def run_border(
     seed: int = 0,
     variant: dict[str, str] | None = None,
     capacity: dict[str, int] | None = None,
+    known_at_origin: bool = False,
     scale: float = 1.0,
     out_dir: Path | None = None,
     plots: bool = True,
@@ -148,12 +149,16 @@ def run_border(
     on_start: Callable[[int], None] | None = None,
     on_day: Callable[[int], None] | None = None,
 ) -> BorderRun:
-    """Run a border case and (if ``out_dir``) write its run folder; charts in ``lang``."""
+    """Run a border case and (if ``out_dir``) write its run folder; charts in ``lang``.
+
+    ``known_at_origin`` drops the rows announced after the origin (``borderflow.scenario.
+    announced``); run.json records it only when set, so other runs keep their bytes.
+    """
     from borderflow.rules.border import BorderModel
     from borderflow.scenario.border_io import read_border_case
 
     t0 = time.perf_counter()
-    case = read_border_case(case_dir, variant)
+    case = read_border_case(case_dir, variant, known_at_origin=known_at_origin)
     model = BorderModel(case, seed, scale=scale, capacity=capacity)
     if on_start is not None:
         on_start(model.days)
@@ -177,6 +182,8 @@ def run_border(
             "days": model.days,
             "agents": run.result.agents,
         }
+        if known_at_origin:
+            meta["known_at_origin"] = True
         run.files = write_border_run(run.result, case, meta, out_dir, plots, lang)
     run.seconds = time.perf_counter() - t0
     return run

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from borderflow.errors import ScenarioError
+from borderflow.observe.quantity import quantity_series, reliability_weights
 from borderflow.results.run_result import RunResult
 from borderflow.scenario.border_schema import ObservationRow
 from borderflow.scenario.flee_io import CAMP_INDICATOR, Closure, camp_observations
@@ -52,13 +53,17 @@ def figure(daily: np.ndarray, start: dt.date, o: ObservationRow) -> float | None
 def range_loss(pairs: Iterable[tuple[ObservationRow, float]]) -> tuple[float, int, int]:
     """Squared relative distance of each simulated value to its observed range (0 inside).
 
-    Returns (loss, observations inside their range, observations scored).
+    Several reports of the same quantity are weighed by their reliability grade
+    (:func:`~borderflow.forecast.likelihood.reliability_weights`). Returns (loss, observations
+    inside their range, observations scored).
     """
+    pairs = list(pairs)
+    weights = reliability_weights([o for o, _ in pairs])
     loss, inside, total = 0.0, 0, 0
-    for o, v in pairs:
+    for (o, v), weight in zip(pairs, weights, strict=True):
         below = max(0.0, o.low - v) / max(o.low, 1.0)
         above = max(0.0, v - o.high) / max(o.high, 1.0)
-        loss += below**2 + above**2
+        loss += weight * (below**2 + above**2)  # x 1.0 is exact: lone reports unchanged
         inside += int(o.low <= v <= o.high)
         total += 1
     return loss, inside, total
@@ -72,8 +77,12 @@ class Simulation:
         self.start = result.start_date
 
     def daily(self, location: str, indicator: str) -> np.ndarray | None:
-        """The simulated daily series, or None if the run has no such figure."""
-        return self.result.series.values(indicator, location)
+        """The simulated daily series, or None if the run has no such figure.
+
+        Sums of indicators or places, ``ALL`` and ``cum_`` totals are read as
+        :func:`~borderflow.observe.quantity.quantity_series` reads them.
+        """
+        return quantity_series(self.result.series, location, indicator)
 
     def value(self, o: ObservationRow) -> float | None:
         series = self.daily(o.location, o.indicator)

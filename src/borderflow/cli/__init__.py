@@ -2,7 +2,7 @@
 
 Each topic's commands live in their own module (:mod:`.run`, :mod:`.info`, :mod:`.compare`,
 :mod:`.ensemble`, :mod:`.calibrate`, :mod:`.forecast`, :mod:`.observations`, :mod:`.export`,
-:mod:`.report`; the web app's in
+:mod:`.report`, :mod:`.authoring`; the web app's in
 :mod:`borderflow.web.commands`) and are registered here, in the order ``--help`` lists them.
 Those modules import only typer at the top; heavy modules (numba, pyarrow, matplotlib, the
 database, Dask) load inside the commands that need them, so ``--help`` answers at once. Any
@@ -21,6 +21,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import typer
 
 from borderflow.cli import (
+    authoring,
     calibrate,
     compare,
     ensemble,
@@ -54,6 +55,9 @@ for command in (
     report.report,
 ):
     app.command()(command)
+app.command("new-case")(authoring.new_case)
+app.command()(authoring.check)
+app.command()(authoring.score)
 app.add_typer(observations.obs_app, name="obs")
 app.add_typer(export.export_app, name="export")
 app.command("serve")(serve)

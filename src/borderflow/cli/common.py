@@ -47,6 +47,14 @@ VariantOption = Annotated[
         help="Pick a variant option, e.g. -v peru_policy=corridor (see `borderflow info CASE`).",
     ),
 ]
+KnownAtOriginOption = Annotated[
+    bool,
+    typer.Option(
+        "--known-at-origin",
+        help="Drop the policy and event rows announced after the case's origin (the inputs a "
+        "forecaster on the origin day had).",
+    ),
+]
 CapacityOption = Annotated[
     list[str] | None,
     typer.Option(help="Processing capacity per day of a crossing, e.g. 'CROSSING=8000'."),

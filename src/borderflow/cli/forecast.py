@@ -12,6 +12,7 @@ from borderflow.cli.common import (
     DEFAULT_SCENARIO,
     CapacityOption,
     DaskLocalOption,
+    KnownAtOriginOption,
     LazyProgress,
     SchedulerOption,
     VariantOption,
@@ -76,6 +77,7 @@ def forecast(
     move: MoveOption = None,
     variant: VariantOption = None,
     capacity: CapacityOption = None,
+    known_at_origin: KnownAtOriginOption = False,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     dask_local: DaskLocalOption = None,
@@ -101,7 +103,7 @@ def forecast(
         target = out_dir or Path("results") / f"forecast-{path.resolve().name}-seed{seed}"
         spec = ForecastSpec(
             path, target, members, seed, params, db,
-            pairs(variant, "--variant"), capacities(capacity), horizon, move,
+            pairs(variant, "--variant"), capacities(capacity), horizon, known_at_origin, move,
             choose_executor(workers, scheduler, dask_local),
         )  # fmt: skip
         progress.start(members)

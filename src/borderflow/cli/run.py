@@ -15,6 +15,7 @@ from borderflow.cli.common import (
     DEFAULT_SCENARIO,
     CapacityOption,
     Compat,
+    KnownAtOriginOption,
     LangOption,
     LazyProgress,
     VariantOption,
@@ -41,6 +42,7 @@ def run(
     ] = None,
     variant: VariantOption = None,
     capacity: CapacityOption = None,
+    known_at_origin: KnownAtOriginOption = False,
     plots: Annotated[bool, typer.Option(help="Border cases: write PNG plots.")] = True,
     lang: LangOption = "en",
     days: Annotated[
@@ -77,7 +79,8 @@ def run(
     try:
         path = resolve_scenario(scenario)
         if scenario_kind(path) == "border":
-            _run_border(path, seed, out_dir, variant, capacity, (plots, lang), progress)
+            inputs = (variant, capacity, known_at_origin)
+            _run_border(path, seed, out_dir, inputs, (plots, lang), progress)
         else:
             _run_flee(path, seed, out_dir, days, settings, compat, progress)
     except ScenarioError as exc:
@@ -138,17 +141,21 @@ def _run_border(
     path: Path,
     seed: int,
     out_dir: Path | None,
-    variant: list[str] | None,
-    capacity: list[str] | None,
+    inputs: tuple[list[str] | None, list[str] | None, bool],
     plots_lang: tuple[bool, str],
     progress: LazyProgress,
 ) -> None:
-    """Run a border case; ``plots_lang``: whether to draw the charts, and the language."""
+    """Run a border case.
+
+    ``inputs``: the variant, capacities and --known-at-origin; ``plots_lang``: whether to draw
+    the charts, and the language.
+    """
     from borderflow.report.summary import print_border_summary
     from borderflow.runs import run_border
     from borderflow.scenario.border_io import read_border_case
 
     plots, lang = plots_lang
+    variant, capacity, known = inputs
     choice = pairs(variant, "--variant")
     caps = capacities(capacity)
     if out_dir is None:
@@ -156,12 +163,14 @@ def _run_border(
         defaults = {k: d.default for k, d in case.spec.variants.items()}
         tag = _variant_tag(case.variant, defaults)
         name = case.name + (f"-{tag}" if tag else "") + (f"-cap{len(caps)}" if caps else "")
+        name += "-known-at-origin" if known else ""
         out_dir = Path("results") / f"{name}-seed{seed}"
     result = run_border(
         path,
         seed=seed,
         variant=choice,
         capacity=caps,
+        known_at_origin=known,
         out_dir=out_dir,
         plots=plots,
         lang=lang,

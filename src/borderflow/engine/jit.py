@@ -30,6 +30,7 @@ KERNEL_SOURCES = (
     "engine/jit.py",
     "rules/flee_kernels.py",
     "rules/border_kernels.py",
+    "rules/border_news.py",
     "rules/border_indicators.py",  # CrossingCount indices are constants in border kernels
 )
 

@@ -49,9 +49,14 @@ class EnsembleSpec:
     members: int
     params_file: str
     params_digest: str
+    known_at_origin: bool = False  # rows announced after the origin dropped
 
     def manifest(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "members"}
+        """The settings that decide the numbers (the flag only when set: older ones stay valid)."""
+        out = {k: v for k, v in self.__dict__.items() if k != "members"}
+        if not self.known_at_origin:
+            del out["known_at_origin"]
+        return out
 
 
 def member_draw(params: dict[str, Distribution], seed: int, index: int) -> tuple[int, dict]:
@@ -111,10 +116,11 @@ def prepare(
     seed: int = 0,
     variant: dict[str, str] | None = None,
     capacity: dict[str, int] | None = None,
+    known_at_origin: bool = False,
 ) -> tuple[BorderCase, dict[str, Distribution], EnsembleSpec]:
     if members < 1:
         raise ScenarioError(f"--members {members} must be at least 1")
-    case = read_border_case(case_dir, variant)
+    case = read_border_case(case_dir, variant, known_at_origin=known_at_origin)
     params = load_params(params_file, case)
     spec = EnsembleSpec(
         case_dir=str(Path(case_dir).resolve()),
@@ -124,6 +130,7 @@ def prepare(
         members=members,
         params_file=str(params_file),
         params_digest=hashlib.sha256(params_file.read_bytes()).hexdigest(),
+        known_at_origin=known_at_origin,
     )
     return case, params, spec
 
@@ -152,14 +159,16 @@ def run_ensemble(
     seed: int = 0,
     variant: dict[str, str] | None = None,
     capacity: dict[str, int] | None = None,
+    known_at_origin: bool = False,
     executor: Executor | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_member: Callable[[int], None] | None = None,
 ) -> EnsembleResult:
     """Run the members not yet on disk, then (re)write the draws and the bands."""
     case, params, spec = prepare(
-        case_dir, params_file, members=members, seed=seed, variant=variant, capacity=capacity
-    )
+        case_dir, params_file, members=members, seed=seed, variant=variant, capacity=capacity,
+        known_at_origin=known_at_origin,
+    )  # fmt: skip
     _check_manifest(out_dir, spec)
     folder = out_dir / MEMBERS_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -266,5 +275,5 @@ def write_summary(out_dir: Path, params: dict[str, Distribution], spec: Ensemble
 
         write_csv(path, tags, rows())
 
-    case = read_border_case(spec.case_dir, spec.variant)
+    case = read_border_case(spec.case_dir, spec.variant, known_at_origin=spec.known_at_origin)
     return write_bands(out_dir, case, spec.members, {DRAWS: write_draws})

@@ -163,6 +163,7 @@ class ForecastSpec:
     variant: dict[str, str] = field(default_factory=dict)
     capacity: dict[str, int] = field(default_factory=dict)
     horizon: int | None = None  # days the members run after the origin (None: to the end)
+    known_at_origin: bool = False  # drop the rows announced after the case's origin
     move: str | None = None  # rejuvenation: jitter or mcmc (None: the ruleset's default)
     executor: Executor | None = field(default=None, compare=False)  # None: in this process
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from borderflow.calibrate.problem import figure
+from borderflow.observe.quantity import quantity_series
 from borderflow.rules.border import BorderModel
 from borderflow.scenario.border_schema import ObservationRow
 from borderflow.scenario.flee_io import CAMP_INDICATOR
@@ -19,7 +20,7 @@ def daily(model: Any, o: ObservationRow) -> np.ndarray | None:
     building a Flee run's result for every report would cost more than the day's run).
     """
     if isinstance(model, BorderModel):
-        return model.result().series.values(o.indicator, o.location)
+        return quantity_series(model.result().series, o.location, o.indicator)
     if o.indicator != CAMP_INDICATOR or o.location not in model.index:
         return None
     return model.history[:, model.index[o.location]]

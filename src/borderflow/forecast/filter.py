@@ -38,6 +38,7 @@ from borderflow.forecast.likelihood import log_likelihood
 from borderflow.forecast.parallel import advance_models
 from borderflow.forecast.seeds import move_seed, stream_seed
 from borderflow.forecast.target import BorderRules, Rules
+from borderflow.observe.quantity import quantity_series, reliability_weights
 from borderflow.results.series import FLOW_SEPARATOR
 from borderflow.rules.border import BorderModel
 from borderflow.scenario.border_io import BorderCase
@@ -148,7 +149,7 @@ def countable(model: Any, o: ObservationRow) -> bool:
     if not isinstance(model, BorderModel):
         return daily(model, o) is not None
     series = model.result().series
-    if series.values(o.indicator, o.location) is not None:
+    if quantity_series(series, o.location, o.indicator) is not None:
         return True
     return o.indicator == "flow" and o.location in {
         f"{r.from_}{FLOW_SEPARATOR}{r.to}" for r in model.case.routes
@@ -269,7 +270,11 @@ def assimilate(
         x = np.array([[simulated(m, o) for o in group] for m in p.models])
         w = p.weights
         medians = [weighted_median(x[:, j], w) for j in range(len(group))]
-        ll = sum(log_likelihood(o, x[:, j]) for j, o in enumerate(group))
+        weights = reliability_weights(group)
+        ll = sum(
+            wt * log_likelihood(o, x[:, j])
+            for j, (o, wt) in enumerate(zip(group, weights, strict=True))
+        )
         if not np.isfinite(np.max(p.log_w + ll)):
             raise ScenarioError(f"no particle is compatible with the reports of day {day}")
         p.log_w = p.log_w + ll

@@ -40,12 +40,19 @@ from borderflow.forecast.figures import simulated
 from borderflow.forecast.likelihood import log_likelihood
 from borderflow.forecast.seeds import move_seed, stream_seed
 from borderflow.forecast.target import Rules
+from borderflow.observe.quantity import reliability_weights
 from borderflow.scenario.border_schema import ObservationRow
 
 
 def path_log_likelihood(model: Any, reports: Sequence[ObservationRow]) -> float:
-    """Log chance of every report given one path's figures."""
-    return float(sum(log_likelihood(o, np.array([simulated(model, o)]))[0] for o in reports))
+    """Log chance of every report given one path's figures (weighed as the filter weighs them)."""
+    weights = reliability_weights(reports)
+    return float(
+        sum(
+            wt * log_likelihood(o, np.array([simulated(model, o)]))[0]
+            for o, wt in zip(reports, weights, strict=True)
+        )
+    )
 
 
 def _rules(rules: Rules) -> Rules:

@@ -102,7 +102,9 @@ class BorderTarget:
         from borderflow.ensemble.params import load_params, read_uncertain
         from borderflow.scenario.border_io import read_border_case
 
-        self.case = case = read_border_case(spec.case_dir, spec.variant or None)
+        self.case = case = read_border_case(
+            spec.case_dir, spec.variant or None, known_at_origin=spec.known_at_origin
+        )
         self.start, self.end = case.spec.case.start, case.spec.case.end
         self.origin = case.spec.case.origin
         self.params_file = spec.params_file or default_params(spec.case_dir)
@@ -129,8 +131,10 @@ class FleeTarget:
         from borderflow.calibrate.problem import FleeProblem
         from borderflow.ensemble.params import load_params, read_uncertain
 
-        if spec.variant or spec.capacity:
-            raise ScenarioError("--variant and --capacity are options of border cases")
+        if spec.variant or spec.capacity or spec.known_at_origin:
+            raise ScenarioError(
+                "--variant, --capacity and --known-at-origin are options of border cases"
+            )
         self.problem = p = FleeProblem.load(spec.case_dir)
         self.start, self.end = p.start, p.start + dt.timedelta(days=p.days)
         self.origin = self._half_way()
@@ -173,6 +177,8 @@ def load_target(spec: Any) -> BorderTarget | FleeTarget:
 def settings_of(spec: Any, target: BorderTarget | FleeTarget, move: str) -> dict:
     """What decides a forecast's numbers besides its origin and reports (a store's key)."""
     extra = {} if move == "jitter" else {"move": move}  # stores made before the option
+    if spec.known_at_origin:
+        extra["known_at_origin"] = True
     return extra | {
         "case_dir": str(spec.case_dir.resolve()),
         "variant": target.variant,

@@ -31,7 +31,6 @@ Every number comes from the case's files; the mechanisms are documented in
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -45,7 +44,9 @@ from borderflow.results.run_result import RunResult
 from borderflow.rules import border_kernels as K
 from borderflow.rules.border_depart import Departures
 from borderflow.rules.border_indicators import CrossingCount as C
+from borderflow.rules.border_news import News, uses_news
 from borderflow.rules.border_result import border_result
+from borderflow.rules.border_rules_by_date import DayPolicy, day_policy, redirect
 from borderflow.scenario.border_io import BorderCase
 
 BORDER_FIELDS = {
@@ -59,14 +60,8 @@ BORDER_FIELDS = {
 }
 
 
-@dataclass(frozen=True)
-class DayPolicy:
-    """One crossing's rules on one day."""
-
-    entry: str
-    quota: int
-    detection: float
-    readmission: bool
+__all__ = ["BORDER_FIELDS", "BorderModel", "DayPolicy"]
+NO_HOLD = (np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int64))  # no blockade, no news
 
 
 class BorderModel:
@@ -96,6 +91,8 @@ class BorderModel:
         self._build_graph()
         self._build_crossings(capacity or {})
         self._build_population(scale)
+        if self.news is not None:
+            self.news.start()
         self.flow = np.zeros((self.days, self.graph.n_links), dtype=np.int32)
         self.departed = np.zeros((self.days, len(self.places)), dtype=np.int32)
         self.at_crossing = np.zeros((self.days, self.n_cross, len(C)), np.int32)
@@ -153,8 +150,8 @@ class BorderModel:
         self.entry_iso3 = [self.case.places[self.index[c.entry_post]].iso3 for c in cs]
         self.open_hour = np.array([c.open_hour for c in cs])
         self.close_hour = np.array([c.close_hour for c in cs])
-        cap = np.array([capacity.get(c.name, c.capacity_per_day) for c in cs])
-        self.migrant_capacity = np.maximum(0, cap - np.array([c.regular_per_day for c in cs]))
+        self.base_capacity = [capacity.get(c.name, c.capacity_per_day) for c in cs]
+        self.base_regular = [c.regular_per_day for c in cs]
         g = self.graph
         builder = PathBuilder(g)
         self.return_place = np.empty(self.n_cross, dtype=np.int64)
@@ -210,6 +207,7 @@ class BorderModel:
                     f"crossing '{cs[k].name}': no road for the {name} journey",
                     file=self.case.path / self.spec.files.routes,
                 )
+        self.news = News(self, builder) if uses_news(self) else None
         self.paths: PathTable = builder.build()
         self.divert_to = np.full(self.n_cross, -1)
         self.divert_path = np.full(self.n_cross, -1)
@@ -308,25 +306,9 @@ class BorderModel:
         return start <= date and (end is None or date <= end)
 
     def policy(self, k: int, date: dt.date) -> DayPolicy:
-        """The last matching row of policies.csv (variant rows come last) wins, per side."""
+        """Crossing ``k``'s rules on ``date`` (:func:`border_rules_by_date.day_policy`)."""
         name = self.crossing_names[k]
-        entry, quota, detection, readmission = "open", 0, 0.0, False
-        for p in self.case.policies:
-            if p.crossing != name or not self._active(p.start, p.end, date):
-                continue
-            if p.side == "entry":
-                entry, quota, detection = p.policy, p.quota, p.detection
-            else:
-                readmission = p.policy != "closed"
-        detection += self.spec.stranded.detection_base.value
-        for e in self.case.events:
-            if (
-                e.kind == "reinforcement"
-                and e.target == name
-                and self._active(e.start, e.end, date)
-            ):
-                detection += e.value
-        return DayPolicy(entry, quota, min(1.0, detection), readmission)
+        return day_policy(self.case, name, date, self.base_capacity[k], self.base_regular[k])
 
     # -- phases -------------------------------------------------------------------------
     def calendar(self, day: int) -> None:
@@ -345,6 +327,8 @@ class BorderModel:
         self._hazard_factor = factor
         self.factor[day] = factor
         self._today = [self.policy(k, date) for k in range(self.n_cross)]
+        if self.news is not None:
+            self.news.day(day, date)
         # A flight leaves on its start date; a move to shelters repeats every day of its span
         # (a clearance policy), or happens once when it has no end.
         self._events_today = [
@@ -365,26 +349,37 @@ class BorderModel:
             a.path, a.pos, a.t_state, self.spec.departure.preparation_days.value,
             self.cum_weights, self.n_cross, self.path_of, self.departed[day],
         )  # fmt: skip
+        u = self._draws(K.Draw.REDIRECT, day, deciders)
+        redirect(
+            self.case, self.date(day), self.crossing_names, deciders, u, a.crossing, a.path,
+            a.home, self.path_of,
+        )  # fmt: skip
 
     def travel(self, day: int) -> None:
         a, p = self.arrays, self.paths
         arrived = np.zeros(self.n_cross, dtype=np.int32)
+        n = self.news
+        blocked, last_stop = (n.blocked, n.last_stop) if n is not None else NO_HOLD
         K.travel(
             day, self.live, a.state, a.loc, a.path, a.pos, a.t_state, a.crossing,
             p.offsets, p.links, p.cum_km, self.link_speed, self.graph.dst, self.flow[day], arrived,
+            blocked, last_stop, n.hold if n is not None else NO_HOLD[1],
         )  # fmt: skip
         self.at_crossing[day, :, C.ARRIVED] += arrived
 
     def _admit(
         self, k: int, people: np.ndarray, rule: DayPolicy, quota_left: int, day: int, *,
-        arriving: bool,
+        arriving: bool, limit: int = -1,
     ) -> tuple[int, int]:  # fmt: skip
-        """Crossing ``k`` admits ``people`` in order (:func:`border_kernels.admit`)."""
+        """Crossing ``k`` admits ``people`` in order, at most ``limit`` (< 0: no limit)."""
         a = self.arrays
+        names = rule.nationalities
+        allowed = np.array([not names or iso in names for iso in self.group_iso3])
         return K.admit(
             day, people, K.ENTRY[rule.entry], rule.quota, quota_left, self.citizen_of[k],
             a.klass, arriving, a.state, a.loc, a.path, a.pos, a.t_state,
             self.onward_path[k], self.entry_post[k], self.exit_post[k],
+            allowed, rule.papers == "documented", limit,
         )  # fmt: skip
 
     def border(self, day: int) -> None:
@@ -393,17 +388,22 @@ class BorderModel:
             rule = self._today[k]
             row = self.at_crossing[day, k]
             queued = here[a.state[here] == K.QUEUED]
-            quota_left = rule.quota
+            quota_left, room = rule.quota, rule.capacity
             if len(queued):
                 served = self._queue_order(k, queued, day)
                 ok, quota_left = self._admit(k, served, rule, quota_left, day, arriving=True)
                 row[C.CROSSED] += ok
                 row[C.REFUSED] += len(served) - ok
-            # People stranded earlier are admitted when today's policy lets them.
-            if rule.entry in ("open", "corridor", "quota"):
+                room -= ok
+            # People stranded earlier are admitted when today's policy lets them, in order of
+            # arrival, as far as the day's migrant capacity left after the arrivals allows.
+            if rule.entry in ("open", "corridor", "quota", "selective") and room > 0:
                 waiting = here[(a.state[here] == K.STRANDED) & (a.t_state[here] < day)]
                 if len(waiting):
-                    ok, _ = self._admit(k, waiting, rule, quota_left, day, arriving=False)
+                    waiting = waiting[np.argsort(a.t_state[waiting], kind="stable")]
+                    ok, _ = self._admit(
+                        k, waiting, rule, quota_left, day, arriving=False, limit=room
+                    )
                     row[C.CORRIDOR] += ok
 
     def _queue_order(self, k: int, queued: np.ndarray, day: int) -> np.ndarray:
@@ -418,7 +418,7 @@ class BorderModel:
         ready = ~arrived_today | (hours < self.close_hour[k])
         order = np.lexsort((queued, np.where(arrived_today, hours, -1.0), t_state))
         order = order[ready[order]]
-        return queued[order][: int(self.migrant_capacity[k])]
+        return queued[order][: self._today[k].capacity]
 
     def night(self, day: int) -> None:
         a = self.arrays
@@ -440,10 +440,10 @@ class BorderModel:
 
     def _night_edges(self, k: int, rule: DayPolicy) -> np.ndarray:
         """Cumulative probabilities of the night's choices, in NightChoice order."""
-        s = self.spec.stranded
-        p_read = s.readmitted_per_day.value if rule.readmission else 0.0
-        p_div = s.divert_per_day.value if rule.readmission and self.divert_to[k] >= 0 else 0.0
-        return np.cumsum([p_read, s.return_per_day.value, p_div, s.irregular_per_day.value])
+        readmitted, back, divert, irregular = rule.rates
+        p_read = readmitted if rule.readmission else 0.0
+        p_div = divert if rule.readmission and self.divert_to[k] >= 0 else 0.0
+        return np.cumsum([p_read, back, p_div, irregular])
 
     def _event(self, e, k: int, here: np.ndarray, day: int) -> None:
         """A move to shelters or a return flight from crossing ``k`` tonight."""

@@ -72,6 +72,8 @@ class Draw(Enum):
     NIGHT_CHOICE = ("night", 0)  # readmitted, walk back, divert, try irregularly or wait
     CAUGHT = ("night", 1)  # an irregular attempt is detected
     FLIGHT_SEAT = ("night", 9)  # who gets a seat on a return flight
+    NEWS_CHOICE = ("news", 0)  # told their crossing is shut: go home, divert or wait
+    REDIRECT = ("news", 1)  # a redirect event moves the person's choice to another crossing
 
     @property
     def stream(self) -> str:
@@ -90,9 +92,10 @@ LEAVE_THRESHOLD, PREPARATION, CROSSING_CHOICE = (
 NIGHT_CHOICE, CAUGHT = Draw.NIGHT_CHOICE.slot, Draw.CAUGHT.slot
 assert Draw.NIGHT_CHOICE.stream == Draw.CAUGHT.stream  # stranded_night takes one key
 #: Entry policies (policies.csv) as the codes :func:`admit` takes.
-ENTRY = {"open": 0, "documented_only": 1, "quota": 2, "corridor": 3, "closed": 4}
-OPEN, DOCUMENTED_ONLY, QUOTA, CORRIDOR = (
-    ENTRY["open"], ENTRY["documented_only"], ENTRY["quota"], ENTRY["corridor"]
+ENTRY = {"open": 0, "documented_only": 1, "quota": 2, "corridor": 3, "closed": 4, "selective": 5}
+OPEN, DOCUMENTED_ONLY, QUOTA, CORRIDOR, SELECTIVE = (
+    ENTRY["open"], ENTRY["documented_only"], ENTRY["quota"], ENTRY["corridor"],
+    ENTRY["selective"],
 )  # fmt: skip
 READMIT, RETURN, DIVERT, IRREGULAR = (
     int(NightChoice.READMIT), int(NightChoice.RETURN), int(NightChoice.DIVERT),
@@ -168,7 +171,7 @@ def depart(
 @njit(nogil=True)
 def travel(
     day, live, state, loc, path, pos, t_state, crossing,
-    offsets, links, cum_km, link_speed, dst, flow, arrived,
+    offsets, links, cum_km, link_speed, dst, flow, arrived, blocked, last_stop, hold,
 ):  # fmt: skip
     """Advance everyone on the road (among ``live``) by one day along their path, link by link.
 
@@ -176,6 +179,10 @@ def travel(
     ``flow[link]`` counts people who finished a link today. Arrivals change state: at an exit
     post travellers queue (counted in ``arrived[crossing]``); onward travellers arrive; people
     returning are back in the city. ``t_state`` records the day of the new state.
+
+    Travellers stop short and wait in a city (``WAITING_CITY``) at their ``hold`` (an index
+    into ``links``; -1: none; ``hold`` may be empty) or, when their crossing is ``blocked``
+    (may be empty), at their path's ``last_stop``; a stop they have passed is ignored.
     """
     for i in live:
         s = state[i]
@@ -188,7 +195,14 @@ def travel(
         j = lo
         while j < hi and cum_km[j] <= x:
             j += 1
-        while j < hi and time_left > 0.0:
+        stop = hi
+        if s == TRAVELLING:
+            h = hold[i] if len(hold) > 0 else -1
+            if h < 0 and len(blocked) > 0 and blocked[crossing[i]]:
+                h = last_stop[p]
+            if h >= j:
+                stop = h
+        while j < stop and time_left > 0.0:
             lk = links[j]
             need = (cum_km[j] - x) / link_speed[lk]
             if need <= time_left:
@@ -201,7 +215,10 @@ def travel(
                 x += link_speed[lk] * time_left
                 time_left = 0.0
         pos[i] = x
-        if j >= hi:
+        if stop < hi and j >= stop:
+            state[i] = WAITING_CITY
+            t_state[i] = day
+        elif j >= hi:
             t_state[i] = day
             if s == TRAVELLING:
                 state[i] = QUEUED
@@ -216,6 +233,7 @@ def travel(
 def admit(
     day, people, entry, quota, quota_left, citizen, klass, strand_refused,
     state, loc, path, pos, t_state, onward_path, entry_post, exit_post,
+    allowed, need_papers, limit,
 ):  # fmt: skip
     """Admit or refuse ``people``, in processing order, by one crossing's entry policy.
 
@@ -227,18 +245,32 @@ def admit(
     ``strand_refused`` (on arrival) and stay as they are otherwise (stranded earlier). Returns
     how many were admitted and the quota left: less one for each admitted person who has
     neither citizenship nor papers.
+
+    ``selective`` admits the nationalities ``allowed[nationality]`` (with papers when
+    ``need_papers``), at most ``quota_left`` non-citizens when ``quota`` is set (0: no cap);
+    its quota left drops by one for each admitted non-citizen. At most ``limit`` people are
+    admitted (``limit < 0``: no limit); processing stops there, the rest stay as they are.
     """
     free = max(quota_left, 0)
     admitted = 0
     for i in people:
-        entitled = citizen[klass[i] // 4] or (klass[i] & 2) > 0
-        ok = citizen[klass[i] // 4]
+        if admitted == limit:
+            break
+        nat = klass[i] // 4
+        entitled = citizen[nat] or (klass[i] & 2) > 0
+        ok = citizen[nat]
         if entry == OPEN:
             ok = True
         elif entry in (DOCUMENTED_ONLY, QUOTA):
             ok = entitled
         elif entry == CORRIDOR and quota <= 0:
             ok = True
+        elif entry == SELECTIVE and not ok:
+            ok = allowed[nat] and (not need_papers or (klass[i] & 2) > 0)
+            if ok and quota > 0:
+                ok = free > 0
+                free -= 1
+            entitled = False  # every admitted non-citizen counts against the cap
         if not ok and free > 0 and entry in (QUOTA, CORRIDOR):
             ok = True
             free -= 1

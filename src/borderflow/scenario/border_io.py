@@ -16,6 +16,14 @@ from pydantic import BaseModel, ValidationError
 
 from borderflow.csvfile import csv_rows
 from borderflow.errors import ScenarioError
+from borderflow.observe.quantity import nfc
+from borderflow.scenario.border_checks import (
+    check_date_cell,
+    check_toml,
+    date_fields,
+    normalise_tree,
+    validate_case,
+)
 from borderflow.scenario.border_schema import (
     CrossingRow,
     EventRow,
@@ -31,6 +39,18 @@ from borderflow.scenario.border_schema import (
 from borderflow.scenario.confine import inside
 
 Row = TypeVar("Row", bound=BaseModel)
+#: The tables of a case folder and the model of their rows, in the order they are read.
+TABLE_MODELS: dict[str, type[BaseModel]] = {
+    "places": PlaceRow,
+    "routes": RouteRow,
+    "population": PopulationRow,
+    "groups": GroupRow,
+    "crossings": CrossingRow,
+    "policies": PolicyRow,
+    "events": EventRow,
+    "needs": NeedRow,
+    "observations": ObservationRow,
+}
 SHARE_TOLERANCE = 1e-6
 
 
@@ -108,16 +128,21 @@ def read_table(path: Path, model: type[Row]) -> tuple[tuple[Row, ...], tuple[int
     body = rows[1:]
     if body and all(c.strip().startswith("#") or not c.strip() for c in body[0][1]):
         body = body[1:]  # the HXL hashtag row
+    dates = date_fields(model)
     out = []
     lines = []
     for line, cells in body:
+        if cells and cells[0].lstrip().startswith("#"):
+            continue  # a comment (e.g. the example row of `borderflow new-case`)
         if len(cells) > len(header):
             raise ScenarioError(
                 f"has {len(cells)} cells for {len(header)} columns", file=path, row=line
             )
         record: dict[str, Any] = {
-            h: c.strip() for h, c in zip(header, cells, strict=False) if c.strip() != ""
+            h: nfc(c) for h, c in zip(header, cells, strict=False) if c.strip() != ""
         }
+        for h in dates & record.keys():
+            check_date_cell(record[h], path, line, h)
         try:
             out.append(model.model_validate(record))
         except ValidationError as exc:
@@ -193,28 +218,54 @@ def _validate(case: BorderCase) -> None:
                 what,
                 **case.where("groups", i, "crossing_weights"),
             )
+    nationalities = {g.iso3 for g in case.groups}
     for i, p in enumerate(case.policies):
         if p.crossing not in crossing_names:
             raise ScenarioError(
                 f"unknown crossing '{p.crossing}'",
                 **case.where("policies", i, "crossing"),
             )
-    for i, e in enumerate(case.events):
-        if e.kind in ("reinforcement", "return_flight", "shelter") and (
-            e.target not in crossing_names
-        ):
+        unknown = [c for c in policy_nationalities(p) if c not in nationalities]
+        if unknown:
             raise ScenarioError(
-                f"unknown crossing '{e.target}'",
-                **case.where("events", i, "target"),
+                f"nationality '{unknown[0]}' is not in {f.groups}",
+                **case.where("policies", i, "nationalities"),
             )
+    for i, e in enumerate(case.events):
+        _validate_event(case, i, e, crossing_names)
         if e.kind == "shelter":
             need(e.to, "events", i, "to", "shelter")
-    for i, o in enumerate(case.observations):
-        if o.location not in places and o.location not in crossing_names:
-            raise ScenarioError(
-                f"unknown place or crossing '{o.location}'",
-                **case.where("observations", i, "location"),
-            )
+    validate_case(case)  # observations' quantities, variants' labels, quotas, end dates
+
+
+#: Event kinds whose ``target`` must be a crossing (``set`` may also leave it blank: all).
+CROSSING_TARGET = ("reinforcement", "return_flight", "shelter", "blockade", "redirect")
+
+
+def _event_problem(e: EventRow, crossings: set[str]) -> tuple[str, str] | None:
+    """The column and message of what is wrong with the crossings an event names, if any."""
+    named = e.kind in CROSSING_TARGET or (e.kind == "set" and e.target)
+    if named and e.target not in crossings:
+        return "target", f"unknown crossing '{e.target}'"
+    if e.kind == "redirect":
+        if e.to not in crossings:
+            return "to", f"unknown crossing '{e.to}'"
+        if e.to == e.target:
+            return "to", f"redirect from '{e.target}' to itself"
+    return None
+
+
+def _validate_event(case: BorderCase, i: int, e: EventRow, crossings: set[str]) -> None:
+    """The crossings an event names exist (and a redirect leads somewhere else)."""
+    problem = _event_problem(e, crossings)
+    if problem is not None:
+        column, message = problem
+        raise ScenarioError(message, **case.where("events", i, column))
+
+
+def policy_nationalities(p: PolicyRow) -> tuple[str, ...]:
+    """The ISO3 codes a ``selective`` row admits (empty: every nationality)."""
+    return tuple(c.strip() for c in p.nationalities.split(";") if c.strip())
 
 
 def apply_variant(case: BorderCase, choice: dict[str, str]) -> BorderCase:
@@ -249,12 +300,28 @@ def apply_variant(case: BorderCase, choice: dict[str, str]) -> BorderCase:
             ]
         policies += [PolicyRow(**p.model_dump()) for p in v.policies]
         events = [e for e in events if e.label not in v.drop_events]
-        events += [EventRow(**e.model_dump()) for e in v.events]
+        added = [EventRow(**e.model_dump()) for e in v.events]
+        crossings = {c.name for c in case.crossings}
+        for j, e in enumerate(added):
+            problem = _event_problem(e, crossings)
+            if problem is not None:
+                raise ScenarioError(
+                    problem[1],
+                    file=case.path / "scenario.toml",
+                    column=f"variants.{name}.options.{option}.events.{j}.{problem[0]}",
+                )
+        events += added
     return replace(case, policies=tuple(policies), events=tuple(events), variant=picked)
 
 
-def read_border_case(path: str | Path, variant: dict[str, str] | None = None) -> BorderCase:
-    """Read ``scenario.toml`` and its tables, validate them together, apply a variant."""
+def read_border_case(
+    path: str | Path, variant: dict[str, str] | None = None, *, known_at_origin: bool = False
+) -> BorderCase:
+    """Read ``scenario.toml`` and its tables, validate them together, apply a variant.
+
+    ``known_at_origin`` drops the policy and event rows announced after the case's origin
+    (:mod:`borderflow.scenario.announced`).
+    """
     root = Path(path)
     toml_path = inside(root, root / "scenario.toml") if root.is_dir() else root
     root = toml_path.parent
@@ -268,24 +335,15 @@ def read_border_case(path: str | Path, variant: dict[str, str] | None = None) ->
         raise ScenarioError(f"not UTF-8 text ({exc.reason})", file=toml_path) from None
     except OSError as exc:
         raise ScenarioError(f"cannot be read ({exc.strerror or exc})", file=toml_path) from None
+    raw = normalise_tree(raw)
+    check_toml(raw, ScenarioFile, toml_path)
     try:
         spec = ScenarioFile.model_validate(raw)
     except ValidationError as exc:
         where, msg = _first_error(exc)
         raise ScenarioError(msg, file=toml_path, column=where) from None
-    models = {
-        "places": PlaceRow,
-        "routes": RouteRow,
-        "population": PopulationRow,
-        "groups": GroupRow,
-        "crossings": CrossingRow,
-        "policies": PolicyRow,
-        "events": EventRow,
-        "needs": NeedRow,
-        "observations": ObservationRow,
-    }
     tables, lines = {}, {}
-    for table, model in models.items():
+    for table, model in TABLE_MODELS.items():
         name = getattr(spec.files, table)
         path = inside(root, root / name, named_in=toml_path, column=f"files.{table}")
         tables[table], lines[table] = read_table(path, model)
@@ -295,17 +353,29 @@ def read_border_case(path: str | Path, variant: dict[str, str] | None = None) ->
             labels |= {e.label for e in option.events if e.label}
     case = BorderCase(path=root, spec=spec, lines=lines, event_labels=frozenset(labels), **tables)
     _validate(case)
-    return apply_variant(case, variant or {})
+    case = apply_variant(case, variant or {})
+    if known_at_origin:
+        from borderflow.scenario.announced import at_origin
+
+        case = at_origin(case)
+    return case
 
 
 PARAM_SECTIONS = ("population", "departure", "travel", "stranded")
+OPTIONAL_SECTIONS = ("news",)  # parameters of these only where the case has the section
+
+
+def _sections(case: BorderCase) -> tuple[str, ...]:
+    """The parameter sections this case has (the optional ones only when it sets them)."""
+    extra = tuple(s for s in OPTIONAL_SECTIONS if getattr(case.spec, s) is not None)
+    return PARAM_SECTIONS + extra
 
 
 def parameter_names(case: BorderCase) -> list[str]:
     """Every number :func:`override` can set: ``section.name`` and ``event.<label>``."""
     names = [
         f"{section}.{name}"
-        for section in PARAM_SECTIONS
+        for section in _sections(case)
         for name in type(getattr(case.spec, section)).model_fields
     ]
     names += sorted(f"event.{label}" for label in case.event_labels)
@@ -328,7 +398,7 @@ def parameter_sources(case: BorderCase) -> list[ParameterSource]:
     One list for ``borderflow info`` and the web API's sources, so the two never disagree.
     """
     out = []
-    for section in PARAM_SECTIONS:
+    for section in _sections(case):
         block = getattr(case.spec, section)
         for key in type(block).model_fields:
             p = getattr(block, key)
@@ -343,7 +413,7 @@ def parameter_value(case: BorderCase, name: str) -> float:
             raise ScenarioError(f"no event labelled '{key}'", column=name)
         values = [e.value for e in case.events if e.label == key]
         return values[0] if values else float("nan")  # dropped by this variant
-    if section not in PARAM_SECTIONS or key not in type(getattr(case.spec, section)).model_fields:
+    if section not in _sections(case) or key not in type(getattr(case.spec, section)).model_fields:
         raise ScenarioError(f"unknown parameter '{name}'", column=name)
     return getattr(getattr(case.spec, section), key).value
 

@@ -32,7 +32,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 PlaceKind = Literal["residence", "city", "post", "destination", "shelter"]
-Policy = Literal["open", "documented_only", "closed", "quota", "corridor"]
+Policy = Literal["open", "documented_only", "closed", "quota", "corridor", "selective"]
 Side = Literal["entry", "exit"]
 EventKind = Literal[
     "hazard",  # multiplies everyone's departure hazard while active (value: the factor)
@@ -40,6 +40,9 @@ EventKind = Literal[
     "reinforcement",  # adds value to the detection of irregular crossings at ``target``
     "return_flight",  # value seats for people stranded or sheltered from crossing ``target``
     "shelter",  # people stranded at ``target`` move to shelter ``to`` (daily until ``end``)
+    "blockade",  # the approach to crossing ``target``'s exit post is blocked while active
+    "set",  # sets parameter ``param`` at crossing ``target`` (blank: all) while active
+    "redirect",  # share ``value`` of the people picking crossing ``target`` pick ``to`` instead
 ]
 
 
@@ -48,6 +51,17 @@ MAX_PEOPLE = 50_000_000
 MAX_DAYS = 3660  # ten years
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 MAX_PER_DAY = 10_000_000  # people a crossing can process in a day
+#: What a ``set`` event may set, and the range of its value (rates are daily probabilities).
+SET_PARAMS: dict[str, tuple[float, float, str]] = {
+    "return_per_day": (0.0, 1.0, "a probability, from 0 to 1"),
+    "divert_per_day": (0.0, 1.0, "a probability, from 0 to 1"),
+    "irregular_per_day": (0.0, 1.0, "a probability, from 0 to 1"),
+    "readmitted_per_day": (0.0, 1.0, "a probability, from 0 to 1"),
+    "detection_base": (0.0, 1.0, "a probability, from 0 to 1"),
+    "capacity_per_day": (0.0, MAX_PER_DAY, "people a day"),
+    "regular_per_day": (0.0, MAX_PER_DAY, "people a day"),
+    "quota": (0.0, MAX_PER_DAY, "people a day"),
+}
 
 
 class _Strict(BaseModel):
@@ -160,6 +174,26 @@ class Stranded(_Strict):
     readmitted_per_day: Probability  # of those who may re-enter the exit country, share who do
 
 
+class News(_Strict):
+    """How people preparing or travelling learn that their crossing is shut, and what they do.
+
+    A crossing is shut while a ``blockade`` event holds its approach or its entry policy is
+    ``closed``; people learn of it (and of its reopening) ``delay_days`` later. Each day the
+    informed go home (``home_per_day``), divert (``divert_per_day``) or wait.
+    """
+
+    delay_days: Days
+    home_per_day: Probability
+    divert_per_day: Probability
+
+    @model_validator(mode="after")
+    def _shares(self) -> News:
+        total = self.home_per_day.value + self.divert_per_day.value
+        if total > 1.0:
+            raise ValueError(f"home_per_day + divert_per_day is {total:g}: at most 1")
+        return self
+
+
 class Files(_Strict):
     places: str = "places.csv"
     routes: str = "routes.csv"
@@ -180,6 +214,35 @@ def _event_value(kind: str, value: float) -> None:
         raise ValueError(f"value {value:g} is out of range: a detection probability, from 0 to 1")
     if kind in ("return_flight", "shelter") and not 0 <= value <= MAX_PEOPLE:
         raise ValueError(f"value {value:g} is out of range: people, from 0 to {MAX_PEOPLE:,}")
+    if kind == "redirect" and not 0 <= value <= 1:
+        raise ValueError(f"value {value:g} is out of range: a share, from 0 to 1")
+
+
+def _event_param(kind: str, param: str, value: float) -> None:
+    """``param`` belongs to ``set`` events only, and must name a parameter they can set."""
+    if kind != "set":
+        if param:
+            raise ValueError(f"param '{param}' is only for kind 'set' (this row is '{kind}')")
+        return
+    if param not in SET_PARAMS:
+        names = ", ".join(SET_PARAMS)
+        raise ValueError(f"kind 'set' needs param, one of {names} (got '{param}')")
+    low, high, what = SET_PARAMS[param]
+    if not low <= value <= high:
+        raise ValueError(f"value {value:g} is out of range for {param}: {what}")
+
+
+def _selective_columns(policy: str, nationalities: str, papers: str | None) -> None:
+    """``nationalities`` and ``papers`` belong to the ``selective`` policy only."""
+    if policy == "selective":
+        for code in nationalities.split(";"):
+            code = code.strip()
+            if code and (len(code) != 3 or not code.isascii() or not code.isupper()):
+                raise ValueError(f"nationalities: '{code}' is not an ISO3 code (e.g. SYR;IRQ)")
+        return
+    if nationalities or papers is not None:
+        column = "nationalities" if nationalities else "papers"
+        raise ValueError(f"{column} is only for policy 'selective' (this row is '{policy}')")
 
 
 class PolicyOverride(_Strict):
@@ -192,6 +255,14 @@ class PolicyOverride(_Strict):
     policy: Policy
     quota: int = Field(0, ge=0, le=MAX_PER_DAY)
     detection: float = Field(0.0, ge=0.0, le=1.0)
+    nationalities: str = ""
+    papers: Literal["any", "documented"] | None = None
+    announced: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _selective(self) -> PolicyOverride:
+        _selective_columns(self.policy, self.nationalities, self.papers)
+        return self
 
 
 class EventOverride(_Strict):
@@ -202,10 +273,13 @@ class EventOverride(_Strict):
     target: str = ""
     to: str = ""
     label: str = ""
+    param: str = ""
+    announced: dt.date | None = None
 
     @model_validator(mode="after")
     def _value(self) -> EventOverride:
         _event_value(self.kind, self.value)
+        _event_param(self.kind, self.param, self.value)
         return self
 
 
@@ -240,6 +314,7 @@ class ScenarioFile(_Strict):
     departure: Departure
     travel: Travel
     stranded: Stranded
+    news: News | None = None  # absent: nobody reacts to news of a shut crossing
     files: Files = Files()
     variants: dict[str, Dimension] = {}
 
@@ -314,6 +389,14 @@ class PolicyRow(_Span):
     quota: int = Field(0, ge=0, le=MAX_PER_DAY)
     detection: float = Field(0.0, ge=0, le=1)  # added to stranded.detection_base
     source: str = ""
+    nationalities: str = ""  # selective: ISO3 codes admitted, ";"-separated (blank: all)
+    papers: Literal["any", "documented"] | None = None  # selective: "any" when blank
+    announced: dt.date | None = None  # when the decision became public
+
+    @model_validator(mode="after")
+    def _selective(self) -> PolicyRow:
+        _selective_columns(self.policy, self.nationalities, self.papers)
+        return self
 
 
 class EventRow(_Span):
@@ -324,10 +407,13 @@ class EventRow(_Span):
     label: str = ""  # a name variants refer to
     source: str = ""
     reliability: str = ""
+    param: str = ""  # set: the parameter the row sets
+    announced: dt.date | None = None  # when the decision became public
 
     @model_validator(mode="after")
     def _value(self) -> EventRow:
         _event_value(self.kind, self.value)
+        _event_param(self.kind, self.param, self.value)
         return self
 
 
