@@ -29,7 +29,6 @@ from borderflow.errors import ScenarioError
 from borderflow.scenario.border_schema import ObservationRow
 
 POSTERIOR = "posterior.csv"
-Rules = Any  # BorderRules | FleeRules: build(values, seed), retune(model, values, seed)
 
 
 @dataclasses.dataclass
@@ -82,6 +81,9 @@ class FleeRules:
             )
         model.streams = Streams(seed)
         model.key = model.streams.key("move")
+
+
+Rules = BorderRules | FleeRules  # build(values, seed), retune(model, values, seed)
 
 
 def default_params(folder: Path) -> Path:

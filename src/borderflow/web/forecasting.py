@@ -125,6 +125,7 @@ def run_update(
             seed=kept.get("seed", job.seed),
             db=db_url,
             horizon=kept.get("horizon", HORIZON) if latest else HORIZON,
+            move=kept.get("move"),
             executor=executor,
         )
         day = max((origin - case.spec.case.start).days, 1)

@@ -132,6 +132,7 @@ export async function showForecast(scenario, user) {
     const latest = forecasts[forecasts.length - 1];
     section.dataset.forecasts = String(forecasts.length);
     section.dataset.origin = latest ? latest.origin : "";
+    section.dataset.newReports = latest ? String(latest.new_reports) : "0";
     actions.hidden = !ROLES_THAT_RUN.includes(user.role);
     membersField.hidden = Boolean(latest);
     pendingBox.replaceChildren(pendingTable(pending));
@@ -155,6 +156,7 @@ export async function showForecast(scenario, user) {
 async function update() {
   const { scenario } = current;
   const body = membersField.hidden ? {} : { members: Number(document.getElementById("forecast-members").value || 50) };
+  const before = section.dataset.origin;
   button.disabled = true;
   progressBox.hidden = false;
   progress.value = 0;
@@ -173,8 +175,11 @@ async function update() {
       return;
     }
     progress.value = 1;
-    status.textContent = job.message || t("The forecast is up to date.");
     await showForecast(scenario, current.user);
+    const origin = section.dataset.origin;
+    status.textContent = origin && origin !== before
+      ? t("Forecast from {origin}: weighed {n} new reports.", { origin: fmt(origin), n: section.dataset.newReports })
+      : t("The latest forecast already weighs every stored count.");
     section.dataset.job = "done";
   } catch (err) {
     section.dataset.job = "failed";
