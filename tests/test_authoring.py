@@ -144,6 +144,8 @@ def test_check_cli_exit_status(tmp_path: Path) -> None:
     assert "unknown indicator 'strandd' (did you mean 'stranded'?)" in result.output
     ok = invoke("check", write_case(tmp_path / "ok"), "--out", tmp_path / "out2")
     assert ok.exit_code == 0 and "valid, 0 warning(s)" in ok.output
+    flee = invoke("check", "mali")
+    assert flee.exit_code == 2 and "a Flee scenario: `check` validates border cases" in flee.output
 
 
 # -- no silent acceptance: errors at load -----------------------------------------------------
@@ -398,27 +400,31 @@ def test_check_lists_every_parameter_without_provenance(tmp_path: Path) -> None:
 
 
 def test_check_lists_rows_announced_after_the_origin(tmp_path: Path) -> None:
-    """Rows with an `announced` date after the origin (the column comes with issue 12's
-    mechanisms; any row object carrying it is listed)."""
-    import dataclasses
-    import datetime as dt
-
-    from borderflow.scenario.case_lint import warnings
-
-    root = write_case(
-        tmp_path / "c",
-        origin="2025-01-10",
-        events=[("2025-01-05", "", "hazard", 2.0, "", "", "early"),
-                ("2025-01-20", "", "hazard", 2.0, "", "", "late")],
-    )  # fmt: skip
-    case = read_border_case(root)
-    announced = (dt.date(2025, 1, 4), dt.date(2025, 1, 15))
-    rows = tuple(
-        type("Row", (), {**e.model_dump(), "announced": day})()
-        for e, day in zip(case.events, announced, strict=True)
+    """Rows made public after the origin, from the file and from the default variant."""
+    variant = """
+[variants.x]
+default = "more"
+[variants.x.options.more]
+description = "a later decision"
+[[variants.x.options.more.events]]
+start = 2025-01-25
+kind = "hazard"
+value = 1.5
+label = "variant_late"
+announced = 2025-01-24
+"""
+    root = write_case(tmp_path / "c", origin="2025-01-10", variants=variant)
+    (root / "events.csv").write_text(
+        "start,end,kind,value,target,to,label,source,reliability,announced\n"
+        "2025-01-05,,hazard,2.0,,,early,outlet 2025-01-04 (B),B,2025-01-04\n"
+        "2025-01-20,,hazard,2.0,,,late,outlet 2025-01-15 (B),B,2025-01-15\n"
     )
-    found = warnings(dataclasses.replace(case, events=rows))
-    late = [f for f in found if "known after the origin" in f.message]
-    assert len(late) == 1
-    assert "events.csv, row 3, column 'announced'" in late[0].where
+    findings, case = lint_case(root)
+    assert case is not None
+    late = [f for f in findings if "known after the origin" in f.message]
+    assert [f.where.rsplit("/", 1)[-1] for f in late] == [
+        "events.csv, row 3, column 'announced'",
+        "scenario.toml, column 'announced'",
+    ]
     assert "2025-01-15 > 2025-01-10" in late[0].message
+    assert "`--known-at-origin` drops it" in late[1].message

@@ -113,7 +113,14 @@ def test_news_of_a_closure_stops_arrivals_after_the_delay_then_divert_home_and_r
     }
     plain = write_case(tmp_path / "plain", **kw)
     told = write_case(tmp_path / "told", variants=news(2, 0.1, 0.3), **kw)
-    before, after = model(plain).run(), model(told).run()
+    before, after = model(plain).run(), model(told)
+    turned_off: list[int] = []  # travellers stopping in C to turn off to B the next day
+
+    def look(d: int) -> None:
+        a, n = after.arrays, after.news
+        turned_off.append(int(((a.state == K.WAITING_CITY) & (n.pending == 1)).sum()))
+
+    after.run(look)
     # known from 7 Jan: after the people already past the last city, nobody arrives at A
     # until the reopening on 15 Jan is known (17 Jan)
     assert arrived(before)[day("2025-01-08") : day("2025-01-17")].sum() > 100
@@ -123,6 +130,7 @@ def test_news_of_a_closure_stops_arrivals_after_the_delay_then_divert_home_and_r
     assert arrived(after, 1).sum() > arrived(before, 1).sum() + 50
     assert after.state_counts[-1, K.RETURNED] > 50 and before.state_counts[-1, K.RETURNED] == 0
     assert after.state_counts[:, K.WAITING_CITY].max() > 0
+    assert max(turned_off) > 0
     # and before the news arrives both runs are the same
     np.testing.assert_array_equal(
         before.at_crossing[: day("2025-01-07")], after.at_crossing[: day("2025-01-07")]
@@ -138,7 +146,9 @@ def test_without_news_section_nobody_reacts_to_a_closure(tmp_path):
 
 # -- set -------------------------------------------------------------------------------------
 def test_set_changes_a_rate_while_active_and_later_rows_win(tmp_path):
-    root = write_case(tmp_path / "c", policies=[("A", "entry", "2025-01-01", "", "closed", 0, 0.0)])
+    closed = [("A", "entry", "2025-01-01", "", "closed", 0, 0.0)]
+    # every attempt is caught (detection_base 1) except while a blank-target row sets it to 0
+    root = write_case(tmp_path / "c", policies=closed, stranded={"detection_base": 1.0})
     events(
         root,
         "2025-01-10,2025-01-20,set,0.5,A,,irregular,irregular_per_day,",
@@ -147,9 +157,15 @@ def test_set_changes_a_rate_while_active_and_later_rows_win(tmp_path):
     )
     m = model(root).run()
     irregular = m.at_crossing[:, 0, C.IRREGULAR_CROSSING]
+    assert m.at_crossing[: day("2025-01-10"), 0, C.IRREGULAR_DETECTED].sum() == 0
     assert irregular[: day("2025-01-10")].sum() == 0
     assert irregular[day("2025-01-10") : day("2025-01-15")].sum() > 20
     assert irregular[day("2025-01-15") :].sum() == 0  # the later row wins, then none is active
+    # without the blank-target row, every attempt in the window is caught
+    events(root, "2025-01-10,2025-01-20,set,0.5,A,,irregular,irregular_per_day,")
+    m = model(root).run()
+    assert m.at_crossing[:, 0, C.IRREGULAR_CROSSING].sum() == 0
+    assert m.at_crossing[:, 0, C.IRREGULAR_DETECTED].sum() > 20
 
 
 def test_set_capacity_and_quota_by_date_and_fitted_like_any_event(tmp_path):
@@ -360,3 +376,27 @@ def test_ensemble_known_at_origin_is_recorded_and_drops_late_rows(tmp_path):
     plain = tmp_path / "plain"
     run_ensemble(root, root / "uncertain.toml", plain, members=2)
     assert "known_at_origin" not in json.loads((plain / "ensemble.json").read_text())
+
+
+def test_people_waiting_in_a_city_are_counted_with_their_needs(tmp_path):
+    root = write_case(tmp_path / "c", bus_km_per_day=300.0, variants=news(1, 0.05, 0.0))
+    events(root, "2025-01-08,2025-01-15,blockade,1,A,,block,,")
+    m = model(root).run()
+    table = m.result().table.to_pandas()
+    waiting = table[(table.indicator == "waiting_city") & (table.location == "C")]
+    assert waiting.value.max() == m.state_counts[:, K.WAITING_CITY].max() > 0
+    water = table[(table.indicator == "water_l") & (table.location == "C")]
+    assert water.value.max() == 15 * waiting.value.max()
+    home = table[table.indicator == "news_home"].value.sum()
+    assert home > 0 and set(table.indicator) >= {"news_resumed", "state_waiting_city"}
+
+
+def test_set_quota_replaces_the_policy_rows_quota_while_active(tmp_path):
+    root = write_case(tmp_path / "c", stock=4000)
+    policies(root, "A,entry,2025-01-01,,quota,5,0,,,")
+    events(root, "2025-01-10,2025-01-20,set,20,A,,quota_up,quota,")
+    m = model(root).run()
+    per_day = m.at_crossing[:, 0, C.CROSSED] + m.at_crossing[:, 0, C.CORRIDOR]
+    window = slice(day("2025-01-10"), day("2025-01-21"))
+    assert per_day[: day("2025-01-10")].max() == 5 and per_day[day("2025-01-21") :].max() == 5
+    assert per_day[window].max() == 20

@@ -91,17 +91,18 @@ def load_members(folder: Path) -> tuple[list[Series], str]:
     )
 
 
-def _not_counted(series: Series, o: ObservationRow) -> str:
-    """Why the run has no series for a report (with the nearest names it has)."""
+def _not_counted(series: Series, o: ObservationRow) -> tuple[str, str]:
+    """The column and the reason a run has no series for a report (with the nearest names)."""
     indicators = series.indicators()
     for t in indicator_terms(o.indicator):
         if t.indicator not in indicators:
-            return f"the run does not count '{t.indicator}'{did_you_mean(t.indicator, indicators)}"
+            hint = did_you_mean(t.indicator, indicators)
+            return "indicator", f"the run does not count '{t.indicator}'{hint}"
     places = sorted({p for i in indicators for p in series.places(i)} | {"ALL"})
     for part in location_parts(o.location, frozenset(places)):
         if part not in places:
-            return f"the run has no place '{part}'{did_you_mean(part, places)}"
-    return f"the run does not count '{o.indicator}' at '{o.location}'"
+            return "location", f"the run has no place '{part}'{did_you_mean(part, places)}"
+    return "location", f"the run does not count '{o.indicator}' at '{o.location}'"
 
 
 def score_outcomes(members: list[Series], outcomes: Path) -> tuple[list[Scored], list[str]]:
@@ -116,8 +117,8 @@ def score_outcomes(members: list[Series], outcomes: Path) -> tuple[list[Scored],
     scored, notes = [], []
     for o, line in zip(rows, lines, strict=True):
         if quantity_series(first, o.location, o.indicator) is None:
-            column = "indicator" if "count" in _not_counted(first, o) else "location"
-            raise ScenarioError(_not_counted(first, o), file=outcomes, row=line, column=column)
+            column, message = _not_counted(first, o)
+            raise ScenarioError(message, file=outcomes, row=line, column=column)
         if o.date < first.start_date or last_day(o) > end:
             notes.append(f"row {line}: {o.date}..{last_day(o)} is outside the run, not scored")
             continue

@@ -38,10 +38,12 @@ def check(
 ) -> None:
     """Validate a case without running it: errors (exit 2), warnings, and its map."""
     from borderflow.scenario.case_lint import lint_case
-    from borderflow.scenario.locate import resolve_scenario
+    from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
     try:
         root = resolve_scenario(case)
+        if scenario_kind(root) != "border":
+            raise ScenarioError("a Flee scenario: `check` validates border cases", file=root)
     except ScenarioError as exc:
         fail(exc)
     root = root.parent if root.is_file() else root

@@ -349,9 +349,9 @@ class BorderModel:
             a.path, a.pos, a.t_state, self.spec.departure.preparation_days.value,
             self.cum_weights, self.n_cross, self.path_of, self.departed[day],
         )  # fmt: skip
-        u = self._draws(K.Draw.REDIRECT, day, deciders)
         redirect(
-            self.case, self.date(day), self.crossing_names, deciders, u, a.crossing, a.path,
+            self.case, self.date(day), self.crossing_names, deciders,
+            lambda people: self._draws(K.Draw.REDIRECT, day, people), a.crossing, a.path,
             a.home, self.path_of,
         )  # fmt: skip
 
@@ -473,6 +473,8 @@ class BorderModel:
             self.sheltered[day], self.children_sheltered[day],
         )  # fmt: skip
         self.live = self.live[:n]
+        if self.news is not None:
+            self.news.record(day)
         counts[K.FINAL] = self.final_counts[K.FINAL]
         counts[K.HOME] = self.stock - counts.sum()
 

@@ -56,5 +56,10 @@ INDICATORS: dict[str, tuple[str, str]] = {
     "people": ("crossing, shelter", "people stranded, waiting or sheltered (the needs' base)"),
     "children": ("crossing, shelter", "children among them"),
     "decided": ("ALL", "people who decided to leave"),
+    # written only for cases with a blockade or [news], when they occur
+    "waiting_city": ("city", "people waiting in the city in the evening (blockade, news)"),
+    "news_home": ("ALL", "people who gave up and went home on news of a shut crossing"),
+    "news_diverted": ("ALL", "people who left for another crossing on news of a shut crossing"),
+    "news_resumed": ("ALL", "people waiting in a city who went on towards their crossing"),
     "state_<state>": ("ALL", "people in each state in the evening"),
 }

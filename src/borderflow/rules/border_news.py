@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 NEWS_CHOICE = K.Draw.NEWS_CHOICE.slot
 #: The places people can stop and wait at.
 STOPPABLE = ("city", "residence")
+#: Daily counts of the reactions to news (``News.counts`` columns), written as ALL series.
+NEWS_COUNTS = ("news_home", "news_diverted", "news_resumed")
 
 
 def uses_news(model: BorderModel) -> bool:
@@ -119,6 +121,8 @@ def news_day(
     for i in live:
         s = state[i]
         if s != WAITING_CITY and s != PREPARING and s != TRAVELLING:
+            hold[i] = -1  # moved on by another mechanism (a shelter, say): nothing held
+            pending[i] = -1
             continue
         k = crossing[i]
         stop = -1
@@ -213,7 +217,9 @@ class News:
         n = m.stock
         self.hold = np.full(n, -1, dtype=np.int64)  # link index to stop at (-1: none)
         self.pending = np.full(n, -1, dtype=np.int8)  # crossing to turn off to at the stop
-        self.counts = np.zeros((m.days, 3), dtype=np.int64)  # went home, diverted, resumed
+        self.counts = np.zeros((m.days, len(NEWS_COUNTS)), dtype=np.int64)
+        self.waiting = np.zeros((m.days, len(m.places)), dtype=np.int32)  # per city, evening
+        self.children_waiting = np.zeros_like(self.waiting)
         # Each nationality's crossings by decreasing weight (weight 0 left out; -1 pads).
         weights = np.diff(m.cum_weights, axis=1, prepend=0.0)
         self.order = np.full(weights.shape, -1, dtype=np.int64)
@@ -245,3 +251,12 @@ class News:
             self.order, m.path_of, self.city_path, p.offsets, p.links, p.cum_km, m.graph.dst,
             self.stoppable, self.hold, self.pending, self.counts[day],
         )  # fmt: skip
+
+    def record(self, day: int) -> None:
+        """The evening count of people (and children) waiting in each city (record phase)."""
+        m = self.model
+        a = m.arrays
+        waiting = m.live[a.state[m.live] == WAITING_CITY]
+        self.waiting[day] = np.bincount(a.loc[waiting], minlength=len(m.places))
+        children = waiting[a.child[waiting]]
+        self.children_waiting[day] = np.bincount(a.loc[children], minlength=len(m.places))

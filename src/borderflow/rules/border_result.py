@@ -19,6 +19,7 @@ from borderflow.results.series import FLOW_SEPARATOR, Series
 from borderflow.rules.border_indicators import OUTPUT_COUNTS
 from borderflow.rules.border_indicators import CrossingCount as C
 from borderflow.rules.border_kernels import State
+from borderflow.rules.border_news import NEWS_COUNTS
 
 if TYPE_CHECKING:
     from borderflow.rules.border import BorderModel
@@ -33,7 +34,19 @@ def needs_table(model: BorderModel) -> tuple[list[str], np.ndarray, np.ndarray]:
     names += [model.places[i] for i in shelters]
     people = np.hstack([people, model.sheltered[:, shelters]])
     children = np.hstack([children, model.children_sheltered[:, shelters]])
+    cities = waiting_cities(model)
+    if len(cities):  # people waiting in a city (blockade, news) need the same
+        names += [model.places[i] for i in cities]
+        people = np.hstack([people, model.news.waiting[:, cities]])
+        children = np.hstack([children, model.news.children_waiting[:, cities]])
     return names, people, children
+
+
+def waiting_cities(model: BorderModel) -> np.ndarray:
+    """The places where someone waited at some point (none without blockades or news)."""
+    if model.news is None:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(model.news.waiting.any(axis=0))
 
 
 def need_values(model: BorderModel, people: np.ndarray) -> dict[str, np.ndarray]:
@@ -55,6 +68,9 @@ def border_series(model: BorderModel) -> Series:
     shelters = [i for i, k in enumerate(model.kind) if k == "shelter"]
     if shelters:
         b.add("sheltered", [model.places[i] for i in shelters], model.sheltered[:, shelters])
+    cities = waiting_cities(model)
+    if len(cities):
+        b.add("waiting_city", [model.places[i] for i in cities], model.news.waiting[:, cities])
     used = np.flatnonzero(model.flow.sum(axis=0) > 0)
     g = model.graph
     roads = [f"{g.names[g.src[lk]]}{FLOW_SEPARATOR}{g.names[g.dst[lk]]}" for lk in used]
@@ -66,6 +82,10 @@ def border_series(model: BorderModel) -> Series:
         if indicator != "people":
             b.add(indicator, names, values)
     b.add("decided", ["ALL"], model.decided)
+    if model.news is not None:
+        for j, label in enumerate(NEWS_COUNTS):
+            if model.news.counts[:, j].any():
+                b.add(label, ["ALL"], model.news.counts[:, j])
     for state in State:
         # States that only the optional mechanisms reach are written when they are reached,
         # so a case in the original format keeps its outputs byte for byte.

@@ -17,6 +17,7 @@ choosing one crossing to another when they decide to leave (:func:`redirect`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,7 +111,7 @@ def redirect(
     date: dt.date,
     names: tuple[str, ...],
     people: np.ndarray,
-    u: np.ndarray,
+    uniforms: Callable[[np.ndarray], np.ndarray],
     crossing: np.ndarray,
     path: np.ndarray,
     home: np.ndarray,
@@ -119,11 +120,13 @@ def redirect(
     """Today's deciders ``people`` who picked a redirected crossing pick its target instead.
 
     Each active ``redirect`` row from crossing A takes the next ``value`` of A's choosers by
-    their uniform ``u`` (rows stack in file order, up to everyone).
+    their uniform (``uniforms(people)``, drawn only on days a redirect is active; rows stack in
+    file order, up to everyone).
     """
     rows = [e for e in case.events if e.kind == "redirect" and _active(e, date)]
     if not rows or not len(people):
         return
+    u = uniforms(people)
     picked = crossing[people].copy()
     low = np.zeros(len(people))
     for e in rows:

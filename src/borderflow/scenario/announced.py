@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from borderflow.scenario.border_io import BorderCase
 from borderflow.scenario.border_schema import EventRow, PolicyRow
+
+if TYPE_CHECKING:
+    from borderflow.scenario.border_io import BorderCase
 
 TABLES = ("policies", "events")
 

@@ -96,6 +96,16 @@ def inner_model(annotation: Any) -> tuple[str, type[BaseModel]] | None:
     return None
 
 
+def is_param_section(model: type[BaseModel]) -> bool:
+    """Whether every field of a section is a parameter (a value with its provenance)."""
+    from borderflow.scenario.border_schema import Param
+
+    return bool(model.model_fields) and all(
+        (inner := inner_model(f.annotation)) is not None and inner[1] is Param
+        for f in model.model_fields.values()
+    )
+
+
 def check_toml(raw: Any, model: type[BaseModel], file: Path, where: str = "") -> None:
     """Unknown keys of ``scenario.toml`` (a misspelt section or parameter), and dates with times.
 
@@ -111,7 +121,7 @@ def check_toml(raw: Any, model: type[BaseModel], file: Path, where: str = "") ->
     for key, value in raw.items():
         path = f"{where}.{key}" if where else key
         if key not in fields:
-            what = "section" if not where else "key" if "." in where else "parameter"
+            what = "section" if not where else "parameter" if is_param_section(model) else "key"
             raise ScenarioError(
                 f"unknown {what} '{key}'{did_you_mean(key, fields)}", file=file, column=path
             )

@@ -13,8 +13,10 @@ A case folder holds::
                       multiplier, preferred crossing weights, source
     crossings.csv     name, exit_post, entry_post, open_hour, close_hour, capacity_per_day,
                       regular_per_day, source
-    policies.csv      crossing, side (entry | exit), start, end, policy, quota, detection, source
-    events.csv        start, end, kind, value, target, to, label, source, reliability
+    policies.csv      crossing, side (entry | exit), start, end, policy, quota, detection, source,
+                      optional nationalities and papers (policy selective), announced
+    events.csv        start, end, kind, value, target, to, label, source, reliability, optional
+                      param (kind set) and announced
     needs.csv         indicator, per_person, unit, standard
     observations.csv  date, location, indicator, low, high, source, reliability
 
@@ -182,7 +184,7 @@ class News(_Strict):
     informed go home (``home_per_day``), divert (``divert_per_day``) or wait.
     """
 
-    delay_days: Days
+    delay_days: Days  # whole days (a fraction is dropped)
     home_per_day: Probability
     divert_per_day: Probability
 

@@ -143,6 +143,12 @@ def warnings(case) -> list[Finding]:
     ]
 
 
+def _file_rows(case, table: str) -> list[tuple[int, object]]:
+    """The rows of a table that come from its file (a variant's rows follow them)."""
+    rows = getattr(case, table)
+    return list(enumerate(rows[: len(case.lines.get(table, ()))]))
+
+
 def _at(case, table: str, i: int, column: str) -> str:
     w = case.where(table, i, column)
     return f"{w['file']}, row {w['row']}, column '{w['column']}'"
@@ -151,7 +157,7 @@ def _at(case, table: str, i: int, column: str) -> str:
 def _source_warnings(case) -> list[Finding]:
     out = []
     for table in ("routes", "population", "groups", "crossings", "policies", "events"):
-        for i, row in enumerate(getattr(case, table)):
+        for i, row in _file_rows(case, table):
             if not row.source.strip():
                 out.append(Finding("warning", _at(case, table, i, "source"), "no source given"))
             elif _placeholder(row.source):
@@ -194,7 +200,7 @@ def _night_warnings(case) -> list[Finding]:
 
 def _once_warnings(case) -> list[Finding]:
     out = []
-    for i, e in enumerate(case.events):
+    for i, e in _file_rows(case, "events"):
         if e.kind not in ONCE_WITHOUT_END or e.end is not None:
             continue
         hit = _SPAN_WORDS.search(f"{e.label.replace('_', ' ')} {e.source}")
@@ -207,16 +213,16 @@ def _once_warnings(case) -> list[Finding]:
 
 
 def _announced_warnings(case) -> list[Finding]:
+    from borderflow.scenario.announced import known_after_origin
+
     origin = case.spec.case.origin
     out = []
-    for table in ("events", "policies"):
-        for i, row in enumerate(getattr(case, table)):
-            announced = getattr(row, "announced", None)
-            if announced is not None and announced > origin:
-                out.append(Finding("warning", _at(case, table, i, "announced"), (
-                    f"known after the origin ({announced} > {origin}): used as a dated input; "
-                    "`--known-at-origin` drops it"
-                )))  # fmt: skip
+    for late in known_after_origin(case):
+        where = f"{late.file}" + (f", row {late.row}" if late.row is not None else "")
+        out.append(Finding("warning", f"{where}, column 'announced'", (
+            f"known after the origin ({late.announced} > {origin}): used as a dated input; "
+            "`--known-at-origin` drops it"
+        )))  # fmt: skip
     return out
 
 

@@ -94,6 +94,10 @@ def unreachable(case: Any, vocabulary: Vocabulary, o: Any) -> str | None:
                     reason = _crossing_reason(case, term.indicator, place)
                 elif kind == "shelter" and (term.indicator in AT_SHELTER | needs):
                     reason = _shelter_reason(case, place)
+                elif kind == "residence" and not any(
+                    r.residence == place and r.share > 0 for r in case.population
+                ):
+                    reason = f"nobody lives in '{place}' (no share of it in population.csv)"
                 if reason is None:
                     return None
                 reasons.append(reason)

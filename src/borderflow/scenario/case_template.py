@@ -18,8 +18,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from borderflow.errors import ScenarioError
-from borderflow.scenario.border_checks import inner_model
-from borderflow.scenario.border_schema import Files, Param, ScenarioFile
+from borderflow.scenario.border_checks import inner_model, is_param_section
+from borderflow.scenario.border_schema import Files, ScenarioFile
 from borderflow.scenario.case_columns import EXAMPLES, PARAM_HELP, tag
 
 #: Example values of scenario.toml parameters (1 where not listed: inside every range).
@@ -83,13 +83,6 @@ def _section_lines(name: str, model: type[BaseModel], optional: bool) -> list[st
     return [*out, ""]
 
 
-def _is_param_section(model: type[BaseModel]) -> bool:
-    return all(
-        (inner := inner_model(f.annotation)) is not None and inner[1] is Param
-        for f in model.model_fields.values()
-    )
-
-
 def scenario_text(name: str) -> str:
     lines = [
         "# Every parameter needs a `source` (outlet, date, reliability grade A-D) or an",
@@ -106,7 +99,7 @@ def scenario_text(name: str) -> str:
     ]
     for section, f in ScenarioFile.model_fields.items():
         inner = inner_model(f.annotation)
-        if inner is None or inner[0] != "model" or not _is_param_section(inner[1]):
+        if inner is None or inner[0] != "model" or not is_param_section(inner[1]):
             continue
         lines += _section_lines(section, inner[1], optional=not f.is_required())
     lines += ["# File names, if not the defaults:", "# [files]"]
