@@ -183,6 +183,11 @@ def test_serial_and_pool_give_the_same_particles(tmp_path):
     for ma, mb in zip(a.models, b.models, strict=True):
         assert np.array_equal(ma.agents.state, mb.agents.state)
         assert np.array_equal(ma.at_crossing, mb.at_crossing)
+    write_reports(case_dir, reports)  # and whole forecasts, members included
+    origin = START + dt.timedelta(days=ORIGIN)
+    serial = forecast(_spec(case_dir, tmp_path / "serial"), origin)
+    pooled = ForecastSpec(case_dir, tmp_path / "p", members=24, seed=2, executor=pool_executor(2))
+    _same_forecast(serial.folder, forecast(pooled, origin).folder)
 
 
 def _spec(case_dir: Path, out: Path) -> ForecastSpec:
