@@ -19,6 +19,7 @@ from pathlib import Path
 
 from borderflow.calibrate.problem import last_day
 from borderflow.errors import ScenarioError
+from borderflow.execute import Executor
 from borderflow.scenario.border_io import BorderCase
 from borderflow.scenario.border_schema import ObservationRow
 
@@ -99,7 +100,7 @@ def run_update(
     data_dir: Path,
     db_url: str,
     tick: Callable[[float], None],
-    executor=None,
+    executor: Executor | None = None,
 ) -> str:
     """Make the scenario's next forecast from the reports in the store; returns what it did.
 
