@@ -57,10 +57,14 @@ def write_case(
     documented_multiplier: float = 1.0,
     family_multiplier: float = 1.0,
     variants: str = "",
+    routes: list[tuple[str, str, float, str]] | None = None,
+    places: list[tuple[str, str, str, float, float]] | None = None,
+    travel: dict[str, float] | None = None,
 ) -> Path:
     """A case folder; ``groups`` rows are (iso3, share, documented_share, family_share,
     crossing_weights); policies (crossing, side, start, end, policy, quota, detection);
-    events (start, end, kind, value, target, to, label)."""
+    events (start, end, kind, value, target, to, label[, every_days]); ``routes`` and
+    ``places`` replace the graph's, ``travel`` adds speeds (``ferry_km_per_day``: 10)."""
     root.mkdir(parents=True, exist_ok=True)
     st = {
         "return_per_day": 0.0,
@@ -94,6 +98,9 @@ family_multiplier = {_param(family_multiplier)}
 [travel]
 bus_km_per_day = {_param(bus_km_per_day)}
 walk_km_per_day = {_param(25)}
+"""
+        + "".join(f"{k} = {_param(v)}\n" for k, v in (travel or {}).items())
+        + """
 
 [stranded]
 """
@@ -106,9 +113,10 @@ walk_km_per_day = {_param(25)}
         "name,pcode,iso3,adm1,lat,lon,kind",
         "#loc+name,#loc+code,#country+code,#adm1+name,#geo+lat,#geo+lon,#loc+type",
     ]
-    rows += [f"{n},,{iso},,{lat},{lon},{k}" for n, iso, k, lat, lon in PLACES]
+    rows += [f"{n},,{iso},,{lat},{lon},{k}" for n, iso, k, lat, lon in places or PLACES]
     (root / "places.csv").write_text("\n".join(rows) + "\n")
-    rows = ["from,to,distance_km,mode,source"] + [f"{a},{b},{d},{m},test" for a, b, d, m in ROUTES]
+    rows = ["from,to,distance_km,mode,source"]
+    rows += [f"{a},{b},{d},{m},test" for a, b, d, m in routes or ROUTES]
     (root / "routes.csv").write_text("\n".join(rows) + "\n")
     (root / "population.csv").write_text("residence,share,source\nR,1.0,test\n")
     groups = groups or [("NAT", 1.0, 0.0, 0.0, "A:1")]
@@ -124,8 +132,13 @@ walk_km_per_day = {_param(25)}
     rows = ["crossing,side,start,end,policy,quota,detection,source"]
     rows += [f"{c},{s},{a},{b},{p},{q},{d},test" for c, s, a, b, p, q, d in policies or []]
     (root / "policies.csv").write_text("\n".join(rows) + "\n")
-    rows = ["start,end,kind,value,target,to,label,source,reliability"]
-    rows += [f"{a},{b},{k},{v},{t},{to},{lab},test,A" for a, b, k, v, t, to, lab in events or []]
+    events = events or []
+    if any(len(e) == 8 for e in events):  # with the optional every_days column
+        rows = ["start,end,kind,value,target,to,label,source,reliability,every_days"]
+        rows += [",".join(map(str, (*e[:7], "test", "A", *e[7:]))) for e in events]
+    else:
+        rows = ["start,end,kind,value,target,to,label,source,reliability"]
+        rows += [f"{a},{b},{k},{v},{t},{to},{lab},test,A" for a, b, k, v, t, to, lab in events]
     (root / "events.csv").write_text("\n".join(rows) + "\n")
     (root / "needs.csv").write_text(
         "indicator,per_person,unit,rounding,standard\n"

@@ -428,3 +428,61 @@ announced = 2025-01-24
     ]
     assert "2025-01-15 > 2025-01-10" in late[0].message
     assert "`--known-at-origin` drops it" in late[1].message
+
+
+def test_unknown_names_suggest_the_nearest(tmp_path: Path) -> None:
+    root = write_case(tmp_path / "a", events=[("2025-01-05", "", "reinforcement", 0.3, "AA",
+                                              "", "troops")])  # fmt: skip
+    assert "column 'target': unknown crossing 'AA' (did you mean 'A'?)" in error_of(root)
+    root = write_case(tmp_path / "b")
+    add_rows(root / "routes.csv", ["Cc,XA,10,bus,test"])
+    assert "column 'from': unknown place 'Cc' (did you mean 'C'?)" in error_of(root)
+
+
+def test_fit_and_filter_read_a_compound_report_alike(tmp_path: Path) -> None:
+    """The calibration's Simulation and the forecast filter give a sum report the same value."""
+    from borderflow.calibrate.problem import Simulation
+    from borderflow.forecast.filter import simulated
+    from borderflow.rules.border import BorderModel
+
+    root = write_case(
+        tmp_path / "c",
+        groups=[("NAT", 1.0, 0.5, 0.0, "A:0.7;B:0.3")],
+        policies=[("A", "entry", "2025-01-01", "", "documented_only", 0, 0.0)],
+        stranded={"irregular_per_day": 0.5},
+    )
+    observations(root, "2025-01-05,2025-01-20,mean,ALL,cum_entered,0,10,x,B")
+    case = read_border_case(root)
+    model = BorderModel(case, 3).run()
+    o = case.observations[0]
+    value = Simulation(model.result()).value(o)
+    series = model.result().series
+    ways = ("crossed", "corridor", "irregular_crossing")
+    daily = np.cumsum(sum(series.values(i, c) for i in ways for c in "AB"))
+    assert value == pytest.approx(daily[4:20].mean()) and value > 0
+    assert simulated(model, o) == value
+
+
+def test_night_choices_raised_by_set_events(tmp_path: Path) -> None:
+    root = write_case(tmp_path / "c", stranded={"return_per_day": 0.3, "irregular_per_day": 0.5})
+    (root / "events.csv").write_text(
+        "start,end,kind,value,target,to,label,source,reliability,param\n"
+        "2025-01-10,2025-01-20,set,0.9,A,,night_rush,outlet (B),B,irregular_per_day\n"
+    )
+    findings, _ = lint_case(root)
+    night = [f for f in findings if "irregular_per_day" in f.message]
+    assert len(night) == 1 and night[0].where == "events.csv: crossing 'A'"
+    assert "return_per_day + irregular_per_day = 1.2 > 1 on some nights" in night[0].message
+    assert "irregular_per_day 0.7" in night[0].message
+
+
+def test_misspelt_parameter_names_in_grids_and_priors(tmp_path: Path) -> None:
+    from borderflow.scenario.border_io import override
+
+    case = read_border_case(
+        write_case(tmp_path / "c", events=[("2025-01-05", "", "hazard", 2.0, "", "", "rush")])
+    )
+    with pytest.raises(ScenarioError, match=r"did you mean 'departure.base_hazard'\?"):
+        override(case, {"departure.base_hazzard": 0.1})
+    with pytest.raises(ScenarioError, match=r"no event labelled 'rushh' \(did you mean 'rush'\?\)"):
+        override(case, {"event.rushh": 2.0})

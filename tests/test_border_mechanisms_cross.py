@@ -291,11 +291,11 @@ def test_cli_run_known_at_origin(tmp_path):
 @pytest.mark.parametrize(
     ("row", "column", "message"),
     [
-        ("2025-01-05,,set,0.5,A,,x,,", "(row)", "kind 'set' needs param"),
-        ("2025-01-05,,set,0.5,A,,x,capacity,", "(row)", "needs param, one of return_per_day"),
+        ("2025-01-05,,set,0.5,A,,x,,", "param", "kind 'set' needs param"),
+        ("2025-01-05,,set,0.5,A,,x,capacity,", "param", "needs param, one of return_per_day"),
         ("2025-01-05,,set,1.5,A,,x,return_per_day,", "(row)", "out of range for return_per_day"),
-        ("2025-01-05,,hazard,1.5,,,x,quota,", "(row)", "param 'quota' is only for kind 'set'"),
-        ("2025-01-05,,redirect,1.5,A,B,x,,", "(row)", "a share, from 0 to 1"),
+        ("2025-01-05,,hazard,1.5,,,x,quota,", "param", "'quota' is only for kind 'set'"),
+        ("2025-01-05,,redirect,1.5,A,B,x,,", "value", "a share, from 0 to 1"),
         ("2025-01-05,,redirect,0.5,A,A,x,,", "to", "redirect from 'A' to itself"),
         ("2025-01-05,,redirect,0.5,A,Z,x,,", "to", "unknown crossing 'Z'"),
         ("2025-01-05,,blockade,1,Z,,x,,", "target", "unknown crossing 'Z'"),
@@ -316,22 +316,23 @@ def test_event_errors_name_file_row_and_field(tmp_path, row, column, message):
 
 
 @pytest.mark.parametrize(
-    ("row", "message"),
+    ("row", "column", "message"),
     [
-        ("A,entry,2025-01-01,,open,0,0,SYR,,", "nationalities is only for policy 'selective'"),
-        ("A,entry,2025-01-01,,quota,5,0,,documented,", "papers is only for policy 'selective'"),
-        ("A,entry,2025-01-01,,selective,5,0,SYR;XXX,,", "nationality 'XXX' is not in groups.csv"),
-        ("A,entry,2025-01-01,,selective,5,0,syria,,", "'syria' is not an ISO3 code"),
-        ("A,entry,2025-01-01,,selective,5,0,,some,", "papers"),
+        ("A,entry,2025-01-01,,open,0,0,SYR,,", "nationalities", "only for policy 'selective'"),
+        ("A,entry,2025-01-01,,quota,5,0,,documented,", "papers", "only for policy 'selective'"),
+        ("A,entry,2025-01-01,,selective,5,0,SYR;XXX,,", "nationalities", "'XXX' is not in"),
+        ("A,entry,2025-01-01,,selective,5,0,syria,,", "nationalities", "'syria' is not an ISO3"),
+        ("A,entry,2025-01-01,,selective,5,0,,some,", "papers", "'any' or 'documented'"),
     ],
 )
-def test_policy_errors_name_file_row_and_field(tmp_path, row, message):
+def test_policy_errors_name_file_row_and_field(tmp_path, row, column, message):
     root = write_case(tmp_path / "c", groups=[("SYR", 1.0, 0.5, 0.0, "A:1")])
     policies(root, row)
     with pytest.raises(ScenarioError) as exc:
         read_border_case(root)
     assert message in str(exc.value)
-    assert Path(exc.value.file).name == "policies.csv" and exc.value.row == 2
+    e = exc.value
+    assert Path(e.file).name == "policies.csv" and e.row == 2 and e.column == column
 
 
 def test_news_section_is_validated_and_its_parameters_can_be_varied(tmp_path):

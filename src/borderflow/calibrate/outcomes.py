@@ -165,11 +165,12 @@ def plot_scores(scored: list[Scored], title: str):
     ]
     ax.set_yticks(y, [wrap(label, 60) for label in labels], fontsize=8)
     ax.set_xscale("symlog", linthresh=10)
-    ax.set_xlim(left=0)
+    top = max(max(s.obs.high, float(np.max(s.values))) for s in scored)
+    ax.set_xlim(0, max(top * 1.4, 10))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v + 0.0:,.0f}"))
     ax.set_xlabel(
-        "people (grey: reported range; dot: the model's value or median, line: its 90 % band; "
-        "green: inside the range, red: outside)",
+        "people\ngrey: reported range; dot: the model's value or median, line: its 90 % band; "
+        "green: inside the range, red: outside",
         fontsize=9,
     )
     ax.set_title(wrap(title, 100), fontsize=11)

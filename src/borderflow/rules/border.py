@@ -44,7 +44,9 @@ from borderflow.results.run_result import RunResult
 from borderflow.rules import border_kernels as K
 from borderflow.rules.border_depart import Departures
 from borderflow.rules.border_indicators import CrossingCount as C
+from borderflow.rules.border_inflow import Newcomers
 from borderflow.rules.border_news import News, uses_news
+from borderflow.rules.border_places import PlaceEvents, Tally, link_speeds
 from borderflow.rules.border_result import border_result
 from borderflow.rules.border_rules_by_date import DayPolicy, day_policy, redirect
 from borderflow.scenario.border_io import BorderCase
@@ -88,6 +90,7 @@ class BorderModel:
         self.index = case.place_index
         self.kind = np.array([p.kind for p in case.places])
         self.keys = {name: self.streams.key(name) for name in K.STREAMS}
+        self.tally = Tally(self.days)  # indicators of the optional mechanisms, when used
         self._build_graph()
         self._build_crossings(capacity or {})
         self._build_population(scale)
@@ -127,13 +130,7 @@ class BorderModel:
         km = np.array([r.distance_km for r in routes])
         self.graph, edge = Graph.from_edges(self.places, a, b, km)
         self._edge = edge
-        speed = np.array(
-            [
-                t.walk_km_per_day.value if r.mode == "walk" else t.bus_km_per_day.value
-                for r in routes
-            ]
-        )
-        self.link_speed = speed[edge]
+        self.link_speed = link_speeds(t, routes)[edge]
 
     def _build_crossings(self, capacity: dict[str, int]) -> None:
         cs = self.case.crossings
@@ -207,7 +204,7 @@ class BorderModel:
                     f"crossing '{cs[k].name}': no road for the {name} journey",
                     file=self.case.path / self.spec.files.routes,
                 )
-        self.news = News(self, builder) if uses_news(self) else None
+        self._build_optional(builder)
         self.paths: PathTable = builder.build()
         self.divert_to = np.full(self.n_cross, -1)
         self.divert_path = np.full(self.n_cross, -1)
@@ -215,6 +212,11 @@ class BorderModel:
             reachable = [(self.paths.length(p), k2, p) for k2, p in options if p >= 0]
             if reachable:
                 _, self.divert_to[k], self.divert_path[k] = min(reachable)
+
+    def _build_optional(self, builder: PathBuilder) -> None:
+        """The optional mechanisms' state, with the roads they need (before the paths build)."""
+        self.news = News(self, builder) if uses_news(self) else None  # blockades and news
+        self.place_events = PlaceEvents(self, builder)  # shelters, exits, removals
 
     def _build_population(self, scale: float) -> None:
         case, spec = self.case, self.spec
@@ -228,7 +230,8 @@ class BorderModel:
         doc = rng.random(n) < np.array([x.documented_share for x in groups])[g]
         fam = rng.random(n) < np.array([x.family_share for x in groups])[g]
         child = fam & (rng.random(n) < spec.population.child_share_in_families.value)
-        self.agents = Agents(BORDER_FIELDS, capacity=n)
+        self.newcomers = Newcomers(self, n, scale)
+        self.agents = Agents(BORDER_FIELDS, capacity=n + self.newcomers.total)
         self.agents.add(
             n,
             loc=home.astype(np.int32),
@@ -236,6 +239,7 @@ class BorderModel:
             klass=(g * 4 + doc * 2 + fam).astype(np.int16),
             child=child,
         )
+        self.newcomers.add_agents(self.agents)
         self._set_hazard()
         cw = np.zeros((len(groups), self.n_cross))
         for gi, grp in enumerate(groups):
@@ -247,9 +251,10 @@ class BorderModel:
         self.citizen_of = np.array(
             [[iso == self.entry_iso3[k] for iso in self.group_iso3] for k in range(self.n_cross)]
         )
-        self.stock = n
-        self.arrays = self.agents.views()  # the population never grows
+        self.stock = n  # people at risk so far: grows as newcomers join
+        self.arrays = self.agents.views()  # newcomers are allocated with the stock
         self.departures = Departures(self.keys["depart"], self.arrays.klass, self.hazard)
+        self.newcomers.hold()
 
     def _set_hazard(self) -> None:
         """Daily departure hazard per class (nationality, papers, family) from the parameters."""
@@ -275,14 +280,7 @@ class BorderModel:
         """
         self.case, self.spec = case, case.spec
         self._set_hazard()
-        t = self.spec.travel
-        speed = np.array(
-            [
-                t.walk_km_per_day.value if r.mode == "walk" else t.bus_km_per_day.value
-                for r in case.routes
-            ]
-        )
-        self.link_speed = speed[self._edge]
+        self.link_speed = link_speeds(self.spec.travel, case.routes)[self._edge]
         self.streams = Streams(seed)
         self.keys = {name: self.streams.key(name) for name in K.STREAMS}
         self.departures.retune(self.keys["depart"], self.hazard)
@@ -329,17 +327,11 @@ class BorderModel:
         self._today = [self.policy(k, date) for k in range(self.n_cross)]
         if self.news is not None:
             self.news.day(day, date)
-        # A flight leaves on its start date; a move to shelters repeats every day of its span
-        # (a clearance policy), or happens once when it has no end.
-        self._events_today = [
-            e
-            for e in self.case.events
-            if (e.kind == "return_flight" and e.start == date)
-            or (e.kind == "shelter" and (e.start == date or (e.end and e.start <= date <= e.end)))
-        ]
+        self._events_today = self.place_events.today(date)  # flights, shelters, removals
 
     def depart(self, day: int) -> None:
         a = self.arrays
+        self.newcomers.activate(day)
         deciders = self.departures.today(self._hazard_factor)
         self.decided[day] = len(deciders)
         if len(deciders):
@@ -431,12 +423,13 @@ class BorderModel:
             K.evening(here, a.state, a.child, row)
             for e in self._events_today:
                 if e.target == self.crossing_names[k]:
-                    self._event(e, k, here, day)
+                    self.place_events.at_crossing(e, k, here, day)
             K.stranded_night(
                 day, night_key, here, self._night_edges(k, rule), rule.detection, a.state, a.loc,
                 a.crossing, a.path, a.pos, a.t_state, self.return_path[k], self.divert_to[k],
                 self.divert_path[k], self.onward_path[k], self.entry_post[k], row,
             )  # fmt: skip
+        self.place_events.night(day)  # shelters, shelter exits and removals at other places
 
     def _night_edges(self, k: int, rule: DayPolicy) -> np.ndarray:
         """Cumulative probabilities of the night's choices, in NightChoice order."""
@@ -444,25 +437,6 @@ class BorderModel:
         p_read = readmitted if rule.readmission else 0.0
         p_div = divert if rule.readmission and self.divert_to[k] >= 0 else 0.0
         return np.cumsum([p_read, back, p_div, irregular])
-
-    def _event(self, e, k: int, here: np.ndarray, day: int) -> None:
-        """A move to shelters or a return flight from crossing ``k`` tonight."""
-        a = self.arrays
-        row = self.at_crossing[day, k]
-        if e.kind == "shelter":
-            stranded = here[a.state[here] == K.STRANDED]
-            movers = stranded if e.value <= 0 else stranded[: int(e.value)]
-            a.state[movers] = K.SHELTERED
-            a.loc[movers] = self.index[e.to]
-            a.t_state[movers] = day
-            row[C.SHELTERED_MOVED] += len(movers)
-        elif e.kind == "return_flight":
-            pool = here[(a.state[here] == K.STRANDED) | (a.state[here] == K.SHELTERED)]
-            rank = np.argsort(self._draws(K.Draw.FLIGHT_SEAT, day, pool), kind="stable")
-            seats = pool[rank[: int(e.value)]]
-            a.state[seats] = K.FLOWN
-            a.t_state[seats] = day
-            row[C.FLOWN] += len(seats)
 
     def record(self, day: int) -> None:
         """Count the evening's states; people who reached a final state leave the live set."""

@@ -21,6 +21,11 @@ at home, and a higher hazard makes a person leave earlier, never later.
 People are kept sorted by ``U`` within their class, so the day's deciders are the run
 ``[G_c(t-1), G_c(t))`` of each class, found by advancing a pointer. Only people below a cap
 (grown as the classes' ``G`` approach it) are sorted at all.
+
+People who join the population at risk later (an ``inflow`` event: pre-allocated, activated on
+their day) are *held* until then (no threshold) and *join* with a threshold above what their
+class has already passed, ``G_c(t-1) + (1 - G_c(t-1)) V_i``: the same law as someone of the
+class still at home on that day, so their hazard counts from the day they join.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from __future__ import annotations
 import numpy as np
 
 from borderflow.rules import border_kernels as K
+
+#: The threshold of people not yet at risk: above every cap, so never sorted, never passed.
+HELD = np.inf
 
 
 class Departures:
@@ -72,9 +80,22 @@ class Departures:
         self.hazard = np.asarray(hazard, dtype=np.float64)
         v = K.draws(key, K.THRESHOLD_DAY, np.arange(len(self.klass)), K.LEAVE_THRESHOLD)
         g = self.passed[self.klass]
-        self.u = np.where(self.u >= g, g + (1.0 - g) * v, self.u)
+        home = (self.u >= g) & (self.u < HELD)  # people held stay held
+        self.u = np.where(home, g + (1.0 - g) * v, self.u)
         self.cap = 0.0
         self._extend(float(self.passed.max(initial=0.0)))
+
+    def hold(self, idx: np.ndarray) -> None:
+        """People ``idx`` are not yet at risk: they never decide until they :meth:`join`."""
+        self.u[idx] = HELD
+
+    def join(self, idx: np.ndarray, v: np.ndarray) -> None:
+        """People ``idx`` join today, before today's decisions, with their uniforms ``v``."""
+        g = self.passed[self.klass[idx]]
+        self.u[idx] = g + (1.0 - g) * v
+        if (self.u[idx] < self.cap).any():
+            cap, self.cap = self.cap, 0.0
+            self._extend(cap / 4.0)  # the same cap again (at most 2.0: everyone)
 
     def _extend(self, g_max: float) -> None:
         """Sort everyone below a higher cap, keeping the pointers where the runs stand."""

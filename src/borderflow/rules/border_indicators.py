@@ -62,4 +62,10 @@ INDICATORS: dict[str, tuple[str, str]] = {
     "news_diverted": ("ALL", "people who left for another crossing on news of a shut crossing"),
     "news_resumed": ("ALL", "people waiting in a city who went on towards their crossing"),
     "state_<state>": ("ALL", "people in each state in the evening"),
+    # Written only by cases whose events use them (rules/border_places.py, border_inflow.py):
+    "inflow": ("home region", "people who joined the population at risk (inflow)"),
+    "crowd": ("crossing, exit post, city, shelter", "people of a crowd present from the day"),
+    "moved_in": ("shelter", "people moved into the shelter (split moves or moves from cities)"),
+    "exited": ("shelter", "people who left the shelter (shelter_exit)"),
+    "removed": ("crossing, city, shelter, destination", "people taken away (removal)"),
 }

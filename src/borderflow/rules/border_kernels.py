@@ -72,6 +72,8 @@ class Draw(Enum):
     NIGHT_CHOICE = ("night", 0)  # readmitted, walk back, divert, try irregularly or wait
     CAUGHT = ("night", 1)  # an irregular attempt is detected
     FLIGHT_SEAT = ("night", 9)  # who gets a seat on a return flight
+    REMOVAL = ("night", 20)  # who gets a seat on a removal bus or flight
+    SHELTER_EXIT = ("night", 21)  # a sheltered person leaves the shelter tonight
     NEWS_CHOICE = ("news", 0)  # told their crossing is shut: go home, divert or wait
     REDIRECT = ("news", 1)  # a redirect event moves the person's choice to another crossing
 

@@ -214,7 +214,7 @@ class News:
         m = self.model
         g, paths = m.graph, m.paths
         self.last_stop = last_stops(paths.offsets, paths.links, g.src, g.dst, self.stoppable)
-        n = m.stock
+        n = len(m.arrays.state)  # everyone, newcomers included (rules/border_inflow.py)
         self.hold = np.full(n, -1, dtype=np.int64)  # link index to stop at (-1: none)
         self.pending = np.full(n, -1, dtype=np.int8)  # crossing to turn off to at the stop
         self.counts = np.zeros((m.days, len(NEWS_COUNTS)), dtype=np.int64)

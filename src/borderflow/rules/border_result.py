@@ -71,6 +71,7 @@ def border_series(model: BorderModel) -> Series:
     cities = waiting_cities(model)
     if len(cities):
         b.add("waiting_city", [model.places[i] for i in cities], model.news.waiting[:, cities])
+    model.tally.write(b)  # inflow, crowds, shelter moves and exits, removals: when used
     used = np.flatnonzero(model.flow.sum(axis=0) > 0)
     g = model.graph
     roads = [f"{g.names[g.src[lk]]}{FLOW_SEPARATOR}{g.names[g.dst[lk]]}" for lk in used]

@@ -213,9 +213,13 @@ _WHERE_KINDS = {
     "road From>To": ("road",),
     "crossing, shelter": ("crossing", "shelter"),
     "ALL": ("ALL",),
+    # the place-and-people mechanisms' indicators (rules/border_places.py, border_inflow.py)
+    "crossing, exit post, city, shelter": ("crossing", "post", "city", "shelter"),
+    "crossing, city, shelter, destination": ("crossing", "city", "shelter", "destination"),
 }
 _KIND_WORDS = {"crossing": "crossings", "residence": "home regions", "shelter": "shelters",
-               "road": "roads (From>To)", "ALL": "ALL"}  # fmt: skip
+               "road": "roads (From>To)", "ALL": "ALL", "post": "exit posts",
+               "city": "cities", "destination": "destinations"}  # fmt: skip
 
 
 class Vocabulary:

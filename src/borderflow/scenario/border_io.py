@@ -21,15 +21,18 @@ from borderflow.scenario.border_checks import (
     check_date_cell,
     check_toml,
     date_fields,
+    did_you_mean,
     normalise_tree,
     validate_case,
 )
+from borderflow.scenario.border_places import Where, check_modes, check_place_events
 from borderflow.scenario.border_schema import (
     CrossingRow,
     EventRow,
     GroupRow,
     NeedRow,
     ObservationRow,
+    Param,
     PlaceRow,
     PolicyRow,
     PopulationRow,
@@ -183,7 +186,10 @@ def _validate(case: BorderCase) -> None:
 
     def need(name: str, table: str, i: int, column: str, kind: str | None = None) -> None:
         if name not in places:
-            raise ScenarioError(f"unknown place '{name}'", **case.where(table, i, column))
+            raise ScenarioError(
+                f"unknown place '{name}'{did_you_mean(name, places)}",
+                **case.where(table, i, column),
+            )
         if kind is not None and kinds[name] != kind:
             raise ScenarioError(
                 f"'{name}' is a {kinds[name]}, not a {kind}", **case.where(table, i, column)
@@ -195,6 +201,7 @@ def _validate(case: BorderCase) -> None:
         if r.from_ == r.to:
             where = case.where("routes", i, "to")
             raise ScenarioError(f"route from '{r.from_}' to itself", **where)
+    check_modes(case)
     for i, r in enumerate(case.population):
         need(r.residence, "population", i, "residence", "residence")
     _check_shares(root / f.population, case.population)
@@ -213,7 +220,11 @@ def _validate(case: BorderCase) -> None:
             weights = {}
         bad = [n for n in weights if n not in crossing_names]
         if not weights or bad or sum(weights.values()) <= 0:
-            what = f"unknown crossing '{bad[0]}'" if bad else "needs 'crossing:weight;...' > 0"
+            what = (
+                f"unknown crossing '{bad[0]}'{did_you_mean(bad[0], crossing_names)}"
+                if bad
+                else "needs 'crossing:weight;...' > 0"
+            )
             raise ScenarioError(
                 what,
                 **case.where("groups", i, "crossing_weights"),
@@ -222,7 +233,7 @@ def _validate(case: BorderCase) -> None:
     for i, p in enumerate(case.policies):
         if p.crossing not in crossing_names:
             raise ScenarioError(
-                f"unknown crossing '{p.crossing}'",
+                f"unknown crossing '{p.crossing}'{did_you_mean(p.crossing, crossing_names)}",
                 **case.where("policies", i, "crossing"),
             )
         unknown = [c for c in policy_nationalities(p) if c not in nationalities]
@@ -233,23 +244,23 @@ def _validate(case: BorderCase) -> None:
             )
     for i, e in enumerate(case.events):
         _validate_event(case, i, e, crossing_names)
-        if e.kind == "shelter":
-            need(e.to, "events", i, "to", "shelter")
+    check_place_events(case)  # shelters, shelter exits, removals, inflow and crowds
     validate_case(case)  # observations' quantities, variants' labels, quotas, end dates
 
 
-#: Event kinds whose ``target`` must be a crossing (``set`` may also leave it blank: all).
-CROSSING_TARGET = ("reinforcement", "return_flight", "shelter", "blockade", "redirect")
+#: Event kinds whose ``target`` must be a crossing (``set`` may also leave it blank: all); the
+#: places of the people-moving kinds are checked in :mod:`borderflow.scenario.border_places`.
+CROSSING_TARGET = ("reinforcement", "return_flight", "blockade", "redirect")
 
 
 def _event_problem(e: EventRow, crossings: set[str]) -> tuple[str, str] | None:
     """The column and message of what is wrong with the crossings an event names, if any."""
     named = e.kind in CROSSING_TARGET or (e.kind == "set" and e.target)
     if named and e.target not in crossings:
-        return "target", f"unknown crossing '{e.target}'"
+        return "target", f"unknown crossing '{e.target}'{did_you_mean(e.target, crossings)}"
     if e.kind == "redirect":
         if e.to not in crossings:
-            return "to", f"unknown crossing '{e.to}'"
+            return "to", f"unknown crossing '{e.to}'{did_you_mean(e.to, crossings)}"
         if e.to == e.target:
             return "to", f"redirect from '{e.target}' to itself"
     return None
@@ -266,6 +277,13 @@ def _validate_event(case: BorderCase, i: int, e: EventRow, crossings: set[str]) 
 def policy_nationalities(p: PolicyRow) -> tuple[str, ...]:
     """The ISO3 codes a ``selective`` row admits (empty: every nationality)."""
     return tuple(c.strip() for c in p.nationalities.split(";") if c.strip())
+
+
+def _variant_event(case: BorderCase, dim: str, option: str) -> Where:
+    """Where a variant's event is, for an error: scenario.toml and the event's key."""
+    key = f"variants.{dim}.options.{option}.events"
+    file = case.path / "scenario.toml"
+    return lambda i, column: {"file": file, "column": f"{key}.{i}.{column}"}
 
 
 def apply_variant(case: BorderCase, choice: dict[str, str]) -> BorderCase:
@@ -290,6 +308,7 @@ def apply_variant(case: BorderCase, choice: dict[str, str]) -> BorderCase:
             )
         picked[name] = option
         v = dim.options[option]
+        check_place_events(case, v.events, _variant_event(case, name, option))
         if v.drop_policies_from is not None:
             # Only the (crossing, side) pairs the option sets are replaced.
             touched = {(p.crossing, p.side) for p in v.policies}
@@ -371,12 +390,21 @@ def _sections(case: BorderCase) -> tuple[str, ...]:
     return PARAM_SECTIONS + extra
 
 
+def _given(block: BaseModel) -> list[tuple[str, Param]]:
+    """The parameters of a section the case gives (an optional one left out is no parameter)."""
+    return [
+        (key, getattr(block, key))
+        for key in type(block).model_fields
+        if getattr(block, key) is not None
+    ]
+
+
 def parameter_names(case: BorderCase) -> list[str]:
     """Every number :func:`override` can set: ``section.name`` and ``event.<label>``."""
     names = [
         f"{section}.{name}"
         for section in _sections(case)
-        for name in type(getattr(case.spec, section)).model_fields
+        for name, _ in _given(getattr(case.spec, section))
     ]
     names += sorted(f"event.{label}" for label in case.event_labels)
     return names
@@ -399,9 +427,7 @@ def parameter_sources(case: BorderCase) -> list[ParameterSource]:
     """
     out = []
     for section in _sections(case):
-        block = getattr(case.spec, section)
-        for key in type(block).model_fields:
-            p = getattr(block, key)
+        for key, p in _given(getattr(case.spec, section)):
             out.append(ParameterSource(f"{section}.{key}", p.value, p.source, p.assumption))
     return out
 
@@ -410,11 +436,13 @@ def parameter_value(case: BorderCase, name: str) -> float:
     section, _, key = name.partition(".")
     if section == "event":
         if key not in case.event_labels:
-            raise ScenarioError(f"no event labelled '{key}'", column=name)
+            hint = did_you_mean(key, case.event_labels)
+            raise ScenarioError(f"no event labelled '{key}'{hint}", column=name)
         values = [e.value for e in case.events if e.label == key]
         return values[0] if values else float("nan")  # dropped by this variant
-    if section not in _sections(case) or key not in type(getattr(case.spec, section)).model_fields:
-        raise ScenarioError(f"unknown parameter '{name}'", column=name)
+    if section not in _sections(case) or key not in dict(_given(getattr(case.spec, section))):
+        hint = did_you_mean(name, parameter_names(case))
+        raise ScenarioError(f"unknown parameter '{name}'{hint}", column=name)
     return getattr(getattr(case.spec, section), key).value
 
 

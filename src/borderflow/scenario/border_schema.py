@@ -7,7 +7,8 @@ A case folder holds::
     places.csv        #loc+name, #loc+code (p-code), #country+code (ISO3), #adm1+name,
                       optional #adm1+code, #adm2+code (COD-AB p-codes, e.g. CL15, PE2301),
                       #geo+lat, #geo+lon, kind (residence | city | post | destination | shelter)
-    routes.csv        from, to, distance_km, mode (bus | walk), source
+    routes.csv        from, to, distance_km, mode (bus | walk | ferry | boat | car | train),
+                      source
     population.csv    residence place, share of the stock living there, source
     groups.csv        nationality (ISO3), share, documented share, family share, hazard
                       multiplier, preferred crossing weights, source
@@ -31,7 +32,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 PlaceKind = Literal["residence", "city", "post", "destination", "shelter"]
 Policy = Literal["open", "documented_only", "closed", "quota", "corridor", "selective"]
@@ -41,11 +50,16 @@ EventKind = Literal[
     "deadline",  # countdown to ``start``: hazard × (1 + value·30/days left) until then
     "reinforcement",  # adds value to the detection of irregular crossings at ``target``
     "return_flight",  # value seats for people stranded or sheltered from crossing ``target``
-    "shelter",  # people stranded at ``target`` move to shelter ``to`` (daily until ``end``)
+    "shelter",  # people at crossing (stranded) or city (waiting) ``target`` move to shelter(s)
     "blockade",  # the approach to crossing ``target``'s exit post is blocked while active
     "set",  # sets parameter ``param`` at crossing ``target`` (blank: all) while active
     "redirect",  # share ``value`` of the people picking crossing ``target`` pick ``to`` instead
+    "shelter_exit",  # a daily share of shelter ``target``'s people leave for ``to``
+    "removal",  # value seats (0: everyone) take people from place ``target`` away (state flown)
+    "inflow",  # value people a day join the population at risk at residence ``target``
+    "crowd",  # value people are present at place ``target`` on ``start``
 ]
+RouteMode = Literal["bus", "walk", "ferry", "boat", "car", "train"]
 
 
 # Bounds: one row per person must fit in memory (10^7 people take ~1 GB), a daily loop must end.
@@ -162,8 +176,14 @@ class Departure(_Strict):
 
 
 class Travel(_Strict):
+    """Speeds by road mode: bus and walking always; the others only where a route uses them."""
+
     bus_km_per_day: Speed
     walk_km_per_day: Speed
+    ferry_km_per_day: Speed | None = None
+    boat_km_per_day: Speed | None = None
+    car_km_per_day: Speed | None = None
+    train_km_per_day: Speed | None = None
 
 
 class Stranded(_Strict):
@@ -208,43 +228,68 @@ class Files(_Strict):
     observations: str = "observations.csv"
 
 
-def _event_value(kind: str, value: float) -> None:
+def _event_value(value: float, info: ValidationInfo) -> float:
     """What ``value`` means depends on the kind of event; each has its range."""
+    kind = info.data.get("kind")
     if kind in ("hazard", "deadline") and not 0 <= value <= 1e6:
         raise ValueError(f"value {value:g} is out of range: a {kind} factor, from 0 to 1,000,000")
     if kind == "reinforcement" and not 0 <= value <= 1:
         raise ValueError(f"value {value:g} is out of range: a detection probability, from 0 to 1")
-    if kind in ("return_flight", "shelter") and not 0 <= value <= MAX_PEOPLE:
+    people = ("return_flight", "shelter", "removal", "inflow", "crowd")
+    if kind in people and not 0 <= value <= MAX_PEOPLE:
         raise ValueError(f"value {value:g} is out of range: people, from 0 to {MAX_PEOPLE:,}")
+    if kind == "shelter_exit" and not 0 <= value <= 1:
+        raise ValueError(f"value {value:g} is out of range: a daily share, from 0 to 1")
     if kind == "redirect" and not 0 <= value <= 1:
         raise ValueError(f"value {value:g} is out of range: a share, from 0 to 1")
+    return value
 
 
-def _event_param(kind: str, param: str, value: float) -> None:
+def _every_days(every_days: int | None, info: ValidationInfo) -> int | None:
+    """``every_days`` repeats a removal over its period; elsewhere it would mean nothing."""
+    if every_days is None:
+        return None
+    kind = info.data.get("kind")
+    if kind != "removal":
+        raise ValueError(f"every_days applies to removal events only, not {kind}")
+    if info.data.get("end") is None:
+        raise ValueError("every_days needs an end date (without one the removal happens once)")
+    return every_days
+
+
+def _check_param(param: str, info: ValidationInfo) -> str:
     """``param`` belongs to ``set`` events only, and must name a parameter they can set."""
-    if kind != "set":
-        if param:
-            raise ValueError(f"param '{param}' is only for kind 'set' (this row is '{kind}')")
-        return
-    if param not in SET_PARAMS:
-        names = ", ".join(SET_PARAMS)
-        raise ValueError(f"kind 'set' needs param, one of {names} (got '{param}')")
-    low, high, what = SET_PARAMS[param]
-    if not low <= value <= high:
-        raise ValueError(f"value {value:g} is out of range for {param}: {what}")
+    kind = info.data.get("kind")
+    if kind is None:
+        return param
+    if kind != "set" and param:
+        raise ValueError(f"'{param}' is only for kind 'set' (this row is '{kind}')")
+    if kind == "set" and param not in SET_PARAMS:
+        raise ValueError(f"kind 'set' needs param, one of {', '.join(SET_PARAMS)} (got '{param}')")
+    return param
 
 
-def _selective_columns(policy: str, nationalities: str, papers: str | None) -> None:
+def _set_range(kind: str, param: str, value: float) -> None:
+    """The value of a ``set`` row in the range of the parameter it sets."""
+    if kind == "set" and param in SET_PARAMS:
+        low, high, what = SET_PARAMS[param]
+        if not low <= value <= high:
+            raise ValueError(f"value {value:g} is out of range for {param}: {what}")
+
+
+def _check_selective(text: str | None, info: ValidationInfo) -> str | None:
     """``nationalities`` and ``papers`` belong to the ``selective`` policy only."""
-    if policy == "selective":
-        for code in nationalities.split(";"):
+    policy = info.data.get("policy")
+    if policy is None or text is None or text == "":
+        return text
+    if policy != "selective":
+        raise ValueError(f"only for policy 'selective' (this row is '{policy}')")
+    if info.field_name == "nationalities":
+        for code in text.split(";"):
             code = code.strip()
             if code and (len(code) != 3 or not code.isascii() or not code.isupper()):
-                raise ValueError(f"nationalities: '{code}' is not an ISO3 code (e.g. SYR;IRQ)")
-        return
-    if nationalities or papers is not None:
-        column = "nationalities" if nationalities else "papers"
-        raise ValueError(f"{column} is only for policy 'selective' (this row is '{policy}')")
+                raise ValueError(f"'{code}' is not an ISO3 code (e.g. SYR;IRQ)")
+    return text
 
 
 class PolicyOverride(_Strict):
@@ -261,10 +306,7 @@ class PolicyOverride(_Strict):
     papers: Literal["any", "documented"] | None = None
     announced: dt.date | None = None
 
-    @model_validator(mode="after")
-    def _selective(self) -> PolicyOverride:
-        _selective_columns(self.policy, self.nationalities, self.papers)
-        return self
+    selective_check = field_validator("nationalities", "papers")(_check_selective)
 
 
 class EventOverride(_Strict):
@@ -275,13 +317,16 @@ class EventOverride(_Strict):
     target: str = ""
     to: str = ""
     label: str = ""
-    param: str = ""
+    param: str = Field("", validate_default=True)
     announced: dt.date | None = None
+    every_days: int | None = Field(None, ge=1, le=MAX_DAYS)
+    value_check = field_validator("value")(_event_value)
+    param_check = field_validator("param")(_check_param)
+    every_days_check = field_validator("every_days")(_every_days)
 
     @model_validator(mode="after")
     def _value(self) -> EventOverride:
-        _event_value(self.kind, self.value)
-        _event_param(self.kind, self.param, self.value)
+        _set_range(self.kind, self.param, self.value)
         return self
 
 
@@ -342,7 +387,7 @@ class RouteRow(_Strict):
     from_: str = Field(alias="from")
     to: str
     distance_km: float = Field(gt=0)
-    mode: Literal["bus", "walk"] = "bus"
+    mode: RouteMode = "bus"
     source: str = ""
 
 
@@ -395,27 +440,27 @@ class PolicyRow(_Span):
     papers: Literal["any", "documented"] | None = None  # selective: "any" when blank
     announced: dt.date | None = None  # when the decision became public
 
-    @model_validator(mode="after")
-    def _selective(self) -> PolicyRow:
-        _selective_columns(self.policy, self.nationalities, self.papers)
-        return self
+    selective_check = field_validator("nationalities", "papers")(_check_selective)
 
 
 class EventRow(_Span):
     kind: EventKind
     value: float
-    target: str = ""  # a crossing (reinforcement, return_flight, shelter)
-    to: str = ""  # a shelter place (shelter)
+    target: str = ""  # a crossing or place (see docs/border-model.md per kind)
+    to: str = ""  # where people go (shelter, shelter_exit) or head for (crowd at a city)
     label: str = ""  # a name variants refer to
     source: str = ""
     reliability: str = ""
-    param: str = ""  # set: the parameter the row sets
+    param: str = Field("", validate_default=True)  # set: the parameter the row sets
     announced: dt.date | None = None  # when the decision became public
+    every_days: int | None = Field(None, ge=1, le=MAX_DAYS)  # removal: repeat every N days
+    value_check = field_validator("value")(_event_value)
+    param_check = field_validator("param")(_check_param)
+    every_days_check = field_validator("every_days")(_every_days)
 
     @model_validator(mode="after")
     def _value(self) -> EventRow:
-        _event_value(self.kind, self.value)
-        _event_param(self.kind, self.param, self.value)
+        _set_range(self.kind, self.param, self.value)
         return self
 
 

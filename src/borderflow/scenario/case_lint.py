@@ -171,31 +171,55 @@ def _source_warnings(case) -> list[Finding]:
     return out
 
 
+def _night_message(names: tuple[str, ...], values: list[float], nights: str) -> str | None:
+    """The warning for night-choice rates above 1 in total, with what they act as."""
+    if sum(values) <= 1.0 + 1e-12:
+        return None
+    left, effective = 1.0, []
+    for name, v in zip(names, values, strict=True):
+        effective.append(f"{name} {min(v, left):g}")
+        left = max(0.0, left - v)
+    return (
+        f"{' + '.join(names)} = {sum(values):g} > 1 {nights}: the choices are taken in that "
+        "order (readmit, return, divert, irregular), so they act as " + ", ".join(effective)
+    )
+
+
 def _night_warnings(case) -> list[Finding]:
     """Night choices summing above 1: they are taken in order, so the last ones are cut short.
 
     Readmission and diversion only happen on nights the exit country readmits (an exit row of
     policies.csv or a variant that is not ``closed``); other nights only return and irregular.
+    Besides ``[stranded]``, each crossing is checked with the highest rate its ``set`` events
+    may give each choice.
     """
     from borderflow.scenario.case_reach import all_rows
 
+    policies, events = all_rows(case, "policies"), all_rows(case, "events")
     s = case.spec.stranded
-    readmits = any(p.side == "exit" and p.policy != "closed" for p in all_rows(case, "policies"))
+    out = []
+    toml = f"{case.path / 'scenario.toml'}, column 'stranded'"
+    readmits = any(p.side == "exit" and p.policy != "closed" for p in policies)
     names = _NIGHT if readmits else ("return_per_day", "irregular_per_day")
-    values = [getattr(s, name).value for name in names]
-    if sum(values) <= 1.0 + 1e-12:
-        return []
-    left, effective = 1.0, []
-    for name, v in zip(names, values, strict=True):
-        effective.append(f"{name} {min(v, left):g}")
-        left = max(0.0, left - v)
     nights = "on nights the exit country readmits" if readmits else "every night"
-    message = (
-        f"stranded: {' + '.join(names)} = {sum(values):g} > 1 {nights}: the choices are "
-        f"taken in that order (readmit, return, divert, irregular), so they act as "
-        + ", ".join(effective)
-    )
-    return [Finding("warning", f"{case.path / 'scenario.toml'}, column 'stranded'", message)]
+    base = [getattr(s, name).value for name in names]
+    if (message := _night_message(names, base, nights)) is not None:
+        out.append(Finding("warning", toml, f"stranded: {message}"))
+    for c in case.crossings:
+        sets = [e for e in events if e.kind == "set" and e.target in ("", c.name)]
+        if not sets:
+            continue
+        readmits = any(
+            p.crossing == c.name and p.side == "exit" and p.policy != "closed" for p in policies
+        )
+        names = _NIGHT if readmits else ("return_per_day", "irregular_per_day")
+        top = [max([getattr(s, n).value] + [e.value for e in sets if e.param == n]) for n in names]
+        if top == [getattr(s, n).value for n in names]:
+            continue  # no set event raises a rate: the warning above says it all
+        nights = "on some nights, with its set events,"
+        if (message := _night_message(names, top, nights)) is not None:
+            out.append(Finding("warning", f"events.csv: crossing '{c.name}'", message))
+    return out
 
 
 def _once_warnings(case) -> list[Finding]:

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from borderflow.errors import ScenarioError
 from borderflow.scenario.border_checks import inner_model, is_param_section
 from borderflow.scenario.border_schema import Files, ScenarioFile
-from borderflow.scenario.case_columns import EXAMPLES, PARAM_HELP, tag
+from borderflow.scenario.case_columns import EXAMPLES, HXL, PARAM_HELP, tag
 
 #: Example values of scenario.toml parameters (1 where not listed: inside every range).
 VALUES = {
@@ -47,13 +47,16 @@ SPHERE = [
 PLACEHOLDER = "TODO: outlet, date and grade A-D of the figure, or ASSUMPTION and why"
 
 
-def columns(model: type[BaseModel]) -> list[str]:
-    return [f.alias or name for name, f in model.model_fields.items()]
+def columns(table: str, model: type[BaseModel]) -> list[str]:
+    """The columns of a table: in the order of the reference, then any the schema adds."""
+    fields = [f.alias or name for name, f in model.model_fields.items()]
+    known = [c for c in HXL.get(table, {}) if c in fields]
+    return known + [c for c in fields if c not in known]
 
 
 def table_text(table: str, model: type[BaseModel]) -> str:
     """Header, HXL row and the commented example row (or Sphere's rows for needs.csv)."""
-    cols = columns(model)
+    cols = columns(table, model)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
