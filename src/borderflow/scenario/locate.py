@@ -19,7 +19,15 @@ BUILTIN_FLEE = (
     "ukraine2022",
     "venezuela2022",
 )
-BUILTIN_CASES = ("chile-peru-2025", "chile-peru-2023")
+BUILTIN_CASES = (
+    "chile-peru-2025",
+    "chile-peru-2023",
+    # historical episodes kept for validation (issue 12); their counts after the origin are
+    # what forecasts are scored against
+    "necocli-2021",
+    "peru-visa-2019",
+    "colchane-2021",
+)
 
 
 def builtin_root() -> Path:
