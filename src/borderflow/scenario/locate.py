@@ -19,11 +19,14 @@ BUILTIN_FLEE = (
     "ukraine2022",
     "venezuela2022",
 )
+# The Chile–Peru cases, then the historical episodes authored for issue 12 (each folder's
+# README); their counts after the origin are what forecasts are scored against.
 BUILTIN_CASES = (
     "chile-peru-2025",
     "chile-peru-2023",
-    # historical episodes kept for validation (issue 12); their counts after the origin are
-    # what forecasts are scored against
+    "pazarkule-2020",
+    "ceuta-2021",
+    "tijuana-2018",
     "necocli-2021",
     "peru-visa-2019",
     "colchane-2021",
