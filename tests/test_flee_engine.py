@@ -383,21 +383,32 @@ def test_agents_store_is_struct_of_arrays():
 # -- start-up ------------------------------------------------------------------------------
 
 
-def test_kernels_load_without_scipy_blas_and_scipy_still_works():
-    """numba's target is set up without SciPy's BLAS (0.3 s of start-up); SciPy stays usable."""
+def test_kernels_load_without_scipy_blas_and_scipy_still_works(tmp_path):
+    """A kernel compiles without SciPy's BLAS, and loads from the cache without numba's
+    registries (0.3 s of start-up each); SciPy stays usable. The first process compiles into
+    an empty cache, the second loads from it."""
+    import os
     import subprocess
     import sys
 
     code = (
         "import sys\n"
-        "import borderflow.rules.flee_kernels\n"
-        "from numba.core.registry import cpu_target\n"
-        "cpu_target.target_context.refresh()\n"
-        "print('scipy.linalg' in sys.modules)\n"
+        "import numpy as np\n"
+        "from borderflow.engine.rng import choice\n"
+        "print(choice(np.random.default_rng(1), np.array([0.2, 0.5, 0.3]), 8).tolist())\n"
+        "print('scipy.linalg' in sys.modules, 'numba.np.linalg' in sys.modules)\n"
         "import scipy.linalg\n"
         "print(scipy.linalg.cython_blas is not None)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert out.stdout.split() == ["False", "True"]
+    env = {**os.environ, "BORDERFLOW_CACHE_DIR": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True, text=True, timeout=300, check=True, env=env,
+        ).stdout.splitlines()
+        for _ in range(2)
+    ]  # fmt: skip
+    compiled, cached = runs
+    assert compiled[0] == cached[0]
+    assert compiled[1:] == ["False True", "True"]  # compiling loads the registries
+    assert cached[1:] == ["False False", "True"]  # loading from the cache does not
