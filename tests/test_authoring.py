@@ -486,3 +486,23 @@ def test_misspelt_parameter_names_in_grids_and_priors(tmp_path: Path) -> None:
         override(case, {"departure.base_hazzard": 0.1})
     with pytest.raises(ScenarioError, match=r"no event labelled 'rushh' \(did you mean 'rush'\?\)"):
         override(case, {"event.rushh": 2.0})
+
+
+def test_indicators_written_only_when_used_read_as_zero(tmp_path: Path) -> None:
+    """A run where no blockade or news acted has no waiting_city series: its reports read 0."""
+    from borderflow.calibrate.problem import Simulation
+    from borderflow.rules.border import BorderModel
+
+    root = observations(write_case(tmp_path / "c"), "2025-01-10,,value,C,waiting_city,0,5,x,B")
+    case = read_border_case(root)
+    result = BorderModel(case, 1).run().result()
+    assert result.series.block("waiting_city") is None
+    assert Simulation(result).value(case.observations[0]) == 0.0
+    assert quantity_series(result.series, "C", "stranded") is None  # not counted at a city
+
+
+def test_command_line_names_in_nfc() -> None:
+    from borderflow.cli.common import capacities
+
+    decomposed = unicodedata.normalize("NFD", "Necoclí-Capurganá")
+    assert capacities([f"{decomposed}=500"]) == {"Necoclí-Capurganá": 500}

@@ -32,15 +32,17 @@ LAW_CASE = dict(
 
 
 def test_pointers_give_the_people_whose_threshold_the_hazard_passed():
-    """The sorted runs and their growing cap give each day exactly the people whose U fell
-    below the class's G that day: checked against every person's threshold, every day, with
-    days of no hazard, a huge factor (p = 1 for some classes) and hazards that differ 100-fold."""
+    """The sorted runs and their growing cap give each day exactly the people whose threshold
+    E = -log(1 - U) fell below the class's cumulative hazard H that day (U below
+    G = 1 - exp(-H)): checked against every person's threshold, every day, with days of no
+    hazard, a huge factor (p = 1 for some classes) and hazards that differ 100-fold."""
     rng = np.random.default_rng(3)
     klass = rng.integers(0, 6, 20_000).astype(np.int16)
     hazard = np.array([1e-4, 5e-4, 1e-3, 3e-3, 1e-2, 0.0])
     factors = [0.0, 1.0, 2.0, 0.0, 5.0, 20.0, 1.0, 50.0, 99.0, 1e4, 1.0]
     departures = Departures(np.uint64(12345), klass, hazard)
-    u = departures.u.copy()
+    u = K.draws(np.uint64(12345), K.THRESHOLD_DAY, np.arange(len(klass)), K.LEAVE_THRESHOLD)
+    np.testing.assert_array_equal(departures.e, -np.log1p(-u))
     cum = np.zeros(len(hazard))
     home = np.ones(len(klass), dtype=bool)
     for factor in factors:
@@ -50,7 +52,7 @@ def test_pointers_give_the_people_whose_threshold_the_hazard_passed():
         want = np.flatnonzero(home & (u < -np.expm1(-cum)[klass]))
         np.testing.assert_array_equal(got, want)
         home[got] = False
-    assert departures.cap == 2.0  # p = 1 came: everyone is sorted
+    assert departures.cap == np.inf  # p = 1 came: everyone is sorted
     assert (home == (klass == 5)).all()  # everyone left but the class with no hazard
 
 
@@ -212,9 +214,9 @@ def test_retuned_thresholds_keep_the_daily_law():
     gone: list[int] = []
     for _ in range(5):
         gone.extend(dep.today(1.0).tolist())
-    before = dep.u[gone].copy()
+    before = dep.e[gone].copy()
     dep.retune(np.uint64(987654321), np.array([0.05]))
-    np.testing.assert_array_equal(dep.u[gone], before)
+    np.testing.assert_array_equal(dep.e[gone], before)
     home = n - len(gone)
     for _ in range(5):
         today = dep.today(1.0)

@@ -401,3 +401,35 @@ def test_set_quota_replaces_the_policy_rows_quota_while_active(tmp_path):
     window = slice(day("2025-01-10"), day("2025-01-21"))
     assert per_day[: day("2025-01-10")].max() == 5 and per_day[day("2025-01-21") :].max() == 5
     assert per_day[window].max() == 20
+
+
+def test_people_waiting_in_a_city_can_be_reported_and_scored(tmp_path):
+    """A blockade's waiting crowd is counted at the city, so a report of it there loads and the
+    fit reads the model's count of the people waiting (not zero)."""
+    from borderflow.calibrate.problem import Simulation
+
+    root = write_case(tmp_path / "c", bus_km_per_day=300.0, stock=3000)
+    events(root, "2025-01-08,2025-01-15,blockade,1,A,,block,,")
+    (root / "observations.csv").write_text(
+        "date,end,stat,location,indicator,low,high,source,reliability\n"
+        "2025-01-12,,value,C,people,50,500,x,B\n"
+    )
+    case = read_border_case(root)
+    m = BorderModel(case, 1)
+    result = m.run().result()
+    waiting = m.state_counts[day("2025-01-12"), K.WAITING_CITY]
+    assert waiting > 0
+    assert Simulation(result).value(case.observations[0]) == waiting
+
+
+def test_a_closed_gate_refuses_everyone_at_once_whatever_its_capacity(tmp_path):
+    """A shut entry processes nobody, so refusing arrivals takes no slot of the post's capacity:
+    a crowd larger than the capacity is stranded at the line the day it arrives, not queued."""
+    root = write_case(tmp_path / "c", stock=4000, capacity=(30, 10_000))
+    policies(root, "A,entry,2025-01-01,,closed,0,0,,,")
+    m = model(root)
+    m.run()
+    arrived_a, refused = arrived(m), m.at_crossing[:, 0, C.REFUSED]
+    assert arrived_a.max() > 30  # more arrive on some day than the post could process
+    assert m.at_crossing[:, 0, C.WAITING].sum() == 0  # nobody left queued overnight
+    assert refused.sum() == arrived_a.sum()

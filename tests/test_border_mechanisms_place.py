@@ -190,14 +190,39 @@ def test_people_held_for_an_inflow_stay_held_when_retuned():
     dep.retune(np.uint64(8), np.array([0.2]))  # a particle filter's copy goes on
     later = np.concatenate([dep.today(1.0) for _ in range(5)])
     assert first.max() < 5_000 and later.max() < 5_000
-    dep.join(held, np.full(len(held), 0.5))  # joining at G: decide when (G' - G)/(1 - G) > 0.5
-    g = dep.passed[0]
+    dep.join(held, np.full(len(held), 0.5))  # joining at H: decide when 1 - exp(H - H') > 0.5
+    h = dep.cum[0]
     days = 0
     while not len(decided := dep.today(1.0)) or decided.max() < 5_000:
         days += 1
     assert (decided >= 5_000).sum() == 5_000  # all on the same day (the same uniform)
     assert days == 3  # 1 - 0.8^4 = 0.59 > 0.5: on the fourth day after joining
-    assert 0 < g < 1
+    assert 0 < h < np.inf
+
+
+def test_people_who_join_late_still_decide_after_a_long_high_hazard():
+    """A class whose cumulative hazard is far past 37 (where 1 - exp(-H) is 1 in floating
+    point) still lets newcomers decide at the daily rate: thresholds live on the hazard scale."""
+    klass = np.zeros(20_000, dtype=np.int16)
+    late = np.arange(10_000, 20_000)
+    dep = Departures(np.uint64(3), klass, np.array([0.5]))
+    dep.hold(late)
+    for _ in range(100):  # H = 100 · log 2 ≈ 69
+        dep.today(1.0)
+    assert dep.cum[0] > 60
+    dep.join(late, K.draws(np.uint64(9), 1, late, 0))
+    first = dep.today(1.0)
+    assert abs(len(first) - 5_000) < 4 * np.sqrt(10_000 * 0.25)  # half of them, as on day one
+    second = dep.today(1.0)
+    assert abs(len(second) - 2_500) < 4 * np.sqrt(5_000 * 0.25)
+    # a day with p = 1 takes everyone still at home, and people who join after it still decide
+    dep.hazard = np.array([1.0])
+    assert len(dep.today(1.0)) == 10_000 - len(first) - len(second)
+    dep.hazard = np.array([0.5])
+    more = np.arange(5)
+    dep.hold(more)
+    dep.join(more, np.full(5, 0.3))
+    assert len(dep.today(1.0)) == 5  # 1 - 0.5 = 0.5 > 0.3: all decide on their first day
 
 
 def test_crowds_are_present_on_their_start(tmp_path):
@@ -324,3 +349,24 @@ def test_a_bad_place_input_exits_2_without_a_traceback(tmp_path):
     assert "Traceback" not in res.stderr
     assert "routes.csv" in res.stderr and "ferry_km_per_day" in res.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_shelter_exit_to_another_shelter_moves_its_people_there(tmp_path):
+    """Tijuana 2018: the Benito Juárez shelter's people moved to El Barretal. They stay
+    sheltered, now counted at the second shelter, and conservation holds."""
+    m = run(
+        tmp_path,
+        hazard=0.0,
+        places=TWO_SHELTERS,
+        routes=ROUTES_S2,
+        events=[
+            ("2025-01-01", "", "crowd", 1000, "S", "", "in-shelter"),
+            ("2025-01-03", "2025-01-06", "shelter_exit", 0.5, "S", "S2", "move"),
+        ],
+    )
+    first, second = m.sheltered[:, m.index["S"]], m.sheltered[:, m.index["S2"]]
+    moved = tally(m, "moved_in", "S2")
+    np.testing.assert_array_equal(first + second, np.full(len(first), 1000))
+    assert second[-1] == moved.sum() == tally(m, "exited", "S").sum()
+    assert abs(second[-1] - 1000 * (1 - 0.5**4)) < 60  # half a day for four days
+    assert_conserved(m)

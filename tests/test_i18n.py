@@ -12,7 +12,13 @@ import pytest
 from border_factory import write_case
 from borderflow.errors import ScenarioError
 from borderflow.i18n import catalog, check_language, fmt_date, fmt_number, js_catalog, translator
-from borderflow.i18n_sources import all_messages, html_messages, js_calls_without_literal
+from borderflow.i18n_sources import (
+    WEB_STATIC,
+    all_messages,
+    html_messages,
+    js_calls_without_literal,
+    unmarked_html,
+)
 from borderflow.report.plots.run import plot_flows, plot_stranded
 from borderflow.results.series import read_parquet
 from borderflow.runs import run_border
@@ -49,6 +55,22 @@ def test_the_extractor_sees_python_javascript_and_html():
     # after a template literal with quotes inside (where Babel's JavaScript lexer gets lost)
     assert found["Row (line in the file)"].startswith("web/static/upload.js")
     assert html_messages()["Needs at the peak"] == "situation.html"  # data-i18n
+
+
+def test_every_text_of_every_dashboard_page_is_marked_for_translation(tmp_path):
+    pages = sorted(WEB_STATIC.glob("*.html"))
+    assert {p.name for p in pages} >= {"map.html", "situation.html"}
+    for page in pages:
+        assert unmarked_html(page) == [], page.name
+    assert html_messages()["Map of the route graph"] == "map.html"  # data-i18n-attrs
+    assert html_messages()["Map · borderflow"] == "map.html"  # the page's title
+    # the check itself: English left unmarked, in a text or a visible attribute, is caught
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        "<main><h1 data-i18n>Route map</h1><p>Day <code>#date</code></p>"
+        '<div aria-label="Map" data-i18n-attrs="title"></div><script>var a = "x";</script></main>'
+    )
+    assert unmarked_html(bad) == ["Day", "Map"]
 
 
 def test_translator_fills_placeholders_and_rejects_unknown_languages():
@@ -156,3 +178,26 @@ def test_spanish_charts_are_deterministic_and_the_fan_is_translated(small_run, t
     for path, lang in zip(paths, ("es", "es", "en"), strict=True):
         plot_fan(bands, case, path, 3, lang)
     assert paths[0].read_bytes() == paths[1].read_bytes() != paths[2].read_bytes()
+
+
+def test_compare_prints_and_draws_in_spanish(small_run):
+    case_dir, root = small_run
+    res = subprocess.run(
+        [sys.executable, "-m", "borderflow", "compare", str(case_dir), "default", "default",
+         "--lang", "es", "--out", str(root / "cmp-es")],
+        capture_output=True, text=True, env=_env(),
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "variantes con los mismos números aleatorios (semilla 0)" in res.stdout
+    assert "default (referencia)" in res.stdout and "máximo de varados" in res.stdout
+    assert "escrito:" in res.stdout and (root / "cmp-es" / "compare.png").stat().st_size > 0
+    for command in ("compare", "ensemble", "sensitivity", "calibrate", "backtest"):
+        args = [str(case_dir), "default", "default"] if command == "compare" else [str(case_dir)]
+        bad = subprocess.run(
+            [sys.executable, "-m", "borderflow", command, *args, "--lang", "fr",
+             "--out", str(root / f"never-{command}")],
+            capture_output=True, text=True, env=_env(),
+        )  # fmt: skip
+        assert bad.returncode == 2, (command, bad.stderr)
+        assert bad.stderr.strip() == "error: --lang 'fr': choose one of en, es", command
+        assert not (root / f"never-{command}").exists()

@@ -514,7 +514,9 @@ def test_validation_errors_are_json_422_and_crashes_are_a_bare_500(api, monkeypa
 def test_scenarios_sources_and_case_observations(api):
     c, h = api.client, api.h("viewer")
     listed = {s["name"]: s for s in c.get("/api/scenarios", headers=h).json()}
-    assert set(listed) == {"chile-peru-2025", "chile-peru-2023", "mali", "burundi",
+    assert set(listed) == {"chile-peru-2025", "chile-peru-2023", "pazarkule-2020", "ceuta-2021",
+                           "tijuana-2018", "necocli-2021", "peru-visa-2019", "colchane-2021",
+                           "mali", "burundi",
                            "mali2017_adm1", "nigeria2016", "nigeria2022_adm2", "ssudan2016",
                            "tigray2020", "ukraine2022", "venezuela2022"}  # fmt: skip
     chile = listed[CASE]

@@ -526,13 +526,13 @@ def test_map_and_sources(server: str, seeded_run: int, page) -> None:
     world = {t["name"]: t for t in drawn if t["kind"] == "boundary"}
     assert {"land", "lakes", "country border", "first-level region"} == set(world)
     assert len(world["country border"]["x"]) > 100 and len(world["first-level region"]["x"]) > 100
+    shot(page, "map")  # on the day with the most people stranded
     peak_day = page.get_by_test_id("map-day-label").inner_text()
     sizes = page.evaluate("() => document.getElementById('map-chart').data.at(-1).marker.size")
     page.get_by_label("Day", exact=True).fill("0")
     expect(page.get_by_test_id("map-day-label")).not_to_have_text(peak_day)
     after = page.evaluate("() => document.getElementById('map-chart').data.at(-1).marker.size")
     assert max(after) < max(sizes)  # fewer people stranded on the first day than at the peak
-    shot(page, "map")
 
     page.get_by_test_id("nav-sources").click()
     expect_state(page, "main", "ready")
@@ -596,6 +596,24 @@ def test_the_dashboard_in_spanish_and_its_situation_report(
     page.goto(server + "/map.html")  # the choice is remembered on every page
     expect(page.get_by_test_id("nav-situation")).to_have_text("Situación")
     expect(page.get_by_test_id("lang-select")).to_have_value("es")
+    expect_state(page, "main", "ready")
+    expect(page.locator("h1")).to_have_text("Mapa de rutas")
+    expect(page).to_have_title("Mapa · borderflow")
+    expect(page.locator("#map-heading")).to_have_text("Rutas, flujos y personas varadas")
+    expect(page.get_by_test_id("map-chart")).to_have_attribute(
+        "aria-label", "Mapa de la red de rutas"
+    )
+    expect(page.get_by_test_id("map-view").locator("option").first).to_have_text(
+        "Alrededor de los pasos fronterizos"
+    )
+    drawn = charts(page, "map-chart")[0]["traces"]
+    world = {t["name"] for t in drawn if t["kind"] == "boundary"}
+    assert world == {"tierra", "lagos", "frontera internacional", "región de primer nivel"}
+    stranded = [t for t in drawn if t["kind"] == "stranded"]
+    assert stranded and stranded[0]["name"] == "varados"
+    # the day in Spanish (e.g. "18 dic 2025"), not the ISO date
+    expect(page.get_by_test_id("map-day-label")).to_have_text(re.compile(r"^\d{1,2} \w+\.? \d{4}$"))
+    shot(page, "map-es")
     page.goto(server + "/compare.html")
     expect(page.locator("h1")).to_have_text("Comparar dos simulaciones")
     expect_state(page, "main", "ready")

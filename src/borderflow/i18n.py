@@ -77,6 +77,14 @@ def fmt_number(value: float, lang: str, digits: int = 0) -> str:
     return format_decimal(round(value, digits), format=pattern, locale=lang)
 
 
+def fmt_signed(value: float, lang: str) -> str:
+    """A whole change with its sign (+1,234 / -56 / +0), grouped as the language groups."""
+    from babel import Locale
+
+    group = Locale.parse(lang).number_symbols["latn"]["group"]
+    return f"{value:+,.0f}".replace(",", group)
+
+
 def fmt_date(value: dt.date, lang: str, style: str = "medium") -> str:
     from babel.dates import format_date
 

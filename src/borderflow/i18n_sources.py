@@ -20,9 +20,10 @@ from borderflow.i18n import DOMAIN, po_path
 
 ROOT = Path(__file__).parent
 PYTHON_SOURCES = (
-    "i18n.py", "report/situation", "report/summary.py", "report/plots", "cli/report.py"
+    "i18n.py", "report/situation", "report/summary.py", "report/plots", "cli/report.py",
+    "results/headline.py", "cli/compare.py", "cli/ensemble.py", "cli/authoring.py",
+    "calibrate/outcomes.py",
 )  # fmt: skip
-SKIP = ("report/plots/network.py",)  # the map: another change owns it (its strings come later)
 WEB_STATIC = ROOT / "web" / "static"
 JS_CALL = re.compile(r"(?<![\w.$])t\(")
 JS_LITERAL = re.compile(r'\s*"((?:[^"\\\n]|\\.)*)"')
@@ -33,7 +34,7 @@ def python_files() -> list[Path]:
     for rel in PYTHON_SOURCES:
         path = ROOT / rel
         files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
-    return [f for f in files if not any(str(f).endswith(s) for s in SKIP)]
+    return files
 
 
 def _extract(files: list[Path], method: str, keywords: dict) -> dict[str, str]:
@@ -48,22 +49,43 @@ def _extract(files: list[Path], method: str, keywords: dict) -> dict[str, str]:
     return found
 
 
+VISIBLE_ATTRIBUTES = ("aria-label", "placeholder", "title", "alt")
+VOID = frozenset({"meta", "link", "input", "br", "img", "hr", "source", "area", "col", "wbr"})
+AS_IS = frozenset({"borderflow", "–", "·"})  # texts that are the same in every language
+
+
 class _Marked(HTMLParser):
-    """Collects the text of every element with a ``data-i18n`` attribute."""
+    """Collects the texts of elements marked ``data-i18n`` and of attributes in ``data-i18n-attrs``.
+
+    And, in ``unmarked``, every other text or visible attribute, so that no English of a page
+    is shown to a Spanish reader unnoticed (code, punctuation and the brand stay as they are).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.depth = 0
         self.text: list[str] = []
         self.found: list[str] = []
+        self.unmarked: list[str] = []
+        self.open: list[str] = []  # the elements around the text (scripts and styles hold code)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
+        named = dict(attrs)
+        marked = (named.get("data-i18n-attrs") or "").split()
+        for attr in VISIBLE_ATTRIBUTES:
+            if named.get(attr):
+                (self.found if attr in marked else self.unmarked).append(named[attr])
+        if tag in VOID:
+            return
+        self.open.append(tag)
         if self.depth:
             self.depth += 1
-        elif any(name == "data-i18n" for name, _ in attrs):
+        elif "data-i18n" in named:
             self.depth, self.text = 1, []
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in self.open:
+            del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
         if self.depth:
             self.depth -= 1
             if not self.depth:
@@ -72,6 +94,17 @@ class _Marked(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.depth:
             self.text.append(data)
+        elif re.search(r"\w", data) and not {"script", "style", "code"} & set(self.open):
+            text = " ".join(data.split())
+            if text not in AS_IS:
+                self.unmarked.append(text)
+
+
+def unmarked_html(path: Path) -> list[str]:
+    """The texts and visible attributes of a page that no data-i18n marks for translation."""
+    parser = _Marked()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser.unmarked
 
 
 def html_messages() -> dict[str, str]:

@@ -212,8 +212,11 @@ def compare_border(
     capacity: dict[str, int] | None = None,
     out_dir: Path | None = None,
     on_run: Callable[[int, int], None] | None = None,
+    lang: str = "en",
 ) -> Comparison:
     """Run each variant with the same seed (common random numbers); the first is the baseline.
+
+    ``lang``: the language of compare.png (compare.csv keeps its English figure names).
 
     Because every draw is indexed by (seed, day, person), two variants differ only where their
     policies make people's situations differ, so the differences are due to the policies, not
@@ -245,5 +248,5 @@ def compare_border(
         from borderflow.report.run_folder import write_comparison
 
         results = [r.result for r in runs]
-        result.files = write_comparison(rows, labels, results, runs[0].case, out_dir)
+        result.files = write_comparison(rows, labels, results, runs[0].case, out_dir, lang)
     return result

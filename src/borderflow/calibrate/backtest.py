@@ -172,8 +172,10 @@ def score_table(results: Sequence[OriginResult]) -> list[dict]:
     return rows
 
 
-def write_backtest(results: Sequence[OriginResult], problem: Problem, out_dir: Path) -> list[Path]:
-    """scores.csv, points.csv and posteriors.csv (HXL), and backtest.png."""
+def write_backtest(
+    results: Sequence[OriginResult], problem: Problem, out_dir: Path, lang: str = "en"
+) -> list[Path]:
+    """scores.csv, points.csv and posteriors.csv (HXL), and backtest.png (in ``lang``)."""
     from borderflow.results.atomic import atomic_outputs
     from borderflow.results.hxl import write_csv
 
@@ -228,9 +230,8 @@ def write_backtest(results: Sequence[OriginResult], problem: Problem, out_dir: P
         out.write("scores.csv", scores_csv)
         out.write("points.csv", points_csv)
         out.write("posteriors.csv", posteriors_csv)
-        out.write(
-            "backtest.png", lambda p: plot_backtest(problem.name, chart_panels(results, problem), p)
-        )
+        panels = chart_panels(results, problem)
+        out.write("backtest.png", lambda p: plot_backtest(problem.name, panels, p, lang))
     return [out_dir / n for n in ("scores.csv", "points.csv", "posteriors.csv", "backtest.png")]
 
 

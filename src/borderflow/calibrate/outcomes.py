@@ -140,12 +140,15 @@ def summary(scored: list[Scored]) -> dict[str, float]:
     return out
 
 
-def plot_scores(scored: list[Scored], title: str):
+def plot_scores(scored: list[Scored], title: str, lang: str = "en"):
     """Reported ranges (grey bars) against the model's value or median and 90 % band."""
     from matplotlib.ticker import FuncFormatter
 
+    from borderflow.i18n import fmt_number, translator
     from borderflow.report.plots.common import figure as new_figure
-    from borderflow.report.plots.common import wrap
+    from borderflow.report.plots.common import indicator_name, wrap
+
+    T = translator(lang)
 
     fig = new_figure(11, 2.5 + 0.32 * len(scored))
     ax = fig.add_subplot(1, 1, 1)
@@ -158,19 +161,27 @@ def plot_scores(scored: list[Scored], title: str):
             lo, hi = s.band()
             ax.plot([lo, hi], [yi, yi], color=colour, lw=1.6)
         ax.plot([s.median], [yi], "o", color=colour, ms=5)
+    stats = {"value": T("value"), "mean": T("mean"), "max": T("max")}
     labels = [
-        f"{s.obs.date}{'..' + str(s.obs.end) if s.obs.end else ''} {s.obs.stat} "
-        f"{s.obs.indicator} @ {s.obs.location}"
+        f"{s.obs.date}{'..' + str(s.obs.end) if s.obs.end else ''} {stats[s.obs.stat]} "
+        f"{indicator_name(s.obs.indicator, lang)} @ {s.obs.location}"
         for s in scored
     ]
     ax.set_yticks(y, [wrap(label, 60) for label in labels], fontsize=8)
     ax.set_xscale("symlog", linthresh=10)
     top = max(max(s.obs.high, float(np.max(s.values))) for s in scored)
     ax.set_xlim(0, max(top * 1.4, 10))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v + 0.0:,.0f}"))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_number(v + 0.0, lang)))
     ax.set_xlabel(
-        "people\ngrey: reported range; dot: the model's value or median, line: its 90 % band; "
-        "green: inside the range, red: outside",
+        T("people")
+        + "\n"
+        + wrap(
+            T(
+                "grey: reported range; dot: the model's value or median, line: its 90 % band; "
+                "green: inside the range, red: outside"
+            ),
+            110,
+        ),
         fontsize=9,
     )
     ax.set_title(wrap(title, 100), fontsize=11)

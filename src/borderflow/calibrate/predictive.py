@@ -209,7 +209,7 @@ def with_error(values: np.ndarray, sigma: float, seed: int) -> np.ndarray:
     return np.maximum((x + 1.0) * np.exp(sigma * z) - 1.0, 0.0)
 
 
-def write_flee_predictive(problem: Problem, runs: MemberRuns, out_dir) -> list:
+def write_flee_predictive(problem: Problem, runs: MemberRuns, out_dir, lang: str = "en") -> list:
     """A Flee scenario's posterior-predictive ensemble over its whole period.
 
     bands.csv (HXL: date, camp, indicator, 5–95 % quantiles and mean over members) and
@@ -236,7 +236,7 @@ def write_flee_predictive(problem: Problem, runs: MemberRuns, out_dir) -> list:
     out_dir = Path(out_dir)
     with atomic_outputs(out_dir) as out:
         out.write("bands.csv", lambda p: write_csv(p, tags, rows()))
-        out.write("fan.png", lambda p: plot_camp_fan(runs, problem, members, p))
+        out.write("fan.png", lambda p: plot_camp_fan(runs, problem, members, p, lang))
     return [out_dir / "bands.csv", out_dir / "fan.png"]
 
 

@@ -43,11 +43,12 @@ def calibrate(
     predictive: int,
     executor: Executor,
     on_generation: Callable[[int, float, int], None] | None = None,
+    lang: str = "en",
 ) -> Calibration:
     """ABC-SMC, then ``predictive`` posterior-predictive members (0: none) into ``out_dir``.
 
     Writes posterior.csv and its companions, closures-opened.csv when the fit opened camps
-    the scenario kept closed, and with members fit.csv and predictive/.
+    the scenario kept closed, and with members fit.csv and predictive/ (its chart in ``lang``).
     """
     post = abc_smc(problem, priors, particles=particles, generations=generations,
                    seed=seed, executor=executor, on_generation=on_generation)  # fmt: skip
@@ -59,7 +60,14 @@ def calibrate(
     fit: list[pp.FitRow] = []
     if predictive:
         fit, written = posterior_predictive(
-            problem, post, priors, out_dir, members=predictive, seed=seed, executor=executor
+            problem,
+            post,
+            priors,
+            out_dir,
+            members=predictive,
+            seed=seed,
+            executor=executor,
+            lang=lang,
         )
         files += written
     return Calibration(problem, post, fit, files)
@@ -74,6 +82,7 @@ def posterior_predictive(
     members: int,
     seed: int,
     executor: Executor,
+    lang: str = "en",
 ) -> tuple[list[pp.FitRow], list[Path]]:
     """Members drawn from the posterior: fit.csv, and predictive/ (the kind's own outputs).
 
@@ -90,9 +99,9 @@ def posterior_predictive(
     pp.write_fit(fit, out_dir / FIT_CSV)
     files = [out_dir / FIT_CSV]
     if flee:
-        files += pp.write_flee_predictive(problem, runs, out_dir / "predictive")
+        files += pp.write_flee_predictive(problem, runs, out_dir / "predictive", lang)
     else:
         run_ensemble(problem.path, out_dir / "posterior.csv", out_dir / "predictive",
-                     members=members, seed=seed, executor=executor)  # fmt: skip
+                     members=members, seed=seed, executor=executor, lang=lang)  # fmt: skip
         files.append(out_dir / "predictive")
     return fit, files

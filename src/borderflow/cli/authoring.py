@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from borderflow.cli.common import LangOption
 from borderflow.console import err, fail, out
 from borderflow.errors import ScenarioError
 
@@ -76,6 +77,7 @@ def score(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Where score.csv and score.png go (default: RUN).")
     ] = None,
+    lang: LangOption = "en",
 ) -> None:
     """Score a run or an ensemble against reports: table, score.csv (HXL) and score.png."""
     from rich.table import Table
@@ -89,11 +91,13 @@ def score(
         score_outcomes,
         summary,
     )
+    from borderflow.i18n import check_language, fmt_number, translator
     from borderflow.report.plots.common import save_png
     from borderflow.results.atomic import atomic_outputs
     from borderflow.results.hxl import write_csv
 
     try:
+        check_language(lang)
         members, kind = load_members(run)
         scored, notes = score_outcomes(members, outcomes)
     except ScenarioError as exc:
@@ -123,6 +127,14 @@ def score(
     with atomic_outputs(folder) as files:
         files.write(SCORE_CSV, lambda p: write_csv(p, SCORE_TAGS, (s.row() for s in scored)))
         if scored:
-            fig = plot_scores(scored, f"{kind} {run.name} against {outcomes.name}: {line}")
+            T = translator(lang)
+            title = T(
+                "{kind} {run} against {outcomes}: coverage {coverage} of {n} report(s)",
+                kind=T("ensemble") if ens else T("run"), run=run.name, outcomes=outcomes.name,
+                coverage=f"{sums['coverage']:.0%}", n=sums["reports"],
+            )  # fmt: skip
+            if ens:
+                title += ", " + T("mean CRPS {crps}", crps=fmt_number(sums["crps"], lang, 2))
+            fig = plot_scores(scored, title, lang)
             files.write(SCORE_PNG, lambda p: save_png(fig, p))
     out.print(f"wrote {folder}/ ({SCORE_CSV}, {SCORE_PNG})", highlight=False)

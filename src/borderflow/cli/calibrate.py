@@ -16,6 +16,7 @@ from borderflow.cli.common import (
     CompatOption,
     DaskLocalOption,
     DbOption,
+    LangOption,
     LazyProgress,
     ObsOption,
     ParamsOption,
@@ -26,6 +27,7 @@ from borderflow.cli.common import (
 )
 from borderflow.console import err, fail, out
 from borderflow.errors import ScenarioError
+from borderflow.i18n import check_language
 
 if TYPE_CHECKING:
     from borderflow.calibrate.backtest import OriginResult
@@ -83,6 +85,7 @@ def calibrate(
             help="Members of the posterior-predictive ensemble to run after fitting (0: none).",
         ),
     ] = 50,
+    lang: LangOption = "en",
 ) -> None:
     """Fit the uncertain parameters to observations by ABC-SMC; write the posterior.
 
@@ -95,6 +98,7 @@ def calibrate(
     from borderflow.execute import choose_executor
 
     try:
+        check_language(lang)
         problem = _problem(scenario, obs, db, compat)
         priors = read_uncertain(params or problem.priors_path(), problem)
         target = out_dir or Path("results") / f"calibrate-{problem.path.resolve().name}-seed{seed}"
@@ -105,7 +109,7 @@ def calibrate(
         result = run_calibration(
             problem, priors, target, particles=particles, generations=generations, seed=seed,
             predictive=predictive, executor=choose_executor(workers, scheduler, dask_local),
-            on_generation=report,
+            on_generation=report, lang=lang,
         )  # fmt: skip
     except ScenarioError as exc:
         fail(exc)
@@ -189,6 +193,7 @@ def backtest(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     dask_local: DaskLocalOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Rolling-origin backtest: fit up to each origin, forecast the horizon, score it.
 
@@ -202,6 +207,7 @@ def backtest(
     from borderflow.execute import choose_executor
 
     try:
+        check_language(lang)
         problem = _problem(scenario, obs, db, compat)
         priors = read_uncertain(params or problem.priors_path(), problem)
         settings = BacktestSettings(horizon=horizon, particles=particles, generations=generations,
@@ -216,7 +222,7 @@ def backtest(
         results = run_backtest(problem, priors, chosen, settings,
                                executor=choose_executor(workers, scheduler, dask_local),
                                report=say)  # fmt: skip
-        files = write_backtest(results, problem, target)
+        files = write_backtest(results, problem, target, lang)
     except ScenarioError as exc:
         fail(exc)
     _print_backtest(results, f"{problem.name}: backtest, horizon {horizon} days")

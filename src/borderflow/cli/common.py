@@ -139,13 +139,19 @@ def fmt(x: float) -> str:
 
 
 def pairs(values: list[str] | None, what: str) -> dict[str, str]:
-    """``["a=b", ...]`` as a dict; a malformed item is a usage error naming it."""
+    """``["a=b", ...]`` as a dict; a malformed item is a usage error naming it.
+
+    Both sides in Unicode NFC, as the case's names are (a crossing typed with a combining
+    accent is the same crossing).
+    """
+    from borderflow.observe.quantity import nfc
+
     out: dict[str, str] = {}
     for item in values or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise ScenarioError(f"{what} '{item}' is not NAME=VALUE")
-        out[key.strip()] = value.strip()
+        out[nfc(key)] = nfc(value)
     return out
 
 

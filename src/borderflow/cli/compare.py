@@ -9,6 +9,7 @@ import typer
 
 from borderflow.cli.common import (
     CapacityOption,
+    LangOption,
     LazyProgress,
     ParamsOption,
     WorkersOption,
@@ -17,6 +18,8 @@ from borderflow.cli.common import (
 )
 from borderflow.console import fail, out
 from borderflow.errors import ScenarioError
+from borderflow.i18n import N_, fmt_number, fmt_signed, translator
+from borderflow.results.headline import ALL_CROSSINGS
 
 
 def compare(
@@ -43,15 +46,16 @@ def compare(
     ] = None,
     params: ParamsOption = None,
     workers: WorkersOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Run variants of a case on the same random numbers; print and plot their differences."""
-    from rich.table import Table
-
+    from borderflow.i18n import check_language
     from borderflow.runs import compare_border
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
     progress = LazyProgress(f"comparing {scenario}", delay=0.5, unit="variants")
     try:
+        check_language(lang)
         path = resolve_scenario(scenario)
         if scenario_kind(path) != "border":
             raise ScenarioError("compare needs a border case (scenario.toml)", file=path)
@@ -61,7 +65,7 @@ def compare(
         target = out_dir or Path("results") / f"compare-{path.resolve().name}-seed{seed}"
         if members is not None:
             _compare_ensembles(path, choices, variants, params, target, members, seed,
-                               capacities(capacity), workers)  # fmt: skip
+                               capacities(capacity), (workers, lang))  # fmt: skip
             return
         progress.start(len(choices))
         result = compare_border(
@@ -71,23 +75,46 @@ def compare(
             capacity=capacities(capacity),
             out_dir=target,
             on_run=lambda done, total: progress.advance(done - 1),
+            lang=lang,
         )
     except ScenarioError as exc:
         progress.stop()
         fail(exc)
         return
     progress.stop()
-    table = Table(title=f"{result.case}: variants on the same random numbers (seed {seed})")
-    table.add_column("figure (from the forecast origin)")
-    table.add_column("crossing")
+    _print_comparison(result, seed, lang)
+
+
+#: The comparison's figures not among the headline figures (whose labels are marked there).
+EXTRA_FIGURES = {"people in need at the peak": N_("people in need at the peak")}
+
+
+def _figure(metric: str, crossing: str, lang: str) -> tuple[str, str]:
+    """A figure's label and its crossing, as the table shows them in ``lang``."""
+    T = translator(lang)
+    return T(EXTRA_FIGURES.get(metric, metric)), T(
+        crossing
+    ) if crossing == ALL_CROSSINGS else crossing
+
+
+def _print_comparison(result, seed: int, lang: str) -> None:
+    from rich.table import Table
+
+    T = translator(lang)
+    title = T(
+        "{case}: variants on the same random numbers (seed {seed})", case=result.case, seed=seed
+    )
+    table = Table(title=title)
+    table.add_column(T("figure (from the forecast origin)"))
+    table.add_column(T("crossing"))
     for k, label in enumerate(result.labels):
-        table.add_column(label + (" (baseline)" if k == 0 else ""), justify="right")
+        table.add_column(T("{label} (baseline)", label=label) if k == 0 else label, justify="right")
     for metric, crossing, values in result.rows:
-        cells = [f"{values[0]:,.0f}"]
-        cells += [f"{v:,.0f} ({v - values[0]:+,.0f})" for v in values[1:]]
-        table.add_row(metric, crossing, *cells)
+        cells = [fmt_number(values[0], lang)]
+        cells += [f"{fmt_number(v, lang)} ({fmt_signed(v - values[0], lang)})" for v in values[1:]]
+        table.add_row(*_figure(metric, crossing, lang), *cells)
     out.print(table)
-    out.print(f"wrote {', '.join(str(p) for p in result.files)}", highlight=False)
+    out.print(T("wrote {files}", files=", ".join(str(p) for p in result.files)), highlight=False)
 
 
 def _compare_ensembles(
@@ -99,13 +126,14 @@ def _compare_ensembles(
     members: int,
     seed: int,
     caps: dict[str, int],
-    workers: int | None,
+    workers_lang: tuple[int | None, str],
 ) -> None:
     from rich.table import Table
 
     from borderflow.ensemble.compare import compare_ensembles
     from borderflow.execute import choose_executor
 
+    workers, lang = workers_lang
     progress = LazyProgress("members", delay=0.0, unit="members")
     progress.start(members * len(choices))
     done = [0]
@@ -118,25 +146,30 @@ def _compare_ensembles(
         result = compare_ensembles(
             path, choices, list(specs), params or path / "uncertain.toml", target,
             members=members, seed=seed, capacity=caps, executor=choose_executor(workers),
-            on_member=tick,
+            on_member=tick, lang=lang,
         )  # fmt: skip
     finally:
         progress.stop()
+    from rich.markup import escape
+
+    T = translator(lang)
     table = Table(
-        title=f"{result.case}: {members} members per variant, paired (seed {seed}); "
-        "median [90 % interval]"
-    )
-    table.add_column("figure (from the forecast origin)")
-    table.add_column("crossing")
-    table.add_column(f"{result.labels[0]} (baseline)", justify="right")
+        title=escape(T(
+            "{case}: {members} members per variant, paired (seed {seed}); median [90 % interval]",
+            case=result.case, members=members, seed=seed,
+        ))
+    )  # fmt: skip
+    table.add_column(T("figure (from the forecast origin)"))
+    table.add_column(T("crossing"))
+    table.add_column(T("{label} (baseline)", label=result.labels[0]), justify="right")
     for label in result.labels[1:]:
-        table.add_column(f"{label}: change", justify="right")
+        table.add_column(T("{label}: change", label=label), justify="right")
     for key in result.values:
-        mid, lo, hi = result.interval(key, 0, diff=False)
-        cells = [f"{mid:,.0f} [{lo:,.0f}-{hi:,.0f}]"]
+        mid, lo, hi = (fmt_number(v, lang) for v in result.interval(key, 0, diff=False))
+        cells = [f"{mid} [{lo}-{hi}]"]
         for k in range(1, len(result.labels)):
-            dmid, dlo, dhi = result.interval(key, k, diff=True)
-            cells.append(f"{dmid:+,.0f} [{dlo:+,.0f} to {dhi:+,.0f}]")
-        table.add_row(key[0], key[1], *cells)
+            dmid, dlo, dhi = (fmt_signed(v, lang) for v in result.interval(key, k, diff=True))
+            cells.append(T("{mid} [{low} to {high}]", mid=dmid, low=dlo, high=dhi))
+        table.add_row(*_figure(key[0], key[1], lang), *cells)
     out.print(table)
-    out.print(f"wrote {', '.join(str(p) for p in result.files)}", highlight=False)
+    out.print(T("wrote {files}", files=", ".join(str(p) for p in result.files)), highlight=False)

@@ -12,6 +12,7 @@ from borderflow.cli.common import (
     CapacityOption,
     DaskLocalOption,
     KnownAtOriginOption,
+    LangOption,
     LazyProgress,
     ParamsOption,
     SchedulerOption,
@@ -43,6 +44,7 @@ def ensemble(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     dask_local: DaskLocalOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Run an ensemble: members drawn from the uncertain parameters, bands over members.
 
@@ -54,16 +56,16 @@ def ensemble(
 
     from borderflow.ensemble.runner import run_ensemble
     from borderflow.execute import choose_executor
+    from borderflow.i18n import check_language
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
     progress = LazyProgress(f"ensemble {scenario}", delay=0.0, unit="members")
     t0 = _time.perf_counter()
     try:
+        check_language(lang)
         path = resolve_scenario(scenario)
         if scenario_kind(path) != "border":
             raise ScenarioError("ensembles need a border case (scenario.toml)", file=path)
-        params_file = params or (path / "uncertain.toml")
-        choice = pairs(variant, "--variant")
         target = out_dir or Path("results") / f"ensemble-{path.resolve().name}-seed{seed}"
         done = [0]
 
@@ -78,18 +80,12 @@ def ensemble(
             progress.advance(done[0] - 1)
 
         result = run_ensemble(
-            path,
-            params_file,
-            target,
-            members=members,
-            seed=seed,
-            variant=choice,
-            capacity=capacities(capacity),
+            path, params or path / "uncertain.toml", target, members=members, seed=seed,
+            variant=pairs(variant, "--variant"), capacity=capacities(capacity),
             known_at_origin=known_at_origin,
             executor=choose_executor(workers, scheduler, dask_local),
-            on_start=start,
-            on_member=member,
-        )
+            on_start=start, on_member=member, lang=lang,
+        )  # fmt: skip
     except ScenarioError as exc:
         progress.stop()
         fail(exc)
@@ -122,19 +118,19 @@ def sensitivity(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     dask_local: DaskLocalOption = None,
+    lang: LangOption = "en",
 ) -> None:
     """Sobol' indices of the headline outputs with respect to the uncertain parameters."""
-    import numpy as np
-    from rich.table import Table
-
     from borderflow.ensemble.params import read_uncertain
     from borderflow.ensemble.sensitivity import sobol
     from borderflow.execute import choose_executor
+    from borderflow.i18n import check_language
     from borderflow.scenario.border_io import read_border_case
     from borderflow.scenario.locate import resolve_scenario, scenario_kind
 
     progress = LazyProgress(f"sensitivity {scenario}", delay=0.0, unit="runs")
     try:
+        check_language(lang)
         path = resolve_scenario(scenario)
         if scenario_kind(path) != "border":
             raise ScenarioError("sensitivity needs a border case (scenario.toml)", file=path)
@@ -150,21 +146,44 @@ def sensitivity(
             progress.advance(done - 1)
 
         executor = choose_executor(workers, scheduler, dask_local)
-        result = sobol(case, uncertain, target, n=n, seed=seed, executor=executor, on_run=tick)
+        result = sobol(
+            case, uncertain, target, n=n, seed=seed, executor=executor, on_run=tick, lang=lang
+        )
     except ScenarioError as exc:
         progress.stop()
         fail(exc)
         return
     progress.stop()
+    _print_sobol(result, lang)
+
+
+def _print_sobol(result, lang: str) -> None:
+    """One table per output: the parameters ranked by their total index, in ``lang``."""
+    import numpy as np
+    from babel.numbers import format_decimal
+    from rich.table import Table
+
+    from borderflow.i18n import translator
+    from borderflow.report.plots.ensemble import figure_name
+
+    T = translator(lang)
+
+    def index(value: float) -> str:
+        return format_decimal(value, format="0.000", locale=lang)
+
     for output, ind in result.indices.items():
-        table = Table(title=f"{result.case}: {output} ({result.runs} runs), ranked by total index")
-        for col in ("parameter", "total (ST)", "first order (S1)"):
-            table.add_column(col, justify="left" if col == "parameter" else "right")
+        label, _, crossing = output.rpartition(", ")
+        title = T("{case}: {output} ({runs} runs), ranked by total index", case=result.case,
+                  output=figure_name(label, crossing, lang), runs=result.runs)  # fmt: skip
+        table = Table(title=title)
+        table.add_column(T("parameter"), justify="left")
+        for col in (T("total (ST)"), T("first order (S1)")):
+            table.add_column(col, justify="right")
         for j in np.argsort(-ind["ST"]):
             table.add_row(
                 result.names[j],
-                f"{ind['ST'][j]:.3f} ± {ind['ST_conf'][j]:.3f}",
-                f"{ind['S1'][j]:.3f} ± {ind['S1_conf'][j]:.3f}",
+                f"{index(ind['ST'][j])} ± {index(ind['ST_conf'][j])}",
+                f"{index(ind['S1'][j])} ± {index(ind['S1_conf'][j])}",
             )
         out.print(table)
-    out.print(f"wrote {', '.join(str(p) for p in result.files)}", highlight=False)
+    out.print(T("wrote {files}", files=", ".join(str(p) for p in result.files)), highlight=False)

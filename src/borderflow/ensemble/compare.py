@@ -53,8 +53,12 @@ def compare_ensembles(
     capacity: dict[str, int] | None = None,
     executor: Executor | None = None,
     on_member: Callable[[int], None] | None = None,
+    lang: str = "en",
 ) -> EnsembleComparison:
-    """Run (or resume) one ensemble per variant in ``out_dir/<k>/``; compare member by member."""
+    """Run (or resume) one ensemble per variant in ``out_dir/<k>/``; compare member by member.
+
+    ``lang``: the language of the charts (compare.png and each variant's fan.png).
+    """
     if len(choices) < 2:
         raise ScenarioError("compare needs at least two variants (the first is the baseline)")
     from borderflow.results.headline import figures
@@ -65,16 +69,9 @@ def compare_ensembles(
     for k, choice in enumerate(choices):
         folder = out_dir / f"variant-{k}"
         run_ensemble(
-            case_dir,
-            params_file,
-            folder,
-            members=members,
-            seed=seed,
-            variant=choice,
-            capacity=capacity,
-            executor=executor,
-            on_member=on_member,
-        )
+            case_dir, params_file, folder, members=members, seed=seed, variant=choice,
+            capacity=capacity, executor=executor, lang=lang, on_member=on_member,
+        )  # fmt: skip
         folders.append(folder)
     case = read_border_case(case_dir, choices[0])
     crossings = [c.name for c in case.crossings]
@@ -115,6 +112,6 @@ def compare_ensembles(
 
     with atomic_outputs(out_dir) as out:
         out.write(COMPARE_CSV, lambda p: write_csv(p, tags, table()))
-        out.write(COMPARE_PNG, lambda p: plot_effects(result, p))
+        out.write(COMPARE_PNG, lambda p: plot_effects(result, p, lang))
     result.files = [out_dir / COMPARE_CSV, out_dir / COMPARE_PNG]
     return result

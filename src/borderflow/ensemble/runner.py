@@ -163,8 +163,12 @@ def run_ensemble(
     executor: Executor | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_member: Callable[[int], None] | None = None,
+    lang: str = "en",
 ) -> EnsembleResult:
-    """Run the members not yet on disk, then (re)write the draws and the bands."""
+    """Run the members not yet on disk, then (re)write the draws, the bands and fan.png.
+
+    ``lang``: the language of fan.png (the chart alone: the data files are the same).
+    """
     case, params, spec = prepare(
         case_dir, params_file, members=members, seed=seed, variant=variant, capacity=capacity,
         known_at_origin=known_at_origin,
@@ -190,7 +194,7 @@ def run_ensemble(
 
     if todo:
         (executor or pool_executor()).run(MEMBER_JOB, (case, params, spec), todo, done)
-    files = write_summary(out_dir, params, spec)
+    files = write_summary(out_dir, params, spec, lang)
     return EnsembleResult(out_dir, members, sorted(ran), files)
 
 
@@ -246,8 +250,9 @@ def write_bands(
     case: BorderCase,
     members: int,
     extra: dict[str, Callable[[Path], None]],
+    lang: str = "en",
 ) -> list[Path]:
-    """bands.parquet and fan.png from the members' files, with ``extra`` files, atomically."""
+    """bands.parquet and fan.png (in ``lang``) from the members' files, with ``extra``, at once."""
     from borderflow.report.plots.ensemble import plot_fan
     from borderflow.results.series import write_parquet
 
@@ -256,11 +261,13 @@ def write_bands(
         out.write(BANDS, lambda p: write_parquet(band, p))
         for name, writer in extra.items():
             out.write(name, writer)
-        out.write(FAN, lambda p: plot_fan(band, case, p, members))
+        out.write(FAN, lambda p: plot_fan(band, case, p, members, lang))
     return [out_dir / BANDS, *(out_dir / name for name in extra), out_dir / FAN]
 
 
-def write_summary(out_dir: Path, params: dict[str, Distribution], spec: EnsembleSpec) -> list[Path]:
+def write_summary(
+    out_dir: Path, params: dict[str, Distribution], spec: EnsembleSpec, lang: str = "en"
+) -> list[Path]:
     """Draws of every member (CSV) and quantile bands over members (Parquet)."""
 
     def write_draws(path: Path) -> None:
@@ -276,4 +283,4 @@ def write_summary(out_dir: Path, params: dict[str, Distribution], spec: Ensemble
         write_csv(path, tags, rows())
 
     case = read_border_case(spec.case_dir, spec.variant, known_at_origin=spec.known_at_origin)
-    return write_bands(out_dir, case, spec.members, {DRAWS: write_draws})
+    return write_bands(out_dir, case, spec.members, {DRAWS: write_draws}, lang)

@@ -105,8 +105,12 @@ def sobol(
     seed: int = 0,
     executor: Executor | None = None,
     on_run: Callable[[int, int], None] | None = None,
+    lang: str = "en",
 ) -> SobolResult:
-    """Sample, run (on ``executor``, default a process pool) and analyse; write the files."""
+    """Sample, run (on ``executor``, default a process pool) and analyse; write the files.
+
+    ``lang``: the language of sobol.png (sobol.csv keeps the English output names).
+    """
     from SALib.analyze import sobol as analyze
     from SALib.sample import sobol as sample
 
@@ -148,6 +152,6 @@ def sobol(
 
     with atomic_outputs(out_dir) as out:
         out.write(SOBOL_CSV, lambda p: write_csv(p, tags, table()))
-        out.write(SOBOL_PNG, lambda p: plot_sobol(result, p))
+        out.write(SOBOL_PNG, lambda p: plot_sobol(result, p, lang))
     result.files = [out_dir / SOBOL_CSV, out_dir / SOBOL_PNG]
     return result

@@ -32,8 +32,12 @@ CUMULATIVE = "cum_"
 ALIASES: dict[str, tuple[str, ...]] = {"entered": ("crossed", "corridor", "irregular_crossing")}
 #: Evening counts of people present: their cumulative total would be person-days, not people.
 STOCKS = frozenset({"stranded", "waiting", "sheltered", "people", "children", "children_stranded"})
-#: Indicators a run writes only when they are non-zero (no series means zero).
-_ZERO_WHEN_ABSENT = ("state_",)
+#: Indicators a run writes only when their mechanism acts (rules/border_indicators.INDICATORS):
+#: a run without their series counted zero of them.
+WRITTEN_WHEN_USED = frozenset({
+    "waiting_city", "news_home", "news_diverted", "news_resumed", "inflow", "crowd",
+    "moved_in", "exited", "removed",
+})  # fmt: skip
 
 
 def nfc(text: str) -> str:
@@ -88,8 +92,9 @@ def _places(series: Series, indicator: str, location: str) -> list[str] | None:
 def _term_series(series: Series, term: Term, location: str) -> np.ndarray | None:
     places = _places(series, term.indicator, nfc(location))
     if places is None:
-        if term.indicator.startswith(_ZERO_WHEN_ABSENT) and nfc(location) == ALL:
-            return np.zeros(series.days)
+        optional = term.indicator in WRITTEN_WHEN_USED or term.indicator.startswith("state_")
+        if optional and series.block(term.indicator) is None:
+            return np.zeros(series.days)  # the mechanism never acted in this run
         return None
     cols = [series.values(term.indicator, p) for p in places]
     total = cols[0] if len(cols) == 1 else np.sum(cols, axis=0)

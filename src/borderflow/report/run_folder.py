@@ -77,8 +77,12 @@ def write_comparison(
     results: Sequence[RunResult],
     case: BorderCase,
     out_dir: Path,
+    lang: str = "en",
 ) -> list[Path]:
-    """compare.csv (every figure of every variant, with its difference from the baseline)."""
+    """compare.csv (every figure of every variant, with its difference from the baseline).
+
+    And compare.png, in ``lang``.
+    """
     from borderflow.report.plots.compare import plot_compare
     from borderflow.results.hxl import write_csv
 
@@ -93,5 +97,5 @@ def write_comparison(
     tables = {label: r.table for label, r in zip(labels, results, strict=True)}
     with atomic_outputs(out_dir) as out:
         out.write(COMPARE_CSV, lambda p: write_csv(p, tags, table))
-        out.write(COMPARE_PNG, lambda p: plot_compare(tables, case, p, labels[0]))
+        out.write(COMPARE_PNG, lambda p: plot_compare(tables, case, p, labels[0], lang))
     return [out_dir / COMPARE_CSV, out_dir / COMPARE_PNG]

@@ -16,18 +16,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from borderflow.i18n import N_
 from borderflow.results.series import Series
 
-#: (key, label, indicator, how it is aggregated over the days from the origin on)
+#: (key, label, indicator, how it is aggregated over the days from the origin on); the labels
+#: are English in the files and translated where they are shown (charts).
 FIGURES = (
-    ("peak_stranded", "peak stranded", "stranded", "max"),
-    ("person_days_stranded", "person-days stranded", "stranded", "sum"),
-    ("crossed", "crossed regularly", "crossed", "sum"),
-    ("refused", "refused entry", "refused", "sum"),
-    ("irregular", "crossed irregularly", "irregular_crossing", "sum"),
+    ("peak_stranded", N_("peak stranded"), "stranded", "max"),
+    ("person_days_stranded", N_("person-days stranded"), "stranded", "sum"),
+    ("crossed", N_("crossed regularly"), "crossed", "sum"),
+    ("refused", N_("refused entry"), "refused", "sum"),
+    ("irregular", N_("crossed irregularly"), "irregular_crossing", "sum"),
 )
 LABELS = {key: label for key, label, _, _ in FIGURES}
-ALL_CROSSINGS = "all crossings"
+ALL_CROSSINGS = N_("all crossings")
 
 
 def _daily(series: Series, indicator: str, crossing: str) -> np.ndarray:

@@ -24,8 +24,8 @@ People are kept sorted by ``U`` within their class, so the day's deciders are th
 
 People who join the population at risk later (an ``inflow`` event: pre-allocated, activated on
 their day) are *held* until then (no threshold) and *join* with a threshold above what their
-class has already passed, ``G_c(t-1) + (1 - G_c(t-1)) V_i``: the same law as someone of the
-class still at home on that day, so their hazard counts from the day they join.
+class has already passed, ``H_c(t-1) - log(1 - V_i)``: the same law as someone of the class
+still at home on that day, so their hazard counts from the day they join.
 """
 
 from __future__ import annotations
@@ -38,18 +38,30 @@ from borderflow.rules import border_kernels as K
 HELD = np.inf
 
 
+#: The cumulative hazard a day with ``p = 1`` adds: finite, so that people who join later still
+#: get thresholds above it, and far beyond any exponential draw (``-log1p(-U)`` < 40), so that
+#: everyone of the class still at home decides that day.
+CERTAIN = 1.0e6
+
+
 class Departures:
-    """Thresholds of a population and the cumulative hazard of each class."""
+    """Thresholds of a population and the cumulative hazard of each class.
+
+    Thresholds are kept on the hazard scale, ``E_i = -log(1 - U_i)``, not as uniforms: a class
+    whose cumulative hazard passes ~37 has ``G = 1 - exp(-H)`` equal to 1 in floating point, and
+    people who join it later (``inflow``) could then never pass it. ``E_i < H_c(t)`` is the same
+    event as ``U_i < G_c(t)``.
+    """
 
     def __init__(self, key: np.uint64, klass: np.ndarray, hazard: np.ndarray) -> None:
         self.klass = klass
         self.hazard = np.asarray(hazard, dtype=np.float64)
-        self.u = K.draws(key, K.THRESHOLD_DAY, np.arange(len(klass)), K.LEAVE_THRESHOLD)
+        u = K.draws(key, K.THRESHOLD_DAY, np.arange(len(klass)), K.LEAVE_THRESHOLD)
+        self.e = -np.log1p(-u)  # exponential thresholds
         n_classes = len(self.hazard)
         self.cum = np.zeros(n_classes)  # H_c up to the last day decided
-        self.passed = np.zeros(n_classes)  # G_c = 1 - exp(-H_c)
-        self.cap = 0.0  # people with u < cap are sorted (2.0: everyone)
-        self.sorted_u = np.zeros(0)
+        self.cap = 0.0  # people with e < cap are sorted (inf: everyone)
+        self.sorted_e = np.zeros(0)
         self.sorted_idx = np.zeros(0, dtype=np.int64)
         self.bounds = np.zeros(n_classes + 1, dtype=np.int64)
         self.ptr = np.zeros(n_classes, dtype=np.int64)
@@ -59,54 +71,52 @@ class Departures:
         """The people (sorted indices) who decide to leave today, given today's factor."""
         p = np.minimum(self.hazard * max(factor, 0.0), 1.0)
         with np.errstate(divide="ignore"):  # p = 1: everyone left of the class decides
-            self.cum = self.cum - np.log1p(-p)
-        # G is kept non-decreasing, so the days' runs of U never overlap.
-        g = np.maximum(self.passed, -np.expm1(-self.cum))
-        g_max = float(g.max())
-        if g_max >= self.cap and g_max > 0.0:
-            self._extend(g_max)
-        n = K.passed(self.sorted_u, self.sorted_idx, self.bounds, self.ptr, g, self._out)
-        self.passed = g
+            step = -np.log1p(-p)
+        cum = self.cum + np.minimum(step, CERTAIN)
+        h_max = float(cum.max(initial=0.0))
+        if h_max >= self.cap and h_max > 0.0:
+            self._extend(h_max)  # pointers where yesterday's runs stand (self.cum)
+        n = K.passed(self.sorted_e, self.sorted_idx, self.bounds, self.ptr, cum, self._out)
+        self.cum = cum
         return np.sort(self._out[:n])
 
     def retune(self, key: np.uint64, hazard: np.ndarray) -> None:
         """Go on from today with other hazards and another random stream.
 
-        The people still at home (``U_i`` not yet passed, ``U_i ≥ G_c``) draw a new threshold
-        above what their class has passed, ``G_c + (1 - G_c) V_i``: by the exponential's lack
-        of memory, the same law as the old threshold given that they are still home, so a
-        copy of a state retuned with another key has its own future with the right law.
+        The people still at home (``E_i`` not yet passed, ``E_i ≥ H_c``) draw a new threshold
+        above what their class has passed, ``H_c + E'_i``: by the exponential's lack of memory,
+        the same law as the old threshold given that they are still home, so a copy of a state
+        retuned with another key has its own future with the right law.
         """
         self.hazard = np.asarray(hazard, dtype=np.float64)
         v = K.draws(key, K.THRESHOLD_DAY, np.arange(len(self.klass)), K.LEAVE_THRESHOLD)
-        g = self.passed[self.klass]
-        home = (self.u >= g) & (self.u < HELD)  # people held stay held
-        self.u = np.where(home, g + (1.0 - g) * v, self.u)
+        h = self.cum[self.klass]
+        home = (self.e >= h) & (self.e < HELD)  # people held stay held
+        self.e = np.where(home, h - np.log1p(-v), self.e)
         self.cap = 0.0
-        self._extend(float(self.passed.max(initial=0.0)))
+        self._extend(float(self.cum.max(initial=0.0)))
 
     def hold(self, idx: np.ndarray) -> None:
         """People ``idx`` are not yet at risk: they never decide until they :meth:`join`."""
-        self.u[idx] = HELD
+        self.e[idx] = HELD
 
     def join(self, idx: np.ndarray, v: np.ndarray) -> None:
         """People ``idx`` join today, before today's decisions, with their uniforms ``v``."""
-        g = self.passed[self.klass[idx]]
-        self.u[idx] = g + (1.0 - g) * v
-        if (self.u[idx] < self.cap).any():
+        self.e[idx] = self.cum[self.klass[idx]] - np.log1p(-v)
+        if (self.e[idx] < self.cap).any():
             cap, self.cap = self.cap, 0.0
-            self._extend(cap / 4.0)  # the same cap again (at most 2.0: everyone)
+            self._extend(cap / 4.0)  # the same cap again
 
-    def _extend(self, g_max: float) -> None:
+    def _extend(self, h_max: float) -> None:
         """Sort everyone below a higher cap, keeping the pointers where the runs stand."""
-        cap = max(2.0 * self.cap, 4.0 * g_max)
-        self.cap = cap if cap < 1.0 else 2.0
-        idx = np.flatnonzero(self.u < self.cap)
-        order = np.lexsort((idx, self.u[idx], self.klass[idx]))
+        cap = max(2.0 * self.cap, 4.0 * h_max)
+        self.cap = cap if cap < 40.0 else np.inf  # beyond any draw: everyone at risk
+        idx = np.flatnonzero(self.e < self.cap)
+        order = np.lexsort((idx, self.e[idx], self.klass[idx]))
         self.sorted_idx = idx[order]
-        self.sorted_u = self.u[self.sorted_idx]
+        self.sorted_e = self.e[self.sorted_idx]
         counts = np.bincount(self.klass[self.sorted_idx], minlength=len(self.hazard))
         self.bounds[1:] = np.cumsum(counts)
         for c in range(len(self.hazard)):
             lo, hi = self.bounds[c], self.bounds[c + 1]
-            self.ptr[c] = lo + np.searchsorted(self.sorted_u[lo:hi], self.passed[c], side="left")
+            self.ptr[c] = lo + np.searchsorted(self.sorted_e[lo:hi], self.cum[c], side="left")

@@ -53,8 +53,11 @@ INDICATORS: dict[str, tuple[str, str]] = {
     "departed": ("home region", "journeys that started from the region"),
     "sheltered": ("shelter", "people in the shelter in the evening"),
     "flow": ("road From>To", "people who reached the end of the road"),
-    "people": ("crossing, shelter", "people stranded, waiting or sheltered (the needs' base)"),
-    "children": ("crossing, shelter", "children among them"),
+    "people": (
+        "crossing, shelter, city",
+        "people stranded, waiting or sheltered, and waiting in a city (the needs' base)",
+    ),
+    "children": ("crossing, shelter, city", "children among them"),
     "decided": ("ALL", "people who decided to leave"),
     # written only for cases with a blockade or [news], when they occur
     "waiting_city": ("city", "people waiting in the city in the evening (blockade, news)"),

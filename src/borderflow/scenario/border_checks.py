@@ -212,6 +212,7 @@ _WHERE_KINDS = {
     "shelter": ("shelter",),
     "road From>To": ("road",),
     "crossing, shelter": ("crossing", "shelter"),
+    "crossing, shelter, city": ("crossing", "shelter", "city"),
     "ALL": ("ALL",),
     # the place-and-people mechanisms' indicators (rules/border_places.py, border_inflow.py)
     "crossing, exit post, city, shelter": ("crossing", "post", "city", "shelter"),
@@ -241,7 +242,8 @@ class Vocabulary:
         kind_of |= {c.name: "crossing" for c in case.crossings}
         where = {name: _WHERE_KINDS.get(w) for name, (w, _) in INDICATORS.items()}
         where.pop("state_<state>", None)
-        where |= {n.indicator: ("crossing", "shelter") for n in case.needs}
+        # needs are counted wherever people are (cities: people waiting there, SPEC-12)
+        where |= {n.indicator: ("crossing", "shelter", "city") for n in case.needs}
         return cls(kind_of, where)
 
     def known(self, indicator: str) -> bool:

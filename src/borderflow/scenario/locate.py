@@ -19,7 +19,18 @@ BUILTIN_FLEE = (
     "ukraine2022",
     "venezuela2022",
 )
-BUILTIN_CASES = ("chile-peru-2025", "chile-peru-2023")
+# The Chile–Peru cases, then the historical episodes authored for issue 12 (each folder's
+# README); their counts after the origin are what forecasts are scored against.
+BUILTIN_CASES = (
+    "chile-peru-2025",
+    "chile-peru-2023",
+    "pazarkule-2020",
+    "ceuta-2021",
+    "tijuana-2018",
+    "necocli-2021",
+    "peru-visa-2019",
+    "colchane-2021",
+)
 
 
 def builtin_root() -> Path:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from borderflow.i18n import fmt_date, fmt_number, translator
+from borderflow.i18n import N_, fmt_date, fmt_number, translator
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -53,6 +53,25 @@ def write_png(fig, name: str, out: AtomicOutputs) -> Path:
 
 def wrap(text: str, width: int = 95) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
+
+
+#: Chart labels of the observed indicators (others show their code).
+INDICATOR_NAMES = {
+    "stranded": N_("people stranded"),
+    "crossed": N_("people crossing"),
+    "refused": N_("people refused entry"),
+    "arrived": N_("people arriving"),
+    "sheltered": N_("people sheltered"),
+    "irregular_crossing": N_("irregular crossings"),
+    "refugees_in_camp": N_("refugees in the camp"),
+}
+
+
+def indicator_name(indicator: str, lang: str) -> str:
+    """How a chart names an observed indicator, in ``lang``."""
+    if indicator in INDICATOR_NAMES:
+        return translator(lang)(INDICATOR_NAMES[indicator])
+    return indicator.replace("_", " ")
 
 
 def case_title(case: BorderCase, lang: str = "en") -> str:
@@ -125,6 +144,17 @@ def people_axis(ax, label: str, *, signed: bool = False, lang: str = "en") -> No
             ax.set_ylim(mid - 2, mid + 2)
     else:
         ax.set_ylim(0, max(hi, 4))
+
+
+def number_ticks(axis, lang: str) -> None:
+    """Tick labels with the language's decimal sign (-17,5 in Spanish); English keeps its own."""
+    from babel.numbers import format_decimal
+    from matplotlib.ticker import FuncFormatter
+
+    if lang != "en":
+        axis.set_major_formatter(
+            FuncFormatter(lambda v, _p: format_decimal(round(v, 6), locale=lang))
+        )
 
 
 def date_span(table: pa.Table) -> np.ndarray:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from borderflow.i18n import translator
 from borderflow.report.plots.common import (
     date_axis,
     date_span,
@@ -29,6 +30,7 @@ def plot_compare(
     case: BorderCase,
     path: Path | str,
     baseline: str,
+    lang: str = "en",
 ) -> Path:
     """Compare runs of the same case (e.g. policy variants) and save a PNG at ``path``.
 
@@ -37,7 +39,9 @@ def plot_compare(
     folder is created); to write it all-or-nothing with other files, call this inside an
     :class:`~borderflow.results.atomic.AtomicOutputs` writer:
     ``out.write("compare.png", lambda p: plot_compare(tables, case, p, baseline))``.
+    Texts, numbers and dates in ``lang``; variant and place names as given.
     """
+    T = translator(lang)
     if baseline not in series_by_label:
         raise ValueError(f"baseline '{baseline}' is not one of {sorted(series_by_label)}")
     path = Path(path)
@@ -58,20 +62,23 @@ def plot_compare(
                 values,
                 color=colour[label],
                 linewidth=3.0 if is_base else 1.6,
-                label=f"{label} (baseline)" if is_base else label,
+                label=T("{label} (baseline)", label=label) if is_base else label,
                 zorder=2 if is_base else 3,  # variants stay visible where they equal it
             )
             if not is_base:  # the baseline's own difference is the zero line
                 dates, diff = difference(series_by_label[label], base, "stranded", name)
                 right.plot(dates, diff, color=colour[label], linewidth=1.6, zorder=3)
-        left.set_title(f"{name}: people stranded each night", fontsize=11)
-        right.set_title(f"{name}: difference from '{baseline}'", fontsize=11)
-        people_axis(left, "People stranded (evening count)")
+        left.set_title(T("{crossing}: people stranded each night", crossing=name), fontsize=11)
+        right.set_title(
+            T("{crossing}: difference from '{baseline}'", crossing=name, baseline=baseline),
+            fontsize=11,
+        )
+        people_axis(left, T("People stranded (evening count)"), lang=lang)
         right.axhline(0, color=colour[baseline], linewidth=2.0, zorder=2)  # the baseline
-        people_axis(right, "People (run − baseline)", signed=True)
+        people_axis(right, T("People (run − baseline)"), signed=True, lang=lang)
         for ax in (left, right):
-            date_axis(ax, run_dates)
-            origin_line(ax, case.spec.case.origin, label=row == 0)
+            date_axis(ax, run_dates, lang)
+            origin_line(ax, case.spec.case.origin, label=row == 0, lang=lang)
             if row < len(names) - 1:
                 ax.set_xlabel("")
                 ax.tick_params(labelbottom=True)
@@ -82,15 +89,19 @@ def plot_compare(
         loc="outside lower center",
         ncol=min(len(labels), 5),
         fontsize=10,
-        title="Runs compared",
+        title=T("Runs compared"),
         title_fontsize=10,
         frameon=False,
     )
-    fig.suptitle(
-        wrap(f"Variants compared: people stranded at each crossing — {case.spec.case.title}", 120)
-        + f"\n(case {case.name}; above zero on the right = more people stranded than baseline)",
-        fontsize=12,
+    title = T(
+        "Variants compared: people stranded at each crossing — {title}",
+        title=case.spec.case.title,
     )
+    note = T(
+        "(case {case}; above zero on the right = more people stranded than baseline)",
+        case=case.name,
+    )
+    fig.suptitle(wrap(title, 120) + "\n" + note, fontsize=12)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_png(fig, path)
     return path

@@ -11,17 +11,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from borderflow.i18n import N_, translator
+from borderflow.i18n import N_, fmt_number, translator
 from borderflow.report.plots.common import (
-    case_title,
     date_axis,
     figure,
     line_colour,
+    number_ticks,
     origin_line,
     people_axis,
     save_png,
+    wrap,
 )
 from borderflow.report.plots.data import band_series, crossings, observed_ranges
+from borderflow.results.headline import ALL_CROSSINGS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -72,28 +74,39 @@ def plot_fan(bands: pa.Table, case: BorderCase, path: Path, members: int, lang: 
             ax.set_title(T(title, crossing=name), fontsize=11)
             if i == 0:
                 ax.legend(loc="upper right", frameon=False, fontsize=8)
-    fig.suptitle(
-        T(
-            "{title}: ensemble of {members} members (median, 50 % and 90 % bands)",
-            title=case_title(case, lang),
-            members=members,
-        ),
-        fontsize=12,
+    title = T("{title} (case {case})", title=case.spec.case.title, case=case.name)
+    text = T(
+        "{title}: ensemble of {members} members (median, 50 % and 90 % bands)",
+        title=title,
+        members=members,
     )
+    fig.suptitle(wrap(text, 130), fontsize=12)
     save_png(fig, path)
 
 
 # -- compare.png of ensembles: each variant's effect over members ------------------------
 
 
-def plot_effects(result, path: Path) -> None:
+def figure_name(figure: str, crossing: str, lang: str) -> str:
+    """A headline figure's label and its crossing (or all crossings), in ``lang``."""
+    T = translator(lang)
+    where = T(ALL_CROSSINGS) if crossing == ALL_CROSSINGS else crossing
+    return T("{figure}, {crossing}", figure=T(figure), crossing=where)
+
+
+def _signed(value: float, lang: str) -> str:
+    return ("+" if value > 0 else "") + fmt_number(value, lang)
+
+
+def plot_effects(result, path: Path, lang: str = "en") -> None:
     """Each variant's effect against the baseline: median and 90 % interval, per figure."""
+    T = translator(lang)
     keys = list(result.values)
     variants = result.labels[1:]
     fig = figure(11, 0.55 * len(keys) * max(len(variants), 1) + 1.8)
     ax = fig.add_subplot()
     y = 0
-    ticks, labels = [], []
+    ticks, labels, ends = [], [], [0.0]
     for key in keys:
         for k, label in enumerate(variants, start=1):
             mid, lo, hi = result.interval(key, k, diff=True)
@@ -101,8 +114,14 @@ def plot_effects(result, path: Path) -> None:
             colour = line_colour(k)
             ax.plot([lo / scale * 100, hi / scale * 100], [y, y], color=colour, linewidth=3)
             ax.plot([mid / scale * 100], [y], "o", color=colour)
+            ends += [lo / scale * 100, hi / scale * 100]
             ax.annotate(
-                f"{mid:+,.0f} [{lo:+,.0f} to {hi:+,.0f}]",
+                T(
+                    "{mid} [{low} to {high}]",
+                    mid=_signed(mid, lang),
+                    low=_signed(lo, lang),
+                    high=_signed(hi, lang),
+                ),
                 xy=(hi / scale * 100, y),
                 xytext=(6, 0),
                 textcoords="offset points",
@@ -110,26 +129,38 @@ def plot_effects(result, path: Path) -> None:
                 fontsize=8,
             )
             ticks.append(y)
-            labels.append(f"{key[0]}, {key[1]}: {label}")
+            labels.append(f"{figure_name(key[0], key[1], lang)}: {label}")
             y -= 1
         y -= 0.5
     ax.axvline(0, color="#333333", linewidth=1)
+    span = max(max(ends) - min(ends), 1.0)  # room on the right for the labels in people
+    ax.set_xlim(min(ends) - 0.05 * span, max(ends) + 0.45 * span)
     ax.set_yticks(ticks, labels, fontsize=8)
-    ax.set_xlabel(f"Change from the baseline ({result.labels[0]}), % of the baseline's median")
+    ax.set_xlabel(
+        T("Change from the baseline ({baseline}), % of the baseline's median",
+          baseline=result.labels[0])
+    )  # fmt: skip
+    number_ticks(ax.xaxis, lang)
     ax.grid(True, axis="x", color="#dddddd")
-    ax.set_title(
-        f"{result.case}: effect of each variant, member by member over {result.members} members "
-        "(dot: median; bar: 90 % interval; labels in people)",
-        fontsize=11,
+    title = T(
+        "{case}: effect of each variant, member by member over {members} members"
+        " (dot: median; bar: 90 % interval; labels in people)",
+        case=result.case,
+        members=result.members,
     )
+    fig.suptitle(wrap(title, 120), fontsize=11)
     save_png(fig, path)
 
 
 # -- sobol.png -------------------------------------------------------------------------------
 
 
-def plot_sobol(result, path: Path) -> None:
-    """Sobol' indices per headline output: total (ST) and first-order (S1) bars, ranked."""
+def plot_sobol(result, path: Path, lang: str = "en") -> None:
+    """Sobol' indices per headline output: total (ST) and first-order (S1) bars, ranked.
+
+    An output is named "<figure label>, <crossing>" (sensitivity's OUTPUTS), shown in ``lang``.
+    """
+    T = translator(lang)
     outputs = list(result.indices)
     fig = figure(13, 2.2 + 0.35 * len(result.names) * ((len(outputs) + 1) // 2))
     axes = fig.subplots((len(outputs) + 1) // 2, 2, squeeze=False).ravel()
@@ -139,20 +170,25 @@ def plot_sobol(result, path: Path) -> None:
         yy = np.arange(len(order))
         names = [result.names[j] for j in order]
         ax.barh(yy + 0.2, ind["ST"][order], height=0.4, xerr=ind["ST_conf"][order],
-                color="#1f5fa8", label="total (ST)")  # fmt: skip
+                color="#1f5fa8", label=T("total (ST)"))  # fmt: skip
         ax.barh(yy - 0.2, ind["S1"][order], height=0.4, xerr=ind["S1_conf"][order],
-                color="#9dc3e6", label="first order (S1)")  # fmt: skip
+                color="#9dc3e6", label=T("first order (S1)"))  # fmt: skip
         ax.set_yticks(yy, names, fontsize=8)
         ax.set_xlim(left=min(0.0, float(np.min(ind["S1"])) - 0.05))
-        ax.set_title(output, fontsize=11)
-        ax.set_xlabel("share of the output's variance")
+        figure_label, _, crossing = output.rpartition(", ")
+        ax.set_title(figure_name(figure_label, crossing, lang), fontsize=11)
+        ax.set_xlabel(T("share of the output's variance"))
+        number_ticks(ax.xaxis, lang)
         ax.grid(True, axis="x", color="#dddddd")
         ax.legend(loc="lower right", frameon=False, fontsize=8)
     for ax in axes[len(outputs) :]:
         ax.set_visible(False)
     fig.suptitle(
-        f"{result.case}: what drives the forecast (Sobol' indices, {result.runs} runs; "
-        "bars: 95 % confidence)",
+        T(
+            "{case}: what drives the forecast (Sobol' indices, {runs} runs; bars: 95 % confidence)",
+            case=result.case,
+            runs=fmt_number(result.runs, lang),
+        ),
         fontsize=12,
     )
     save_png(fig, path)

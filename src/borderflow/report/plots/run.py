@@ -168,13 +168,10 @@ def plot_flows(table: pa.Table, case: BorderCase, lang: str = "en"):
 def write_plots(
     table: pa.Table, case: BorderCase, out: AtomicOutputs, lang: str = "en"
 ) -> list[Path]:
-    """Write ``stranded.png``, ``flows.png`` and ``map.png`` of a run through ``out``.
-
-    The map is drawn in English whatever ``lang``: its module is translated separately.
-    """
+    """Write ``stranded.png``, ``flows.png`` and ``map.png`` of a run, in ``lang``, via ``out``."""
     figures = (
         (STRANDED_PNG, plot_stranded(table, case, lang)),
         (FLOWS_PNG, plot_flows(table, case, lang)),
-        (MAP_PNG, plot_map(table, case)),
+        (MAP_PNG, plot_map(table, case, lang)),
     )
     return [write_png(fig, name, out) for name, fig in figures]

@@ -76,12 +76,10 @@ def _table(fig, top: float, section: Section, height_per_row: float = 0.022) -> 
     height = height_per_row * len(section.rows)
     ax = fig.add_axes((0.06, top - height, 0.88, height))
     ax.axis("off")
-    # each column as wide as its longest cell (at least 8 characters), scaled to the page
-    chars = [max(11, *(len(row[i]) for row in section.rows)) for i in range(len(section.rows[0]))]
-    widths = [c / sum(chars) for c in chars]
+    widths, size = _column_widths(fig, section.rows, 0.88 * fig.get_figwidth() * 72)
     table = ax.table(cellText=section.rows, colWidths=widths, loc="upper left", bbox=(0, 0, 1, 1))
     table.auto_set_font_size(False)
-    table.set_fontsize(7.5)
+    table.set_fontsize(size)
     for (row, col), cell in table.get_celld().items():
         cell.set_edgecolor("#cccccc")
         cell.set_text_props(ha="left" if col == 0 else "right")
@@ -90,6 +88,29 @@ def _table(fig, top: float, section: Section, height_per_row: float = 0.022) -> 
             cell.set_text_props(weight="bold")
             cell.set_facecolor("#eef2f7")
     return top - height
+
+
+def _column_widths(fig, rows: list[list[str]], room: float) -> tuple[list[float], float]:
+    """Each column's share of the table and the font size, so that no cell overflows its column.
+
+    Widths are measured as drawn (Spanish labels run longer than English ones); when the
+    columns at 7.5 pt are wider than ``room`` (points), the font shrinks to fit (down to 6 pt),
+    and whatever room is left is shared out in proportion.
+    """
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+
+    def width(text: str, bold: bool) -> float:
+        font = FontProperties(size=7.5, weight="bold" if bold else "normal")
+        return renderer.get_text_width_height_descent(text, font, ismath=False)[0] * 72 / fig.dpi
+
+    pad = 8.0  # points around a cell's text (the table's PAD on both sides, and a margin)
+    need = [
+        max(width(row[i], r == 0) for r, row in enumerate(rows)) + pad for i in range(len(rows[0]))
+    ]
+    size = max(6.0, min(7.5, 7.5 * room / sum(need)))
+    return [n / sum(need) for n in need], size
 
 
 def _section(fig, top: float, section: Section, wrap: int = 120) -> float:

@@ -24,11 +24,25 @@ export function t(message, values = {}) {
   return text;
 }
 
-/** Translate every element marked data-i18n (its English text is kept as the id). */
+const ATTRIBUTE_IDS = new WeakMap(); // element -> {attribute: its English text}
+
+/**
+ * Translate every element marked data-i18n (its English text is kept as the id), and the
+ * attributes named by data-i18n-attrs (e.g. "aria-label placeholder").
+ */
 export function translatePage(root = document) {
   for (const node of root.querySelectorAll("[data-i18n]")) {
     if (!node.dataset.i18nId) node.dataset.i18nId = node.textContent.replace(/\s+/g, " ").trim();
     node.textContent = t(node.dataset.i18nId); // i18n-ok: the HTML's data-i18n texts, checked there
+  }
+  for (const node of root.querySelectorAll("[data-i18n-attrs]")) {
+    if (!ATTRIBUTE_IDS.has(node)) {
+      const names = node.dataset.i18nAttrs.split(/\s+/).filter(Boolean);
+      ATTRIBUTE_IDS.set(node, Object.fromEntries(names.map((n) => [n, node.getAttribute(n) ?? ""])));
+    }
+    for (const [name, text] of Object.entries(ATTRIBUTE_IDS.get(node))) {
+      node.setAttribute(name, t(text)); // i18n-ok: the HTML's data-i18n-attrs texts, checked there
+    }
   }
 }
 
@@ -569,9 +583,11 @@ export function fmt(x) {
   }
   if (typeof x === "number") {
     if (!Number.isFinite(x)) return String(x);
+    // grouping always, as the report's and the command line's (Babel's) counts: 4.077, not 4077
+    const locale = lang === "es" ? "es-ES" : "en-GB";
     return Math.abs(x) >= 100 || Number.isInteger(x)
-      ? Math.round(x).toLocaleString(lang === "es" ? "es-ES" : "en-GB")
-      : x.toLocaleString(lang === "es" ? "es-ES" : "en-GB", { maximumFractionDigits: 2 });
+      ? Math.round(x).toLocaleString(locale, { useGrouping: "always" })
+      : x.toLocaleString(locale, { maximumFractionDigits: 2, useGrouping: "always" });
   }
   if (typeof x === "object") {
     // an ensemble figure, e.g. {median, q05, q95} or {q50, q05, q95}

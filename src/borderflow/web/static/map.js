@@ -1,6 +1,6 @@
 import {
   PLOT_CONFIG, api, crossingNames, downloadLink, el, fillScenarioSelect, finishedRuns, fmt,
-  plotlyReady, preferredRun, qs, requireLogin, runLabel, setState, showError, showMessage, clearMessages,
+  plotlyReady, preferredRun, qs, requireLogin, runLabel, setState, showError, showMessage, clearMessages, t,
 } from "./app.js";
 
 await requireLogin();
@@ -74,7 +74,19 @@ const WORLD_STYLE = {
   admin1: { line: { color: "#9a9a9a", width: 0.7, dash: "dot" } },
   countries: { line: { color: "#555555", width: 1.3 } },
 };
-const WORLD_NAMES = { land: "land", lakes: "lakes", admin1: "first-level region", countries: "country border" };
+const WORLD_NAMES = { land: t("land"), lakes: t("lakes"), admin1: t("first-level region"), countries: t("country border") };
+// the kinds of place, as the legend and the tooltips name them
+const KIND_NAMES = {
+  residence: t("home region"),
+  city: t("city"),
+  post: t("border post"),
+  destination: t("destination"),
+  shelter: t("shelter"),
+  camp: t("camp"),
+  conflict: t("conflict zone"),
+  conflict_zone: t("conflict zone"),
+  town: t("town"),
+};
 
 function worldTraces() {
   const out = [];
@@ -124,7 +136,7 @@ function traces(dayIndex) {
       y: [a.lat, b.lat],
       line: { width: 1 + (14 * flow) / maxFlow, color: flow > 0 ? "rgba(31,95,168,0.75)" : "rgba(120,130,140,0.45)" },
       hoverinfo: "text",
-      text: `${r.from} – ${r.to}: ${fmt(flow)} people (${r.km ?? "?"} km, ${r.mode ?? ""})`,
+      text: t("{from} – {to}: {n} people ({km} km, {mode})", { from: r.from, to: r.to, n: fmt(flow), km: fmt(r.km ?? "?"), mode: r.mode ?? "" }),
       showlegend: false,
       meta: { kind: "route", route: `${r.from}>${r.to}`, flow },
     });
@@ -141,8 +153,8 @@ function traces(dayIndex) {
       textposition: "middle left",
       textfont: { size: 10, color: "#444" },
       marker: { size: 7, color: KIND_COLORS[kind] || "#555" },
-      name: kind,
-      hovertemplate: "%{text}<extra>" + kind + "</extra>",
+      name: KIND_NAMES[kind] ?? kind,
+      hovertemplate: "%{text}<extra>" + (KIND_NAMES[kind] ?? kind) + "</extra>",
       meta: { kind: "places" },
     });
   }
@@ -161,9 +173,9 @@ function traces(dayIndex) {
       color: "rgba(192,57,43,0.45)",
       line: { color: "#c0392b", width: 2 },
     },
-    text: names.map((c, i) => `${c}: ${fmt(values[i])} stranded`),
+    text: names.map((c, i) => t("{crossing}: {n} stranded", { crossing: c, n: fmt(values[i]) })),
     hovertemplate: "%{text}<extra></extra>",
-    name: "stranded",
+    name: t("stranded"),
     meta: { kind: "stranded", values },
   });
   return out;
@@ -183,10 +195,10 @@ function layout() {
   // longitude degrees shrink with latitude: keep distances true at the map's middle latitude
   const midLat = (Math.min(...lats) + Math.max(...lats)) / 2;
   return {
-    margin: { l: 50, r: 20, t: 20, b: 40 },
-    xaxis: { title: { text: "longitude" }, range: [Math.min(...lons) - pad, Math.max(...lons) + pad], zeroline: false },
-    yaxis: { title: { text: "latitude" }, range: [Math.min(...lats) - pad, Math.max(...lats) + pad], scaleanchor: "x", scaleratio: 1 / Math.cos((midLat * Math.PI) / 180), zeroline: false },
-    legend: { orientation: "h", y: -0.08 },
+    margin: { l: 50, r: 20, t: 20, b: 70 },
+    xaxis: { title: { text: t("longitude") }, range: [Math.min(...lons) - pad, Math.max(...lons) + pad], zeroline: false },
+    yaxis: { title: { text: t("latitude") }, range: [Math.min(...lats) - pad, Math.max(...lats) + pad], scaleanchor: "x", scaleratio: 1 / Math.cos((midLat * Math.PI) / 180), zeroline: false },
+    legend: { orientation: "h", x: 0, y: -0.1, yanchor: "top" }, // under the axis title
     plot_bgcolor: world ? "#dbe7f0" : undefined, // the sea, when the world is drawn
     hovermode: "closest",
     font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" },
@@ -195,7 +207,7 @@ function layout() {
 
 function redraw() {
   const i = Number(slider.value);
-  dayLabel.textContent = dates[i] ?? "–";
+  dayLabel.textContent = dates[i] ? fmt(dates[i]) : "–";
   chart.dataset.date = dates[i] ?? "";
   return Plotly.react(chart, traces(i), layout(), PLOT_CONFIG);
 }
@@ -233,9 +245,9 @@ async function loadRun(run) {
     el(
       "span",
       {},
-      downloadLink(`/api/runs/${enc(run.id)}/series` + qs({ indicator: "flow", format: "csv" }), `run-${run.id}-flow.csv`, "Flows (CSV)", "download-flow"),
+      downloadLink(`/api/runs/${enc(run.id)}/series` + qs({ indicator: "flow", format: "csv" }), `run-${run.id}-flow.csv`, t("Flows (CSV)"), "download-flow"),
       " · ",
-      downloadLink(`/api/runs/${enc(run.id)}/series` + qs({ indicator: "stranded", format: "csv" }), `run-${run.id}-stranded.csv`, "Stranded (CSV)", "download-stranded"),
+      downloadLink(`/api/runs/${enc(run.id)}/series` + qs({ indicator: "stranded", format: "csv" }), `run-${run.id}-stranded.csv`, t("Stranded (CSV)"), "download-stranded"),
     ),
   );
   setState(main, "ready");
@@ -248,7 +260,7 @@ async function loadScenario() {
     world = await api(`/api/scenarios/${enc(scenarioSelect.value)}/boundaries`);
   } catch (err) {
     world = null; // the graph still draws without its background
-    showMessage(`No boundaries for this map (${err.message ?? err}).`, "info");
+    showMessage(t("No boundaries for this map ({error}).", { error: err.message ?? err }), "info");
   }
   locateCrossings();
   runs = await finishedRuns(detail.name);
@@ -257,14 +269,14 @@ async function loadScenario() {
   const run = runs.find((r) => String(r.id) === wanted) || preferredRun(runs);
   if (!run) {
     // the graph alone, without flows
-    runSelect.append(el("option", { value: "" }, "no finished run yet"));
+    runSelect.append(el("option", { value: "" }, t("no finished run yet")));
     foot.replaceChildren();
     dates = [""];
     flowByDay = new Map();
     strandedByDay = new Map();
     slider.max = "0";
     await redraw();
-    showMessage(`No finished run of ${detail.name} yet: showing the roads only.`, "info");
+    showMessage(t("No finished run of {scenario} yet: showing the roads only.", { scenario: detail.name }), "info");
     setState(main, "empty");
     return;
   }
