@@ -420,3 +420,16 @@ def test_people_waiting_in_a_city_can_be_reported_and_scored(tmp_path):
     waiting = m.state_counts[day("2025-01-12"), K.WAITING_CITY]
     assert waiting > 0
     assert Simulation(result).value(case.observations[0]) == waiting
+
+
+def test_a_closed_gate_refuses_everyone_at_once_whatever_its_capacity(tmp_path):
+    """A shut entry processes nobody, so refusing arrivals takes no slot of the post's capacity:
+    a crowd larger than the capacity is stranded at the line the day it arrives, not queued."""
+    root = write_case(tmp_path / "c", stock=4000, capacity=(30, 10_000))
+    policies(root, "A,entry,2025-01-01,,closed,0,0,,,")
+    m = model(root)
+    m.run()
+    arrived_a, refused = arrived(m), m.at_crossing[:, 0, C.REFUSED]
+    assert arrived_a.max() > 30  # more arrive on some day than the post could process
+    assert m.at_crossing[:, 0, C.WAITING].sum() == 0  # nobody left queued overnight
+    assert refused.sum() == arrived_a.sum()

@@ -349,3 +349,24 @@ def test_a_bad_place_input_exits_2_without_a_traceback(tmp_path):
     assert "Traceback" not in res.stderr
     assert "routes.csv" in res.stderr and "ferry_km_per_day" in res.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_shelter_exit_to_another_shelter_moves_its_people_there(tmp_path):
+    """Tijuana 2018: the Benito Juárez shelter's people moved to El Barretal. They stay
+    sheltered, now counted at the second shelter, and conservation holds."""
+    m = run(
+        tmp_path,
+        hazard=0.0,
+        places=TWO_SHELTERS,
+        routes=ROUTES_S2,
+        events=[
+            ("2025-01-01", "", "crowd", 1000, "S", "", "in-shelter"),
+            ("2025-01-03", "2025-01-06", "shelter_exit", 0.5, "S", "S2", "move"),
+        ],
+    )
+    first, second = m.sheltered[:, m.index["S"]], m.sheltered[:, m.index["S2"]]
+    moved = tally(m, "moved_in", "S2")
+    np.testing.assert_array_equal(first + second, np.full(len(first), 1000))
+    assert second[-1] == moved.sum() == tally(m, "exited", "S").sum()
+    assert abs(second[-1] - 1000 * (1 - 0.5**4)) < 60  # half a day for four days
+    assert_conserved(m)

@@ -402,7 +402,9 @@ class BorderModel:
         """Who crossing ``k`` serves today, in order, at most its migrant capacity.
 
         People waiting overnight come first, then today's arrivals by hour; arrivals after
-        closing wait for the next day.
+        closing wait for the next day. While the entry is ``closed`` nobody is processed, so
+        everyone ready is refused at once (at Pazarkule in 2020 tens of thousands stood at a
+        shut gate: they were stranded at the line, not queued for a post's capacity).
         """
         t_state = self.arrays.t_state[queued]
         hours = 24.0 * self._draws(K.Draw.ARRIVAL_HOUR, day, queued)
@@ -410,6 +412,8 @@ class BorderModel:
         ready = ~arrived_today | (hours < self.close_hour[k])
         order = np.lexsort((queued, np.where(arrived_today, hours, -1.0), t_state))
         order = order[ready[order]]
+        if self._today[k].entry == "closed":
+            return queued[order]  # a shut gate turns everyone away: refusing takes no slot
         return queued[order][: self._today[k].capacity]
 
     def night(self, day: int) -> None:

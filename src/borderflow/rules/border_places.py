@@ -121,6 +121,13 @@ class PlaceEvents:
                     tally.declare("moved_in", n)
         elif e.kind == "shelter_exit":
             tally.declare("exited", e.target)
+            m = self.model
+            if (
+                e.to in m.index
+                and e.to not in self.crossing_of
+                and m.kind[m.index[e.to]] == "shelter"
+            ):
+                tally.declare("moved_in", e.to)
             if e.to in self.crossing_of:
                 self.path(builder, self._place(e.target), self.crossing_of[e.to])
         elif e.kind == "removal":
@@ -262,6 +269,9 @@ class PlaceEvents:
             a.crossing[leavers] = k
             a.path[leavers] = self.paths[(m.index[e.target], k)]
             a.pos[leavers] = 0.0
+        elif m.kind[m.index[e.to]] == "shelter":  # moved to another shelter (Tijuana 2018)
+            a.loc[leavers] = m.index[e.to]
+            self.tally.add("moved_in", e.to, day, len(leavers))
         else:
             a.state[leavers] = K.RETURNED
             a.loc[leavers] = m.index[e.to]

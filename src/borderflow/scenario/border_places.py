@@ -108,8 +108,14 @@ def _check_event(names: _Names, i: int, e: EventRow | EventOverride) -> None:
         _check_shelter_to(names, i, e.to)
     elif e.kind == "shelter_exit":
         names.need(i, "target", e.target, "shelter")
-        if e.to not in (EXIT_HOME, EXIT_ONWARD) and not names.is_a(e.to, "crossing", "city"):
-            names.fail(i, "to", f"'{e.to}' is not a city, a crossing, 'home' or 'onward'")
+        if e.to not in (EXIT_HOME, EXIT_ONWARD) and not names.is_a(
+            e.to, "crossing", "city", "shelter"
+        ):
+            names.fail(
+                i, "to", f"'{e.to}' is not a city, a crossing, a shelter, 'home' or 'onward'"
+            )
+        if e.to == e.target:
+            names.fail(i, "to", f"a shelter_exit from '{e.target}' to itself")
     elif e.kind == "removal":
         names.need(i, "target", e.target, "crossing", "shelter", "city", "destination")
         names.blank(i, "to", e.to, e.kind)
