@@ -48,7 +48,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from parity_report import FLEE, bf_tool, report, summary
+from parity_report import FLEE, bf_tool, cpu_table, report, summary
 
 REPO = Path(__file__).resolve().parent.parent
 DRIVER = REPO / "benchmarks" / "flee_reference_driver.py"
@@ -130,6 +130,7 @@ class RunResult:
     label: str
     returncode: int = -1
     wall_s: float = float("nan")
+    cpu_s: float = float("nan")  # user + system CPU seconds of the process
     peak_rss_mb: float = float("nan")
     out_csv: str = ""
     error_rescaled: float = float("nan")
@@ -151,12 +152,13 @@ def timed_process(
     stderr: Path,
     cwd: Path,
     env: dict[str, str] | None = None,
-) -> tuple[int, float, float]:
-    """Run ``cmd``; return (exit code, wall seconds, peak RSS in MB).
+) -> tuple[int, float, float, float]:
+    """Run ``cmd``; return (exit code, wall seconds, peak RSS in MB, CPU seconds).
 
     ``os.wait4`` gives the rusage of exactly this child (and its reaped
-    descendants), so peak RSS stays per run even when runs overlap, unlike
-    ``getrusage(RUSAGE_CHILDREN)``.
+    descendants), so peak RSS and CPU time stay per run even when runs overlap,
+    unlike ``getrusage(RUSAGE_CHILDREN)``. CPU time (user + system) hardly
+    depends on what else the machine runs, where wall time does.
     """
     with open(stderr, "wb") as err, open(stdout or os.devnull, "wb") as out:
         t0 = time.perf_counter()
@@ -164,7 +166,8 @@ def timed_process(
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, wall, usage.ru_maxrss / 1024.0  # Linux: KiB
+    cpu = usage.ru_utime + usage.ru_stime
+    return proc.returncode, wall, usage.ru_maxrss / 1024.0, cpu  # Linux: ru_maxrss in KiB
 
 
 def tail(path: Path, n: int = 15) -> str:
@@ -178,10 +181,15 @@ def tail(path: Path, n: int = 15) -> str:
 
 
 def finish(
-    res: RunResult, rc: int, wall: float, rss: float, out_csv: Path, err: Path, score: Scorer
+    res: RunResult,
+    outcome: tuple[int, float, float, float],
+    out_csv: Path,
+    err: Path,
+    score: Scorer,
 ) -> RunResult:
-    """Fill a result from the process outcome and its out.csv."""
-    res.returncode, res.wall_s, res.peak_rss_mb, res.out_csv = rc, wall, rss, str(out_csv)
+    """Fill a result from the process outcome (as :func:`timed_process`) and its out.csv."""
+    rc, res.wall_s, res.peak_rss_mb, res.cpu_s = outcome
+    res.returncode, res.out_csv = rc, str(out_csv)
     if rc != 0:
         res.note = f"exit {rc}: {tail(err)}"
         return res
@@ -245,8 +253,8 @@ def run_flee(
     cmd = [str(py), str(DRIVER), scenario_path(scenario), str(days)]
     if settings is not None:
         cmd.append(str(settings))
-    rc, wall, rss = timed_process(cmd, out_csv, err, REPO, flee_env())
-    return finish(res, rc, wall, rss, out_csv, err, score)
+    outcome = timed_process(cmd, out_csv, err, REPO, flee_env())
+    return finish(res, outcome, out_csv, err, score)
 
 
 def run_borderflow(
@@ -276,8 +284,8 @@ def run_borderflow(
     ]
     if days > 0:
         cmd += ["--days", str(days)]
-    rc, wall, rss = timed_process(cmd, rundir / "stdout.log", err, REPO)
-    return finish(res, rc, wall, rss, rundir / "out.csv", err, score)
+    outcome = timed_process(cmd, rundir / "stdout.log", err, REPO)
+    return finish(res, outcome, rundir / "out.csv", err, score)
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -450,6 +458,7 @@ def print_tables(runs: dict[str, dict[str, list[RunResult]]], json_out: Path | N
         if 0 < days < period_length(s):
             prefixes[s] = days
     total = summary(list(runs), runs, prefixes)
+    cpu_table(list(runs), runs)
     if json_out:
         flat = [asdict(r) for tools in runs.values() for rs in tools.values() for r in rs]
         json_out.write_text(
@@ -489,7 +498,7 @@ def run_all(args: argparse.Namespace, work: Path, score: Scorer, days: dict[str,
 
 def describe(r: RunResult) -> str:
     """One progress line per finished run."""
-    head = f"{r.tool} {r.scenario} {r.label}: {r.wall_s:.2f} s"
+    head = f"{r.tool} {r.scenario} {r.label}: {r.wall_s:.2f} s ({r.cpu_s:.2f} s CPU)"
     return f"{head}, error {r.error_rescaled:.4f} {r.note[:200]}"
 
 

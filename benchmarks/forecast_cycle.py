@@ -14,8 +14,12 @@ Targets: CRPS at least 30 % below persistence at 1 and 3 days averaged over case
 coverage 80–97 %, one update of a Chile–Peru case with 200 particles under 10 s. Nothing is
 asserted.
 
+The cases default to every built-in border case with dated reports (its observations.csv).
+Particles run on a process pool (--workers, default all cores) where a run spans several days.
+
     python benchmarks/forecast_cycle.py [--cases chile-peru-2023 chile-peru-2025]
-        [--members 200] [--seed 0] [--out results/forecast-cycle]
+        [--members 200] [--seed 0] [--workers N] [--move jitter|mcmc]
+        [--out results/forecast-cycle]
 """
 
 from __future__ import annotations
@@ -53,8 +57,22 @@ def member_figures(folder: Path, members: int, o) -> np.ndarray | None:
     return np.array(out)
 
 
-def replay(case_name: str, members: int, seed: int, store_dir: Path) -> tuple[list, list]:
+def cases_with_reports() -> list[str]:
+    """Built-in border cases (the folders of builtin/cases) whose observations.csv holds
+    dated reports."""
+    import borderflow
+    from borderflow.scenario.border_io import read_border_case
+
+    root = Path(borderflow.__file__).parent / "builtin" / "cases"
+    folders = sorted(p for p in root.iterdir() if (p / "scenario.toml").exists())
+    return [p.name for p in folders if read_border_case(p).observations]
+
+
+def replay(
+    case_name: str, members: int, seed: int, store_dir: Path, executor=None, move: str = "jitter"
+) -> tuple[list, list]:
     """Scored points (case, origin, horizon-lead, report, CRPS, covered, persistence CRPS)."""
+    import borderflow
     from borderflow.calibrate.problem import last_day
     from borderflow.calibrate.scoring import ForecastPoint, baselines, crps
     from borderflow.forecast.cycle import ForecastSpec, forecast
@@ -62,14 +80,18 @@ def replay(case_name: str, members: int, seed: int, store_dir: Path) -> tuple[li
     from borderflow.scenario.border_io import read_border_case
     from borderflow.scenario.locate import resolve_scenario
 
-    path = resolve_scenario(case_name)
+    builtin = Path(borderflow.__file__).parent / "builtin" / "cases" / case_name
+    path = builtin if builtin.is_dir() else resolve_scenario(case_name)
     case = read_border_case(path)
     reports = [o for o in case.observations if o.date >= case.spec.case.start]
     due = sorted({last_day(o) for o in reports})
     start, end = case.spec.case.start, case.spec.case.end
     candidates = {d - dt.timedelta(days=k) for d in due for k in range(1, max(HORIZONS) + 1)}
     origins = sorted(d for d in candidates if start < d < end)
-    spec = ForecastSpec(path, store_dir / case_name, members, seed, horizon=max(HORIZONS))
+    spec = ForecastSpec(
+        path, store_dir / case_name, members, seed, horizon=max(HORIZONS), move=move,
+        executor=executor,
+    )  # fmt: skip
     points, updates, previous = [], [], None
     for origin in origins:
         r = forecast(spec, origin)
@@ -139,19 +161,26 @@ def write_outputs(points: list, rows: list, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", nargs="+", default=["chile-peru-2023", "chile-peru-2025"])
+    parser.add_argument("--cases", nargs="+", default=None)
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--move", choices=("jitter", "mcmc"), default="jitter")
     parser.add_argument("--out", type=Path, default=Path("results/forecast-cycle"))
     args = parser.parse_args()
+    from borderflow.execute import pool_executor
+
+    args.cases = args.cases or cases_with_reports()
+    executor = pool_executor(args.workers)
     points, updates = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for case in args.cases:
-            p, u = replay(case, args.members, args.seed, Path(tmp))
+            p, u = replay(case, args.members, args.seed, Path(tmp), executor, args.move)
             points += p
             updates += u
     rows = table(points, args.cases)
-    print(f"forecast cycle replayed day by day, {args.members} particles, seed {args.seed}")
+    print(f"forecast cycle replayed day by day, {args.members} particles, seed {args.seed}, "
+          f"move {args.move}, {executor.workers} workers")  # fmt: skip
     header = (f"{'case':>16} {'h':>2} {'points':>6} {'CRPS':>9} {'cover90':>7} "
               f"{'paired':>6} {'persist.':>9} {'ratio':>6}")  # fmt: skip
     print(header)

@@ -3,12 +3,14 @@
 An update is what the daily cycle does when a day's reports arrive: load the previous
 forecast's particles, run them one day on, weigh them by the new reports, resample and move
 them when the effective sample size falls. Running the members on from the origin (the
-forecast itself) and storing the particles are timed apart. The filter runs in one process,
-on one core.
+forecast itself) and storing the particles are timed apart. Runs of several days (the first
+forecast's run from day 0, the members) go to a process pool of --workers (default all cores;
+0: all in this process, which needs less memory: each worker holds copies of the states it
+runs); the daily update's one-day run stays in the process (sending the states would cost more).
 Nothing is asserted.
 
     python benchmarks/forecast_update.py [--case chile-peru-2023] [--particles 200]
-        [--first 2023-05-07] [--second 2023-05-08] [--seed 0]
+        [--first 2023-05-07] [--second 2023-05-08] [--seed 0] [--workers N] [--horizon 7]
 """
 
 from __future__ import annotations
@@ -35,9 +37,17 @@ def main() -> None:
     parser.add_argument("--first", default="2023-05-07")
     parser.add_argument("--second", default="2023-05-08")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=None, help="0: all in this process")
+    parser.add_argument("--horizon", type=int, default=None, help="default: to the case's end")
     args = parser.parse_args()
+    from borderflow.execute import pool_executor
+
+    executor = None if args.workers == 0 else pool_executor(args.workers)
     with tempfile.TemporaryDirectory() as tmp:
-        spec = ForecastSpec(resolve_scenario(args.case), Path(tmp), args.particles, args.seed)
+        spec = ForecastSpec(
+            resolve_scenario(args.case), Path(tmp), args.particles, args.seed,
+            horizon=args.horizon, executor=executor,
+        )  # fmt: skip
         rows = []
         for origin in (args.first, args.second):
             t0 = time.perf_counter()
@@ -46,7 +56,8 @@ def main() -> None:
             size = (r.folder / PARTICLES).stat().st_size / 1e6
             rows.append((origin, r.parent.name if r.parent else "day 0", r.new, r.update_seconds,
                          r.update_cpu_seconds, total - r.update_seconds, size))  # fmt: skip
-    print(f"{args.case}: {args.particles} particles, one core")
+    where = "one process" if executor is None else f"a pool of {executor.workers} workers"
+    print(f"{args.case}: {args.particles} particles, {where}")
     header = (
         f"{'origin':>11} {'from':>18} {'new reports':>11} {'update s':>9} {'CPU s':>6} "
         f"{'members+store s':>15} {'particles MB':>12}"

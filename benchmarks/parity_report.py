@@ -18,6 +18,7 @@ class Run(Protocol):
     tool: str
     label: str
     wall_s: float
+    cpu_s: float
     peak_rss_mb: float
     error_rescaled: float
     days: int
@@ -222,3 +223,14 @@ def summary(
     for text, ok in lines:
         print(f"target: {text}: {verdict(ok)}")
     return {"means": avg, "targets": dict(lines)}
+
+
+def cpu_table(scenarios: Sequence[str], runs: dict[str, dict[str, list[Run]]]) -> None:
+    """Whole-process CPU seconds (user + system) of each tool: a shared machine's load
+    lengthens wall times, hardly CPU times. Runs saved before CPU time was kept show "-"."""
+    seen = list(dict.fromkeys(t for s in scenarios for t in runs[s]))
+    print("\n=== whole-process CPU time, user + system (mean of runs) ===")
+    print(f"{'scenario':<17}" + "".join(f" {t[-12:] + ' CPU s':>18}" for t in seen))
+    for s in scenarios:
+        cells = [mean_of(runs[s].get(t, []), "cpu_s") for t in seen]
+        print(f"{s:<17}" + "".join(f" {fmt_time(c):>18}" for c in cells))

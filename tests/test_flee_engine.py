@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from borderflow.engine.agents import Agents
 from borderflow.engine.loop import Phase
 from borderflow.rules.flee import FleeModel, spawn_schedule
-from borderflow.rules.flee_kernels import capacity_multiplier
+from borderflow.rules.flee_kernels import WAKE_NEVER, capacity_multiplier, geometric_wait
 from borderflow.rules.flee_routes import enumerate_candidates
 from borderflow.scenario.flee_io import read_flee_scenario
 from borderflow.scenario.flee_settings import FleeSettings, load_flee_settings
@@ -244,6 +244,48 @@ def test_camp_closure_turns_camp_into_town(tmp_path):
     assert all(seen[6:])
 
 
+# -- leave-or-stay draws: a geometric wait instead of a daily draw -------------------------
+
+
+@pytest.mark.parametrize("p", [0.001, 0.05, 0.3, 0.9])
+def test_geometric_wait_has_the_daily_draws_distribution(p):
+    """The wait from a failed daily Bernoulli(p) draw to the next success: P(W > k) = (1-p)^k."""
+    u = np.random.default_rng(7).random(40_000)
+    w = np.array([geometric_wait.py_func(p, x) for x in u])
+    assert w.min() >= 1
+    for k in (1, 2, 5, int(1 / p)):
+        expected = (1 - p) ** k
+        sd = math.sqrt(expected * (1 - expected) / len(w))
+        assert abs(np.mean(w > k) - expected) <= 5 * sd + 1e-12
+    assert geometric_wait.py_func(0.0, 0.5) == WAKE_NEVER
+
+
+def test_agents_leave_a_place_at_its_daily_chance_when_it_changes(tmp_path):
+    """Resting agents leave with the place's move chance each day, also after it changes.
+
+    20,000 agents at B (a camp whose only road, to C, is long) and B's move chance 0.2 on days
+    0-4, then 0.5: each day's leavers are Binomial(agents still at B, chance of the day).
+    Agents that stayed hold a drawn day of their next move; the change must redraw it.
+    """
+    path = write_scenario(
+        tmp_path,
+        locations=[("A", "conflict_zone", 1000), ("B", "camp", 10**6), ("C", "camp", 10**6)],
+        routes=[("A", "B", 5000.0), ("B", "C", 5000.0)],
+        camp_series={"B": [(0, 0), (1, 1), (10, 1)], "C": [(0, 0), (10, 0)]},
+        days=10,
+    )
+    m = model(path, seed=3)
+    b = m.index["B"]
+    m.set_counts(0, {"B": 20_000})
+    chance = [0.2] * 5 + [0.5] * 5
+    m.plan.insert(Phase("chance", lambda d: m.movechance.__setitem__(b, chance[d])), before="move")
+    m.run()
+    at_b = np.concatenate([[20_000], m.history[:, b]])
+    for d, p in enumerate(chance):
+        n, left = at_b[d], at_b[d] - at_b[d + 1]
+        assert abs(left - n * p) <= 5 * math.sqrt(n * p * (1 - p)), (d, n, left)
+
+
 # -- capacity -----------------------------------------------------------------------------
 
 
@@ -341,21 +383,32 @@ def test_agents_store_is_struct_of_arrays():
 # -- start-up ------------------------------------------------------------------------------
 
 
-def test_kernels_load_without_scipy_blas_and_scipy_still_works():
-    """numba's target is set up without SciPy's BLAS (0.3 s of start-up); SciPy stays usable."""
+def test_kernels_load_without_scipy_blas_and_scipy_still_works(tmp_path):
+    """A kernel compiles without SciPy's BLAS, and loads from the cache without numba's
+    registries (0.3 s of start-up each); SciPy stays usable. The first process compiles into
+    an empty cache, the second loads from it."""
+    import os
     import subprocess
     import sys
 
     code = (
         "import sys\n"
-        "import borderflow.rules.flee_kernels\n"
-        "from numba.core.registry import cpu_target\n"
-        "cpu_target.target_context.refresh()\n"
-        "print('scipy.linalg' in sys.modules)\n"
+        "import numpy as np\n"
+        "from borderflow.engine.rng import choice\n"
+        "print(choice(np.random.default_rng(1), np.array([0.2, 0.5, 0.3]), 8).tolist())\n"
+        "print('scipy.linalg' in sys.modules, 'numba.np.linalg' in sys.modules)\n"
         "import scipy.linalg\n"
         "print(scipy.linalg.cython_blas is not None)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert out.stdout.split() == ["False", "True"]
+    env = {**os.environ, "BORDERFLOW_CACHE_DIR": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True, text=True, timeout=300, check=True, env=env,
+        ).stdout.splitlines()
+        for _ in range(2)
+    ]  # fmt: skip
+    compiled, cached = runs
+    assert compiled[0] == cached[0]
+    assert compiled[1:] == ["False True", "True"]  # compiling loads the registries
+    assert cached[1:] == ["False False", "True"]  # loading from the cache does not

@@ -619,13 +619,15 @@ def test_conflicts_shorter_than_run(flee_copy, csv_edit) -> None:
     assert read_flee_scenario(root, days=120).conflicts.shape[0] == 120
 
 
-def test_conflicts_non_numeric_cell(flee_copy, csv_edit) -> None:
+@pytest.mark.parametrize(("cell", "what"), [("x", "is not a number"), ("inf", "is not finite")])
+def test_conflicts_bad_cell(flee_copy, csv_edit, cell: str, what: str) -> None:
+    """The bulk conversion of conflicts.csv still names the row and column of a bad cell."""
     root = flee_copy("mali")
     path = root / "input_csv" / "conflicts.csv"
     header = csv_edit.cells(path, 1)
     gao = [c.strip() for c in header].index("Gao")
-    csv_edit.set_cell(path, 11, gao, "x")
-    check(error_of(root), path, 11, "Gao", "'x' is not a number")
+    csv_edit.set_cell(path, 11, gao, cell)
+    check(error_of(root), path, 11, "Gao", f"'{cell}' {what}")
 
 
 def test_registration_correction_date_not_in_series(flee_copy, csv_edit) -> None:

@@ -124,6 +124,72 @@ def test_filter_recovers_the_state_and_the_parameters(tmp_path):
         assert hi - lo < 0.6 * (prior_hi - prior_lo), name  # the reports taught something
 
 
+def _interval90(values: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    order = np.argsort(values)
+    cum = np.cumsum(w[order])
+    return values[order[np.searchsorted(cum, 0.05)]], values[
+        order[min(np.searchsorted(cum, 0.95), len(cum) - 1)]
+    ]
+
+
+@pytest.mark.slow
+def test_mcmc_moves_recover_the_parameters_from_frequent_reports(tmp_path):
+    """Grade-B reports every other day: the resample-move step with a Metropolis–Hastings
+    kernel keeps the parameter cloud diverse and its 90 % intervals around the truth."""
+    from borderflow.forecast import moves
+
+    case_dir = synthetic_case(tmp_path / "case")
+    reports, _truth = truth_reports(case_dir, every=2, grade="B")
+    case = read_border_case(case_dir)
+    priors = read_uncertain(case_dir / "uncertain.toml", case)
+    rates: list[float] = []
+    real = moves.mcmc_move
+
+    def counted(*args, **kwargs) -> float:
+        rates.append(real(*args, **kwargs))
+        return rates[-1]
+
+    moves.mcmc_move = counted
+    try:
+        post = initial(case, priors, particles=60, seed=5)
+        assimilate(post, case, space_of(post.names, priors), reports, ORIGIN, move="mcmc")
+    finally:
+        moves.mcmc_move = real
+    assert len(rates) >= 3 and 0.05 < np.mean(rates) < 0.8, rates  # the kernel moves
+    assert len(np.unique(post.values[:, 0])) > 10  # copies spread out again
+    for j, name in enumerate(post.names):
+        lo, hi = _interval90(post.values[:, j], post.weights)
+        assert lo <= TRUTH[name] <= hi, (name, lo, hi)
+
+
+@pytest.mark.slow
+def test_serial_and_pool_give_the_same_particles(tmp_path):
+    from borderflow.execute import pool_executor, serial_executor
+
+    case_dir = synthetic_case(tmp_path / "case")
+    reports = [o for o in truth_reports(case_dir, every=4)[0] if o.date.day >= 8]
+    case = read_border_case(case_dir)
+    priors = read_uncertain(case_dir / "uncertain.toml", case)
+    space = space_of(list(priors), priors)
+    runs = []
+    for executor in (serial_executor(), pool_executor(2)):
+        p = initial(case, priors, particles=10, seed=4)
+        assimilate(p, case, space, reports, ORIGIN, executor=executor, move="mcmc")
+        runs.append(p)
+    a, b = runs
+    assert a.generation == b.generation > 0
+    assert np.array_equal(a.values, b.values) and np.array_equal(a.log_w, b.log_w)
+    assert np.array_equal(a.loglik, b.loglik) and a.streams == b.streams
+    for ma, mb in zip(a.models, b.models, strict=True):
+        assert np.array_equal(ma.agents.state, mb.agents.state)
+        assert np.array_equal(ma.at_crossing, mb.at_crossing)
+    write_reports(case_dir, reports)  # and whole forecasts, members included
+    origin = START + dt.timedelta(days=ORIGIN)
+    serial = forecast(_spec(case_dir, tmp_path / "serial"), origin)
+    pooled = ForecastSpec(case_dir, tmp_path / "p", members=24, seed=2, executor=pool_executor(2))
+    _same_forecast(serial.folder, forecast(pooled, origin).folder)
+
+
 def _spec(case_dir: Path, out: Path) -> ForecastSpec:
     return ForecastSpec(case_dir, out, members=24, seed=2)
 

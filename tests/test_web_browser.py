@@ -39,6 +39,7 @@ USERS = {  # name: (role, organisation)
     "ana": ("analyst", "Borderflow analysts"),
     "eve": ("data-entry", "Red Cross Arica"),
     "vic": ("viewer", "Regional government"),
+    "ada": ("admin", "Borderflow admins"),
 }
 MEMBERS = "4"  # small ensembles keep the whole file fast on two cores
 
@@ -638,3 +639,102 @@ def test_the_dashboard_in_spanish_and_its_situation_report(
         "Download the situation report (PDF)"
     )
     shot(page, "situation-en")
+
+
+def switch_user(pg, base: str, user: str) -> None:
+    pg.get_by_test_id("logout").click()
+    pg.wait_for_url(re.compile(r"/index\.html"))
+    login(pg, base, user)
+
+
+def forecast_charts(pg) -> list[dict]:
+    return pg.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=chart-forecast]')].map((d) => ({
+            location: d.dataset.location, origin: d.dataset.origin,
+            pending: Number(d.dataset.pending),
+            kinds: (d.data || []).map((t) => t.meta && t.meta.kind),
+            dates: (d.data || []).filter((t) => t.meta && t.meta.kind === "median")
+                .flatMap((t) => Array.from(t.x)),
+        }))"""
+    )
+
+
+def press_update(pg) -> None:
+    from playwright.sync_api import expect
+
+    pg.get_by_test_id("forecast-update").click()
+    expect(pg.get_by_test_id("forecast-progress")).to_be_visible()
+    expect(pg.get_by_test_id("forecast-section")).to_have_attribute(
+        "data-job", "done", timeout=240_000
+    )
+    expect_state(pg, "#forecast-section", "ready")
+
+
+@needs_chromium
+def test_upload_counts_press_update_and_see_the_updated_forecast(server: str, page) -> None:
+    from playwright.sync_api import expect
+
+    row = "{},,value,Colchane-Pisiga,stranded,{},{},Red Cross Arica,B\n"
+    login(page, server, "eve")
+    upload(
+        page,
+        server,
+        "first.csv",
+        row.format("2026-01-08", 30, 50) + row.format("2026-01-10", 40, 60),
+    )
+    expect_state(page, "main", "done")
+    page.goto(server + "/situation.html?scenario=chile-peru-2025")
+    expect(page.get_by_test_id("forecast-update")).to_be_hidden()  # data entry cannot update
+    switch_user(page, server, "ana")
+    page.goto(server + "/situation.html?scenario=chile-peru-2025")
+    section = page.get_by_test_id("forecast-section")
+    expect_state(page, "#forecast-section", "empty")
+    pending = page.get_by_test_id("forecast-pending-table")
+    expect(pending.locator("tr[data-date='2026-01-10']")).to_be_visible()
+    page.get_by_test_id("forecast-members").fill(MEMBERS)
+    press_update(page)
+    expect(section).to_have_attribute("data-origin", "2026-01-10")
+    first = forecast_charts(page)
+    assert [c["location"] for c in first] == CROSSINGS
+    for chart in first:
+        assert chart["origin"] == "2026-01-10" and chart["pending"] == 0
+        assert chart["kinds"].count("band") == 2 and "median" in chart["kinds"], chart["kinds"]
+        assert max(chart["dates"]) == "2026-01-24"  # 14 days on from the origin
+    expect(page.get_by_test_id("forecast-info")).to_contain_text("(4 members)")
+    shot(page, "forecast-first")
+
+    switch_user(page, server, "eve")
+    upload(page, server, "later.csv", row.format("2026-01-14", 70, 90))
+    expect_state(page, "main", "done")
+    switch_user(page, server, "ana")
+    page.goto(server + "/situation.html?scenario=chile-peru-2025")
+    expect_state(page, "#forecast-section", "ready")
+    expect(pending.locator("tbody tr")).to_have_count(1)
+    colchane = next(c for c in forecast_charts(page) if c["location"] == "Colchane-Pisiga")
+    assert colchane["pending"] == 1 and "pending" in colchane["kinds"]
+    shot(page, "forecast-counts-arrived")
+    expect(page.get_by_test_id("forecast-members")).to_be_hidden()  # kept from the first
+    press_update(page)
+    expect(section).to_have_attribute("data-origin", "2026-01-14")
+    expect(section).to_have_attribute("data-forecasts", "2")
+    expect(page.get_by_test_id("forecast-status")).to_contain_text("weighed 1 new reports")
+    for chart in forecast_charts(page):
+        assert chart["origin"] == "2026-01-14" and chart["pending"] == 0
+        assert chart["kinds"].count("earlier-forecast") == 1  # the first, as a faint line
+        assert max(chart["dates"]) == "2026-01-28"
+    expect(page.get_by_test_id("forecast-admin")).to_be_hidden()  # an analyst's page
+    shot(page, "forecast-updated")
+    listed = api_get(server, "ana", "/api/forecasts/chile-peru-2025")
+    assert [(f["origin"], f["parent"]) for f in listed] == [
+        ("2026-01-10", None), ("2026-01-14", "2026-01-10")
+    ]  # fmt: skip
+
+    switch_user(page, server, "ada")
+    page.goto(server + "/situation.html?scenario=chile-peru-2025")
+    auto = page.get_by_test_id("forecast-auto")
+    expect(auto).not_to_be_checked()
+    auto.check()
+    expect(page.get_by_test_id("forecast-admin")).to_have_attribute("data-saved", "true")
+    assert api_get(server, "vic", "/api/forecast-settings")["update_on_upload"] is True
+    auto.uncheck()
+    expect(page.get_by_test_id("forecast-admin")).to_have_attribute("data-saved", "false")

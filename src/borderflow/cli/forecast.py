@@ -11,14 +11,26 @@ import typer
 from borderflow.cli.common import (
     DEFAULT_SCENARIO,
     CapacityOption,
+    DaskLocalOption,
     KnownAtOriginOption,
     LazyProgress,
+    SchedulerOption,
     VariantOption,
+    WorkersOption,
     capacities,
     pairs,
 )
 from borderflow.console import fail, out
 from borderflow.errors import ScenarioError
+
+MoveOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Rejuvenation of the parameters after a resampling: jitter (Liu–West shrinkage, "
+        "cheap; the default for border cases) or mcmc (a Metropolis–Hastings step rerunning "
+        "each particle from day 0; the only one for Flee scenarios)."
+    ),
+]
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -31,9 +43,9 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def forecast(
-    scenario: Annotated[str, typer.Argument(help="A border case (name or folder).")] = (
-        DEFAULT_SCENARIO
-    ),
+    scenario: Annotated[
+        str, typer.Argument(help="A border case or a Flee scenario (name or folder).")
+    ] = (DEFAULT_SCENARIO),
     origin: Annotated[
         str | None, typer.Option(help="Forecast origin, YYYY-MM-DD (default: the case's).")
     ] = None,
@@ -62,9 +74,13 @@ def forecast(
     refit: Annotated[
         bool, typer.Option("--refit", help="Start from day 0, not from the last forecast.")
     ] = False,
+    move: MoveOption = None,
     variant: VariantOption = None,
     capacity: CapacityOption = None,
     known_at_origin: KnownAtOriginOption = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    dask_local: DaskLocalOption = None,
 ) -> None:
     """Forecast from the origin, the members' state weighed by every report known by then.
 
@@ -72,21 +88,23 @@ def forecast(
     (ranges with an error by reliability grade), resamples and moves the parameters, then runs
     the members on. Writes members/, bands.parquet, fan.png, draws.csv and assimilated.csv in
     OUT/origin-DATE/. A later origin goes on from the last stored forecast and weighs only the
-    reports it had not used.
+    reports it had not used. A Flee scenario's reports are its camp series (no fan.png).
     """
+    from borderflow.execute import choose_executor
     from borderflow.forecast.cycle import ForecastSpec
     from borderflow.forecast.cycle import forecast as run_forecast
-    from borderflow.scenario.locate import resolve_scenario, scenario_kind
+    from borderflow.scenario.locate import resolve_scenario
 
     progress = LazyProgress(f"forecast {scenario}", delay=1.0, unit="members")
     try:
         path = resolve_scenario(scenario)
-        if scenario_kind(path) != "border":
-            raise ScenarioError("forecasts need a border case (scenario.toml)", file=path)
+        if move not in (None, "jitter", "mcmc"):
+            raise ScenarioError(f"--move {move!r}: choose jitter or mcmc")
         target = out_dir or Path("results") / f"forecast-{path.resolve().name}-seed{seed}"
         spec = ForecastSpec(
             path, target, members, seed, params, db,
-            pairs(variant, "--variant"), capacities(capacity), horizon, known_at_origin,
+            pairs(variant, "--variant"), capacities(capacity), horizon, known_at_origin, move,
+            choose_executor(workers, scheduler, dask_local),
         )  # fmt: skip
         progress.start(members)
         result = run_forecast(

@@ -1,4 +1,4 @@
-"""One forecast of the daily cycle.
+"""One forecast of the daily cycle, of a border case or a Flee scenario.
 
 Go on from the last stored forecast, weigh the reports it did not use, run the members on from
 the origin, store it all (see :mod:`borderflow.forecast.store`).
@@ -6,10 +6,7 @@ the origin, store it all (see :mod:`borderflow.forecast.store`).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import hashlib
-import io
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -19,24 +16,22 @@ from pathlib import Path
 import numpy as np
 
 from borderflow.calibrate.problem import last_day
-from borderflow.ensemble.params import load_params, read_uncertain
-from borderflow.ensemble.runner import DRAWS, MEMBERS_DIR, member_file, write_bands
+from borderflow.ensemble.runner import DRAWS, MEMBERS_DIR, member_file
 from borderflow.errors import ScenarioError
+from borderflow.execute import Executor
 from borderflow.forecast import store
 from borderflow.forecast.filter import (
     Particles,
     Step,
     assimilate,
-    initial,
+    initial_particles,
     space_of,
     systematic,
 )
 from borderflow.forecast.likelihood import error_sd
+from borderflow.forecast.target import Rules, load_target, settings_of
 from borderflow.results.hxl import write_csv
-from borderflow.scenario.border_io import BorderCase, override, read_border_case
 from borderflow.scenario.border_schema import ObservationRow
-
-POSTERIOR = "posterior.csv"
 
 
 @dataclass
@@ -52,12 +47,6 @@ class ForecastResult:
     already: bool = False  # the store held this forecast: nothing was computed
 
 
-def default_params(case_dir: Path) -> Path:
-    """The case's posterior (from ``borderflow calibrate``) when it has one, else its priors."""
-    posterior = case_dir / POSTERIOR
-    return posterior if posterior.exists() else case_dir / "uncertain.toml"
-
-
 def report_key(o: ObservationRow) -> str:
     """What makes a report the same report, whichever source it came from."""
     return json.dumps(
@@ -65,15 +54,16 @@ def report_key(o: ObservationRow) -> str:
     )
 
 
-def known_reports(case: BorderCase, db: str | None, origin: dt.date) -> list[ObservationRow]:
+def known_reports(
+    own: Sequence[ObservationRow], start: dt.date, db: str | None, origin: dt.date
+) -> list[ObservationRow]:
     """Reports known on the origin (their last day on or before it), from the case or a store."""
     if db is None:
-        rows: Sequence[ObservationRow] = case.observations
+        rows: Sequence[ObservationRow] = own
     else:
         from borderflow.observe.fitting import stored_observations
 
         rows = stored_observations(db)
-    start = case.spec.case.start
     return [o for o in rows if o.date >= start and last_day(o) <= origin]
 
 
@@ -84,35 +74,35 @@ def forecast_seed(seed: int, member: int, generation: int) -> int:
 
 def run_members(
     p: Particles,
-    case: BorderCase,
+    rules: Rules,
     folder: Path,
     last: int | None,
     on_member: Callable[[int], None] | None,
+    executor: Executor | None = None,
 ) -> np.ndarray:
     """Resample the particles to equal weights and run each member from the origin to ``last``.
 
     ``last`` (a day; None: the case's end) cuts the members' series there too.
     """
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    from borderflow.forecast import parallel
 
     members = folder / MEMBERS_DIR
     members.mkdir(parents=True, exist_ok=True)
     parents = systematic(p.weights, np.random.Generator(np.random.PCG64([p.seed, p.generation, 6])))
-    for i, k in enumerate(parents):
-        model = copy.deepcopy(p.models[k])
-        vals = dict(zip(p.names, map(float, p.values[k]), strict=True))
-        model.retune(override(case, vals), forecast_seed(p.seed, i, p.generation))
-        end = model.days - 1 if last is None else min(last, model.days - 1)
-        model.plan.run(range(p.day + 1, end + 1))
-        table = model.result().table
-        if end < model.days - 1:
-            table = table.filter(pc.less_equal(table.column("day"), end))
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
-        (members / member_file(i)).write_bytes(buffer.getvalue())
+    days = p.models[0].days
+    end = days - 1 if last is None else min(last, days - 1)
+    todo = [
+        (i, p.models[k], dict(zip(p.names, map(float, p.values[k]), strict=True)),
+         forecast_seed(p.seed, i, p.generation), p.day + 1, end)
+        for i, k in enumerate(parents)
+    ]  # fmt: skip
+
+    def done(i: int, parquet: bytes) -> None:
+        (members / member_file(i)).write_bytes(parquet)
         if on_member is not None:
             on_member(i)
+
+    parallel.run_members(rules, todo, executor, done)
     return parents
 
 
@@ -174,23 +164,11 @@ class ForecastSpec:
     capacity: dict[str, int] = field(default_factory=dict)
     horizon: int | None = None  # days the members run after the origin (None: to the end)
     known_at_origin: bool = False  # drop the rows announced after the case's origin
-
-    def settings(self, case: BorderCase, params_file: Path) -> dict:
-        extra = {"known_at_origin": True} if self.known_at_origin else {}
-        return extra | {
-            "case_dir": str(self.case_dir.resolve()),
-            "variant": case.variant,
-            "capacity": self.capacity,
-            "seed": self.seed,
-            "members": self.members,
-            "horizon": self.horizon,
-            "params_file": str(params_file),
-            "params_digest": hashlib.sha256(params_file.read_bytes()).hexdigest(),
-        }
+    move: str | None = None  # rejuvenation: jitter or mcmc (None: the ruleset's default)
+    executor: Executor | None = field(default=None, compare=False)  # None: in this process
 
 
-def _origin_day(case: BorderCase, origin: dt.date) -> int:
-    start, end = case.spec.case.start, case.spec.case.end
+def _origin_day(start: dt.date, end: dt.date, origin: dt.date) -> int:
     if not start <= origin < end:
         raise ScenarioError(f"--origin {origin} must lie from {start} to the day before {end}")
     return (origin - start).days
@@ -209,16 +187,13 @@ def forecast(
     Goes on from the last stored forecast with an earlier origin and weighs only the reports
     it did not use; ``refit`` starts from the parameters' distribution on day 0 instead.
     """
-    case = read_border_case(
-        spec.case_dir, spec.variant or None, known_at_origin=spec.known_at_origin
-    )
-    origin = origin or case.spec.case.origin
-    day = _origin_day(case, origin)
-    params_file = spec.params_file or default_params(spec.case_dir)
-    params = load_params(params_file, case)
-    priors_file = spec.case_dir / "uncertain.toml"
-    priors = read_uncertain(priors_file, case) if priors_file.exists() else {}
-    settings = spec.settings(case, params_file)
+    target = load_target(spec)
+    origin = origin or target.origin
+    day = _origin_day(target.start, target.end, origin)
+    move = spec.move or target.move
+    if move not in ("jitter", "mcmc"):
+        raise ScenarioError(f"--move {move!r}: choose jitter or mcmc")
+    settings = settings_of(spec, target, move)
     out = spec.out_dir
     out.mkdir(parents=True, exist_ok=True)
     store.clean(out)
@@ -228,31 +203,28 @@ def forecast(
             raise ScenarioError("a forecast for this origin is already stored", file=folder)
         m = store.manifest(folder)
         return ForecastResult(folder, origin, used=len(m["reports"]), already=True)
-    known = known_reports(case, spec.db, origin)
+    known = known_reports(target.own_reports(), target.start, spec.db, origin)
     t0, c0 = time.perf_counter(), time.process_time()
     parent = None if refit else store.latest_before(out, settings, origin)
     if parent is None:
-        p = initial(case, params, particles=spec.members, seed=spec.seed, capacity=spec.capacity)
+        p = initial_particles(target.rules, target.params, spec.members, spec.seed, spec.capacity)
     else:
         p = store.load_particles(parent / store.PARTICLES)
     seen = {report_key(o) for o in p.used}
     new = [o for o in known if report_key(o) not in seen]
-    steps = assimilate(p, case, space_of(p.names, priors), new, day, on_step)
+    space = space_of(p.names, target.priors)
+    steps = assimilate(p, target.rules, space, new, day, on_step, spec.executor, move)
     update = (time.perf_counter() - t0, time.process_time() - c0)
     tmp = out / f".{folder.name}"
     tmp.mkdir()
     store.save_particles(p, tmp / store.PARTICLES)
     last = None if spec.horizon is None else day + spec.horizon
-    parents = run_members(p, case, tmp, last, on_member)
-    write_bands(
-        tmp,
-        case,
-        spec.members,
-        {
-            DRAWS: _draws_writer(p, parents),
-            store.ASSIMILATED: _assimilated_writer(steps, case.spec.case.start),
-        },
-    )
+    parents = run_members(p, target.rules, tmp, last, on_member, spec.executor)
+    extra = {
+        DRAWS: _draws_writer(p, parents),
+        store.ASSIMILATED: _assimilated_writer(steps, target.start),
+    }
+    target.write(tmp, spec.members, extra)
     manifest = {
         "settings": settings,
         "origin": origin.isoformat(),

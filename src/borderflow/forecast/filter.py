@@ -23,19 +23,25 @@ import copy
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from borderflow.calibrate.abc import Space
-from borderflow.calibrate.problem import figure, last_day
+from borderflow.calibrate.problem import last_day
 from borderflow.ensemble.params import Distribution, Normal
 from borderflow.ensemble.runner import member_draw
 from borderflow.errors import ScenarioError
+from borderflow.execute import Executor
+from borderflow.forecast.figures import daily, simulated
 from borderflow.forecast.likelihood import log_likelihood
+from borderflow.forecast.parallel import advance_models
+from borderflow.forecast.seeds import move_seed, stream_seed
+from borderflow.forecast.target import BorderRules, Rules
 from borderflow.observe.quantity import quantity_series, reliability_weights
 from borderflow.results.series import FLOW_SEPARATOR
 from borderflow.rules.border import BorderModel
-from borderflow.scenario.border_io import BorderCase, override
+from borderflow.scenario.border_io import BorderCase
 from borderflow.scenario.border_schema import ObservationRow
 
 ESS_THRESHOLD = 0.5  # resample when the effective sample size falls below half the particles
@@ -66,6 +72,14 @@ class Particles:
     day: int = -1
     generation: int = 0
     used: list[ObservationRow] = field(default_factory=list)
+    # what a move that reruns particles from day 0 needs (None in particles stored before it)
+    capacity: dict[str, int] | None = None
+    loglik: np.ndarray | None = None  # log chance of every report used, given each one's path
+    # each particle's streams: (day, seed) pairs, the seed taken at the end of that day
+    streams: list[list[tuple[int, int]]] | None = None
+
+    def path_loglik(self) -> np.ndarray:
+        return np.zeros(len(self.models)) if self.loglik is None else self.loglik
 
     @property
     def weights(self) -> np.ndarray:
@@ -85,9 +99,16 @@ def initial(
     seed: int,
     capacity: dict[str, int] | None = None,
 ) -> Particles:
+    """A border case's particles (see :func:`initial_particles`)."""
+    return initial_particles(BorderRules(case, seed, capacity), params, particles, seed, capacity)
+
+
+def initial_particles(
+    rules: Rules, params, particles: int, seed: int, capacity: dict[str, int] | None = None
+) -> Particles:
     """Particles drawn as ensemble members (same values and seeds), on the eve of day 0.
 
-    Every particle starts from one compiled model (places, roads, population), copied, and
+    A border particle starts from one compiled model (places, roads, population), copied, and
     takes its own parameters and stream, which costs a copy instead of a build per particle.
     """
     if particles < 2:
@@ -95,42 +116,38 @@ def initial(
     names = list(params)
     if any(n.startswith("population.") for n in names):
         raise ScenarioError("a forecast cannot vary the population: it is built once")
-    template = BorderModel(case, seed, capacity=capacity)
-    models, values = [], []
+    models, values, streams = [], [], []
     for i in range(particles):
         sim_seed, vals = member_draw(params, seed, i)
-        model = copy.deepcopy(template)
-        model.retune(override(case, vals), sim_seed)
-        models.append(model)
+        streams.append([(-1, sim_seed)])
+        models.append(rules.build(vals, sim_seed))
         values.append([vals[n] for n in names])
-    return Particles(seed, names, models, np.array(values), np.zeros(particles))
+    return Particles(
+        seed, names, models, np.array(values), np.zeros(particles), capacity=capacity or {},
+        streams=streams,
+    )  # fmt: skip
 
 
-def advance(p: Particles, day: int, on_day: Callable[[], None] | None = None) -> None:
-    """Run every particle to the end of ``day``."""
+def advance(
+    p: Particles,
+    day: int,
+    on_day: Callable[[], None] | None = None,
+    executor: Executor | None = None,
+) -> None:
+    """Run every particle to the end of ``day`` (on ``executor`` when that is worth it)."""
     if day <= p.day:
         return
-    for model in p.models:
-        model.plan.run(range(p.day + 1, day + 1))
-        if on_day is not None:
-            on_day()
+    p.models = advance_models(p.models, p.day + 1, day, executor, on_day)
     p.day = day
 
 
-def simulated(model: BorderModel, o: ObservationRow) -> float:
-    """A particle's figure for a report (0 when the run does not count that figure)."""
-    series = quantity_series(model.result().series, o.location, o.indicator)
-    if series is None:
-        return 0.0
-    v = figure(series, model.start_date, o)
-    return 0.0 if v is None else v
-
-
-def countable(model: BorderModel, o: ObservationRow) -> bool:
+def countable(model: Any, o: ObservationRow) -> bool:
     """Whether the model counts a report's figure (a store may hold other cases' reports).
 
     A road's flow is counted even when the run has no row for it yet: no row means no flow.
     """
+    if not isinstance(model, BorderModel):
+        return daily(model, o) is not None
     series = model.result().series
     if quantity_series(series, o.location, o.indicator) is not None:
         return True
@@ -160,25 +177,36 @@ def space_of(names: Sequence[str], priors: dict[str, Distribution]) -> Space:
     return Space([priors.get(n, free) for n in names])
 
 
-def move_seed(seed: int, index: int, generation: int) -> np.random.SeedSequence:
-    """The seed of particle ``index``'s move at ``generation``."""
-    return np.random.SeedSequence([seed, index, generation, 2])
-
-
-def stream_seed(seed: int, index: int, generation: int) -> int:
-    """The simulation seed particle ``index`` takes at ``generation`` (a move or a forecast)."""
-    return int(np.random.SeedSequence([seed, index, generation, 3]).generate_state(1)[0])
-
-
-def resample_move(p: Particles, case: BorderCase, space: Space) -> None:
+def resample_move(
+    p: Particles,
+    rules: Rules,
+    space: Space,
+    move: str = "jitter",
+    reports: Sequence[ObservationRow] = (),
+    executor: Executor | None = None,
+) -> None:
     """Resample (systematic), then move each copy's parameters and give it its own stream.
 
-    Liu–West: z' = a z + (1 − a) z̄ + √(1 − a²) s ε in the transformed space, with z̄ and s the
-    weighted mean and sd before resampling, so the cloud keeps its mean and spread.
+    ``jitter`` (Liu–West): z' = a z + (1 − a) z̄ + √(1 − a²) s ε in the transformed space, with
+    z̄ and s the weighted mean and sd before resampling, so the cloud keeps its mean and
+    spread. ``mcmc``: a Metropolis–Hastings step on the parameters, rerunning each proposal
+    from day 0 and weighing it by every report in ``reports`` (:mod:`borderflow.forecast.moves`).
     """
     g = p.generation
     w = p.weights
     parents = systematic(w, np.random.Generator(np.random.PCG64([p.seed, g, 4])))
+    if move == "mcmc":
+        from borderflow.forecast.moves import mcmc_move
+
+        mcmc_move(p, rules, space, parents, reports, executor)
+        return
+    if move != "jitter":
+        raise ScenarioError(f"--move {move!r}: choose jitter or mcmc")
+    p.loglik = p.path_loglik()[parents]
+    if p.streams is not None:
+        p.streams = [
+            [*p.streams[k], (p.day, stream_seed(p.seed, i, g))] for i, k in enumerate(parents)
+        ]
     z = space.to_z(p.values)
     mean = w @ z
     sd = np.sqrt(np.maximum(w @ (z - mean) ** 2, 0.0))
@@ -192,7 +220,7 @@ def resample_move(p: Particles, case: BorderCase, space: Space) -> None:
         model = p.models[k] if k not in taken else copy.deepcopy(p.models[k])
         taken.add(int(k))
         vals = dict(zip(p.names, map(float, vi), strict=True))
-        model.retune(override(case, vals), stream_seed(p.seed, i, g))
+        rules.retune(model, vals, stream_seed(p.seed, i, g))
         models.append(model)
         values.append(vi)
     p.models = models
@@ -219,21 +247,26 @@ def schedule(
 
 def assimilate(
     p: Particles,
-    case: BorderCase,
+    case: BorderCase | Rules,
     space: Space,
     observations: Sequence[ObservationRow],
     origin: int,
     on_step: Callable[[Step], None] | None = None,
+    executor: Executor | None = None,
+    move: str = "jitter",
 ) -> list[Step]:
     """Weigh the particles by every report known by ``origin``, then run them to ``origin``.
 
     Reports of figures the model does not count (another case's places) are left out.
+    ``move`` rejuvenates the parameters after a resampling (see :func:`resample_move`).
+    ``case`` is a border case, or the ruleset of the particles (:mod:`.target`).
     """
+    rules = BorderRules(case, p.seed, p.capacity) if isinstance(case, BorderCase) else case
     steps: list[Step] = []
     start = p.models[0].start_date
     mine = [o for o in observations if countable(p.models[0], o)]
     for day, group in schedule(mine, start, p.day, origin):
-        advance(p, day)
+        advance(p, day, executor=executor)
         x = np.array([[simulated(m, o) for o in group] for m in p.models])
         w = p.weights
         medians = [weighted_median(x[:, j], w) for j in range(len(group))]
@@ -246,15 +279,16 @@ def assimilate(
             raise ScenarioError(f"no particle is compatible with the reports of day {day}")
         p.log_w = p.log_w + ll
         p.log_w -= p.log_w.max()
+        p.loglik = p.path_loglik() + ll
         ess = p.ess()
         p.generation += 1
         resampled = ess < ESS_THRESHOLD * len(p.models)
         if resampled:
-            resample_move(p, case, space)
+            resample_move(p, rules, space, move, [*p.used, *group], executor)
         p.used.extend(group)
         step = Step(p.generation, day, list(group), medians, ess, resampled)
         steps.append(step)
         if on_step is not None:
             on_step(step)
-    advance(p, origin)
+    advance(p, origin, executor=executor)
     return steps

@@ -67,6 +67,14 @@ class Departures:
         self.ptr = np.zeros(n_classes, dtype=np.int64)
         self._out = np.empty(len(klass), dtype=np.int64)
 
+    def __getstate__(self) -> dict:
+        # the scratch buffer of today's deciders holds nothing between days: not stored
+        return {k: v for k, v in self.__dict__.items() if k != "_out"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._out = np.empty(len(self.klass), dtype=np.int64)
+
     def today(self, factor: float) -> np.ndarray:
         """The people (sorted indices) who decide to leave today, given today's factor."""
         p = np.minimum(self.hazard * max(factor, 0.0), 1.0)

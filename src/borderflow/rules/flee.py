@@ -39,6 +39,7 @@ FLEE_FIELDS = {
     "route": (np.dtype(np.int32), -1),  # candidate path being followed, -1 if none
     "route_pos": (np.dtype(np.int8), 0),  # next link of that path
     "hops": (np.dtype(np.int32), 0),  # links completed
+    "wake": (np.dtype(np.int32), K.WAKE_UNDRAWN),  # day of the next move (flee_kernels)
 }
 
 
@@ -130,6 +131,7 @@ class FleeModel:
         self.travelling = np.zeros(self.days, dtype=np.int64)
         self.n_agents = np.zeros(self.days, dtype=np.int64)
         self.key = self.streams.key("move")
+        self._chance_before: np.ndarray | None = None  # yesterday's move chances
         self._insert_day0()
         self.plan = Plan(
             [
@@ -371,10 +373,11 @@ class FleeModel:
             size = np.maximum(np.maximum(self.pop, self.capacity), 1.0)
             chance = chance * (size / m.movechance_pop_base) ** m.movechance_pop_scale_factor
         a, g, c = self.agents, self.graph, self.cands
+        self._redraw_where_changed(chance)
         cap = self.capacity * m.capacity_scaling
         K.evolve_day(
             day, self.key, len(a),
-            a.loc, a.link, a.progress, a.route, a.route_pos, a.hops,
+            a.loc, a.link, a.progress, a.route, a.route_pos, a.hops, a.wake,
             g.src, g.dst, g.length, self.link_speed, self.link_walk, g.link_open,
             self.count, chance, self.scores(day), cap, self.is_camp_now,
             c.by_origin, c.link_offsets, c.links, c.end, c.distance, c.factor,
@@ -382,6 +385,21 @@ class FleeModel:
             m.softening, m.weight_softening, m.distance_power, m.weight_power,
             m.pruning_threshold, rules.planned_route_moves, self.scratch,
         )  # fmt: skip
+
+    def _redraw_where_changed(self, chance: np.ndarray) -> None:
+        """Agents at rest where the move chance changed since yesterday draw again today.
+
+        A drawn day of the next move (``wake``) assumes the chance it was drawn with; the
+        geometric law forgets the past, so a fresh draw from today on is exact.
+        """
+        before = self._chance_before
+        self._chance_before = chance.copy()
+        if before is None:
+            return
+        changed = chance != before
+        if changed.any():
+            a = self.agents
+            a.wake[changed[a.loc] & (a.link < 0)] = K.WAKE_UNDRAWN
 
     def record(self, day: int) -> None:
         self.history[day] = self.count

@@ -1,9 +1,14 @@
 """Numba kernel of Flee's daily movement (decisions, route choice, travel with multi-hop days).
 
 Agents are processed one by one in creation order, as in Flee, because an agent's choice sees
-the occupancy left by those before it (the capacity ramp). Each agent's random numbers come
-from :func:`borderflow.engine.rng.uniform` indexed by (day, agent, draw), so the outcome does
-not depend on any global generator. Compilation is cached on disk (``cache=True``).
+the occupancy left by those before it (the capacity ramp). An agent at rest whose daily
+leave-or-stay draw fails draws, at once, the day of its next success from the geometric
+distribution (``wake``): the same distribution as a Bernoulli draw every day, by the
+memorylessness of the geometric law, and the agent is not touched until then. Agents in camps,
+which rarely move, thus cost one integer comparison a day instead of a random draw. Each
+agent's random numbers come from :func:`borderflow.engine.rng.uniform` indexed by (day, agent,
+draw), so the outcome does not depend on any global generator. Compilation is cached on disk
+(``cache=True``).
 
 The day is one function on purpose: in numba, every call that receives arrays (even an
 inlined one) pays an atomic reference-count increment and decrement per array, which would
@@ -21,9 +26,27 @@ from borderflow.engine.rng import day_key, uniform
 
 _DECIDE = 0
 _TRAVEL = 1
-# Draw indices within an agent's day: pass A uses 0 (leave?) and 1 (which route?); pass B
-# continues from 2.
+# Draw indices within an agent's day: pass A uses 0 (leave?) and 1 (which route? or, when it
+# stays, the day of its next move); pass B continues from 2.
 _PASS_B_FIRST_DRAW = 2
+#: ``wake`` of an agent that needs a leave-or-stay draw today (a new agent, one that has just
+#: come to rest, or one at a place whose move chance changed).
+WAKE_UNDRAWN = -1
+#: ``wake`` of a traveller, and of an agent at a place it can never leave (move chance 0).
+WAKE_NEVER = 2**31 - 1
+
+
+@njit(inline="always")
+def geometric_wait(p: float, u: float) -> int:
+    """Days from a failed draw to the next success of a daily Bernoulli(``p``) draw (>= 1).
+
+    Inversion of the geometric law on 1, 2, ...: ``P(wait > k) = (1 - p) ** k``; ``u`` is a
+    uniform draw in [0, 1). A wait past the int32 range is :data:`WAKE_NEVER`.
+    """
+    if p <= 0.0:
+        return WAKE_NEVER
+    w = 1.0 + np.floor(np.log1p(-u) / np.log1p(-p))
+    return int(w) if w < WAKE_NEVER else WAKE_NEVER
 
 
 @njit(inline="always")
@@ -83,7 +106,7 @@ def day_tables(
 @njit(nogil=True)
 def evolve_day(
     day, key, n_agents,
-    loc, link, progress, route, route_pos, hops,
+    loc, link, progress, route, route_pos, hops, wake,
     src, dst, length, link_speed, link_walk, link_open,
     count, movechance, score, capacity, is_camp,
     by_origin, link_offsets, links, end, distance, factor,
@@ -96,6 +119,9 @@ def evolve_day(
     every traveller advances and, on arriving with less than a day's distance covered, decides
     again at the new place. ``count`` (agents at each place) is kept current throughout.
     ``route_moves``: an agent with a planned route moves for sure (Flee's current rule).
+    ``wake``: per agent, the day of its next move when already drawn, :data:`WAKE_UNDRAWN`
+    when today's leave-or-stay draw is still to take, :data:`WAKE_NEVER` while travelling; the
+    caller resets it to :data:`WAKE_UNDRAWN` at places whose move chance changed.
     """
     dkey = day_key(key, day)
     base, stuck, live, cum = day_tables(
@@ -103,15 +129,26 @@ def evolve_day(
         softening, weight_softening, distance_power,
     )  # fmt: skip
     fixed_shape = weight_power == 1.0 and pruning <= 1.001
-    # Pass A's leave-or-stay draws do not depend on what other agents do, so they are taken for
-    # everyone first, without branches (a mispredicted branch per agent would cost more than
-    # the draw); the sequential pass then visits only the movers, in agent order.
+    # Pass A's leave-or-stay draws do not depend on what other agents do, so they are taken
+    # first: a branch-free scan lists the agents due today (drawn to move today, or undrawn),
+    # the undrawn ones draw, and those that stay draw the day of their next move. The
+    # sequential pass then visits only the movers, in agent order.
     movers = np.empty(n_agents, dtype=np.int32)
-    n_movers = 0
+    n_due = 0
     for i in range(n_agents):
-        mc = 1.0 if route_moves and route[i] >= 0 else movechance[loc[i]]
-        movers[n_movers] = i
-        n_movers += (link[i] < 0) & (uniform(dkey, i, 0) < mc)
+        movers[n_due] = i
+        n_due += wake[i] <= day
+    n_movers = 0
+    for v in range(n_due):
+        i = movers[v]
+        if wake[i] == WAKE_UNDRAWN:
+            mc = 1.0 if route_moves and route[i] >= 0 else movechance[loc[i]]
+            if uniform(dkey, i, 0) >= mc:
+                w = geometric_wait(mc, uniform(dkey, i, 1))
+                wake[i] = day + w if w < WAKE_NEVER - day else WAKE_NEVER
+                continue
+        movers[n_movers] = i  # n_movers <= v: the list is compacted in place
+        n_movers += 1
     for pass_b in (False, True):
         if pass_b:  # the travellers, listed the same branch-free way (reusing the buffer)
             n_movers = 0
@@ -127,6 +164,7 @@ def evolve_day(
                 state = _DECIDE
                 draw = 1
             decided = not pass_b
+            waiting = False  # set when a failed draw has drawn the day of the next move
             moved = 0.0
             sp = speed
             while True:
@@ -139,6 +177,9 @@ def evolve_day(
                         u = uniform(dkey, i, draw)
                         draw += 1
                         if u >= mc:
+                            w = geometric_wait(mc, uniform(dkey, i, draw))
+                            wake[i] = day + w if w < WAKE_NEVER - day else WAKE_NEVER
+                            waiting = True
                             break
                     if route[i] < 0 and stuck[here]:
                         break
@@ -255,3 +296,7 @@ def evolve_day(
                     if moved >= sp:
                         break
                     state = _DECIDE
+            if link[i] >= 0:
+                wake[i] = WAKE_NEVER
+            elif not waiting:  # came to rest, or could not leave: draws again tomorrow
+                wake[i] = WAKE_UNDRAWN

@@ -403,13 +403,36 @@ def read_conflicts(
     data = rows[1:]
     if len(data) < n_days:
         raise ScenarioError(f"has {len(data)} day rows but the run needs {n_days}", file=path)
+    matrix = _conflict_matrix(path, data, columns)
+    exact = tuple(name for _, name in columns[: len(columns) - len(extra)])
+    return exact, matrix, tuple((name, loc) for _, name, loc in extra)
+
+
+def _conflict_matrix(
+    path: Path, data: list[tuple[int, list[str]]], columns: list[tuple[int, str]]
+) -> np.ndarray:
+    """The intensities of ``columns`` on every day row; an empty cell is 0.
+
+    Long files hold some 10^5 cells: a first pass converts them in bulk, and only when it
+    fails are the cells converted again one by one, for the error naming the row and column.
+    """
+    idx = [j for j, _ in columns]
+    try:
+        width = max(idx, default=-1) + 1
+        cells_of = [cells + [""] * (width - len(cells)) for _, cells in data]
+        matrix = np.array(
+            [[float(cells[j] or "0") for j in idx] for cells in cells_of], dtype=np.float64
+        ).reshape(len(data), len(columns))
+        if np.isfinite(matrix).all():
+            return matrix
+    except ValueError:
+        pass
     matrix = np.zeros((len(data), len(columns)), dtype=np.float64)
     for k, (row, cells) in enumerate(data):
         for i, (j, name) in enumerate(columns):
             text = cells[j] if j < len(cells) else ""
             matrix[k, i] = _number(text or "0", path=path, row=row, column=name)
-    exact = tuple(name for _, name in columns[: len(columns) - len(extra)])
-    return exact, matrix, tuple((name, loc) for _, name, loc in extra)
+    return matrix
 
 
 def read_flee_scenario(

@@ -254,6 +254,7 @@ async def _upload(request: Request) -> tuple[str, bytes]:
 @router.post(
     "/observations",
     response_model=ImportResult,
+    response_model_exclude_none=True,
     openapi_extra={"requestBody": UPLOAD_BODY},
     responses={
         403: {
@@ -284,8 +285,13 @@ async def add_observations(request: Request, user: DataEntry) -> dict:
         rows, lines = await _in_thread(_from_csv, store, body)
     _check_publisher(user, rows, lines, csv=kind == "csv")
     report = await _in_thread(store.insert, rows, by=user.username, also=_audit_insert(user, kind))
+    forecasts: list[int] | None = None
+    if report.added or report.revised:
+        from borderflow.web.api_forecasts import after_upload
+
+        forecasts = await _in_thread(after_upload, request, rows, user.username) or None
     return {"added": report.added, "revised": report.revised,
-            "already_stored": report.already_stored}  # fmt: skip
+            "already_stored": report.already_stored, "forecast_jobs": forecasts}  # fmt: skip
 
 
 def _audit_insert(user: Principal, kind: str) -> Callable[[Connection, ImportReport], None]:

@@ -42,6 +42,7 @@ NOT_READY = {
 def run_out(run: Run) -> dict[str, Any]:
     return {
         "id": run.id,
+        "kind": run.kind,
         "scenario": run.scenario,
         "variant": run.variant,
         "capacity": run.capacity,
@@ -115,9 +116,10 @@ def list_runs(
     user: Viewer,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[dict]:
-    """Newest first."""
+    """Runs and ensembles, newest first (forecast updates are listed by /api/forecasts)."""
     with reading(request.app.state.store.engine) as session:
-        runs = session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)).all()
+        query = select(Run).where(Run.kind == "run").order_by(Run.id.desc()).limit(limit)
+        runs = session.scalars(query).all()
     return [run_out(r) for r in runs]
 
 
@@ -131,6 +133,8 @@ def _get(request: Request, run_id: int) -> Run:
 
 def _done(request: Request, run_id: int) -> Run:
     run = _get(request, run_id)
+    if run.kind != "run":
+        raise HTTPException(404, f"job {run_id} is a forecast update: see /api/forecasts")
     if run.status != "done":
         raise HTTPException(409, f"run {run_id} is {run.status}, not done")
     return run

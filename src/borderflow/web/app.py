@@ -132,7 +132,7 @@ def create_app(
     """
     store = Store(db_url)  # creates and migrates the database (users, runs, audit: 0002)
     data_dir.mkdir(parents=True, exist_ok=True)
-    jobs = Jobs(store.engine, data_dir, workers, threads=job_threads or THREADS)
+    jobs = Jobs(store.engine, data_dir, workers, threads=job_threads or THREADS, db_url=store.url)
     interrupted = jobs.recover()
     if interrupted:
         log.warning("%d run(s) left unfinished by a previous server marked failed", interrupted)

@@ -60,9 +60,15 @@ class Jobs:
     """The background executor of one server."""
 
     def __init__(
-        self, engine: Engine, data_dir: Path, workers: int | None = None, threads: int = THREADS
+        self,
+        engine: Engine,
+        data_dir: Path,
+        workers: int | None = None,
+        threads: int = THREADS,
+        db_url: str | None = None,
     ) -> None:
         self.engine, self.data_dir, self.workers, self.threads = engine, data_dir, workers, threads
+        self.db_url = db_url  # the observation store's, from which forecasts take the reports
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -132,8 +138,9 @@ class Jobs:
         if self._stop.is_set():
             return  # marked interrupted by shutdown()
         self._set(run_id, status="running", progress=0.0)
+        message = ""
         try:
-            self._run(run)
+            message = self._run(run) or ""
         except RunInterruptedError:
             self._set(run_id, status="failed", message=INTERRUPTED, finished_at=utcnow())
         except ScenarioError as exc:
@@ -142,7 +149,9 @@ class Jobs:
             log.exception("run %s failed", run_id)
             self._fail(run_id, "internal error (the server log has the details)")
         else:
-            self._set(run_id, status="done", progress=1.0, message="", finished_at=utcnow())
+            self._set(
+                run_id, status="done", progress=1.0, message=message[:500], finished_at=utcnow()
+            )
 
     def _fail(self, run_id: int, message: str) -> None:
         line = " ".join(message.split())[:500]
@@ -162,9 +171,12 @@ class Jobs:
 
         return tick
 
-    def _run(self, run: Run) -> None:
+    def _run(self, run: Run) -> str | None:
+        """Execute a job; returns what to say about it when it is done (a forecast's step)."""
         from borderflow.web import catalogue, results
 
+        if run.kind == "forecast":
+            return self._forecast(run)
         path = catalogue.path_of(run.scenario)
         folder = self.data_dir / run.folder
         if folder.exists():
@@ -216,6 +228,13 @@ class Jobs:
         summary = results.ensemble_summary(folder, case, run.members)
         with atomic_outputs(folder) as out:
             out.write(SUMMARY_JSON, lambda p: p.write_bytes(results.json_bytes(summary)))
+
+    def _forecast(self, run: Run) -> str:
+        """The next step of the scenario's forecast cycle (:mod:`borderflow.web.forecasting`)."""
+        from borderflow.web.forecasting import Update, run_update
+
+        job = Update(run.scenario, members=run.members, seed=run.seed)
+        return run_update(job, self.data_dir, self.db_url, self._progress(run.id), self._executor())
 
     def _executor(self) -> Executor:
         """The local process pool, fed a batch of members at a time so that a stop is prompt.

@@ -13,10 +13,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from borderflow.observe.models import Base, UTCDateTime, utcnow
 
-__all__ = ["ROLES", "RUN_STATUSES", "AuditLog", "Run", "Token", "UTCDateTime", "User", "utcnow"]
+__all__ = [
+    "ROLES", "RUN_KINDS", "RUN_STATUSES", "AuditLog", "Run", "Setting", "Token", "UTCDateTime",
+    "User", "utcnow",
+]  # fmt: skip
 
 ROLES = ("viewer", "analyst", "data-entry", "admin")
 RUN_STATUSES = ("queued", "running", "done", "failed")
+RUN_KINDS = ("run", "forecast")  # a run or ensemble; the next step of a forecast cycle
 
 
 class User(Base):
@@ -65,7 +69,11 @@ class Token(Base):
 
 
 class Run(Base):
-    """A run or ensemble requested through the API; its outputs are in ``data_dir/folder``."""
+    """A job requested through the API: a run or ensemble, or a step of the forecast cycle.
+
+    A run or ensemble (``kind`` ``run``) writes its outputs in ``data_dir/folder``; a forecast
+    update (``forecast``) writes in the scenario's forecast store, ``folder``.
+    """
 
     __tablename__ = "web_run"
 
@@ -82,6 +90,20 @@ class Run(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     folder: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    kind: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="run", server_default="run"
+    )
+
+
+class Setting(Base):
+    """A setting of the web app an admin changes (one JSON value per key)."""
+
+    __tablename__ = "web_setting"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[object] = mapped_column(JSON, nullable=False)
+    updated_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class AuditLog(Base):

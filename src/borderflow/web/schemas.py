@@ -154,6 +154,9 @@ class RunAccepted(BaseModel):
 
 class RunOut(BaseModel):
     id: int
+    kind: Literal["run", "forecast"] = Field(
+        "run", description="run: a run or ensemble; forecast: a step of the forecast cycle."
+    )
     scenario: str
     variant: dict[str, str]
     capacity: dict[str, int]
@@ -196,6 +199,38 @@ class ForecastOut(BaseModel):
     generation: int  # assimilation steps since day 0
     members: int
     seed: int
+
+
+class ForecastUpdateIn(_In):
+    """The next step of a scenario's forecast cycle; members and seed count for its first."""
+
+    members: int = Field(50, ge=2, le=MAX_MEMBERS, description="Particles of a first forecast.")
+    seed: int = Field(0, ge=0, le=MAX_ID)
+
+
+class PendingRow(BaseModel):
+    """A stored report of the case's places that the latest forecast has not weighed."""
+
+    date: dt.date
+    end_date: dt.date
+    stat: str
+    place_name: str
+    indicator: str
+    value_low: float
+    value_high: float
+    reliability: str
+
+
+class ForecastSettingsIn(_In):
+    update_on_upload: bool = Field(
+        description="An upload of observations queues the next forecast of each scenario whose "
+        "places it reports."
+    )
+
+
+class ForecastSettingsOut(ForecastSettingsIn):
+    updated_by: str | None
+    updated_at: dt.datetime | None
 
 
 class AssimilatedRow(BaseModel):
@@ -309,6 +344,11 @@ class ImportResult(BaseModel):
     added: int = Field(description="New observations.")
     revised: int = Field(description="Stored observations given another value (corrections).")
     already_stored: int = Field(description="Rows stored before with the same value.")
+    forecast_jobs: list[int] | None = Field(
+        None,
+        description="Forecast updates the upload queued (present when an admin set uploads to "
+        "queue them, and it queued some).",
+    )
 
 
 class RowProblem(BaseModel):

@@ -4,6 +4,7 @@ import {
   observationTraces, plotlyReady, preferredRun, qs, requireLogin, runLabel, setState, showError,
   showMessage, summaryRows, t, lang, variantText, waitForRun,
 } from "./app.js";
+import { setUpForecast, showForecast } from "./forecast.js";
 
 const user = await requireLogin();
 const Plotly = plotlyReady();
@@ -44,6 +45,7 @@ function setAllStates(state) {
 async function loadScenario(preferId = null) {
   scenario = scenarioList.find((s) => s.name === scenarioSelect.value);
   buildRunForm();
+  showForecast(scenario, user); // its own section: draws (or fails) apart from the run's
   setAllStates("loading");
   runs = await finishedRuns(scenario.name);
   runSelect.replaceChildren(...runs.map((r) => el("option", { value: r.id }, runLabel(r))));
@@ -384,6 +386,7 @@ form.addEventListener("submit", async (event) => {
 // ---- start -------------------------------------------------------------------------------
 
 try {
+  setUpForecast(user);
   scenarioList = await fillScenarioSelect(scenarioSelect);
   scenarioSelect.addEventListener("change", () => {
     history.replaceState(null, "", "?scenario=" + enc(scenarioSelect.value));
