@@ -19,7 +19,6 @@ hold; ``borderflow fit`` prints the ranked table and the values to copy.
 from __future__ import annotations
 
 import itertools
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from borderflow.scenario.border_io import (
     read_border_case,
 )
 from borderflow.scenario.border_schema import ObservationRow
+from borderflow.tomlfile import read_toml
 
 
 class FitSettings(BaseModel):
@@ -64,13 +64,9 @@ class GridPoint:
 
 
 def read_fit_file(path: Path, case: BorderCase) -> FitFile:
+    raw = read_toml(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
         spec = FitFile.model_validate(raw)
-    except FileNotFoundError:
-        raise ScenarioError("file not found", file=path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"not valid TOML ({exc})", file=path) from None
     except ValidationError as exc:
         err = exc.errors()[0]
         raise ScenarioError(err["msg"], file=path, column=".".join(map(str, err["loc"]))) from None

@@ -17,7 +17,6 @@ This reuses each episode's simulations for every hyper-parameter value (Lunn et 
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -28,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from borderflow.calibrate.abc import Posterior, Space
 from borderflow.ensemble.params import Distribution, LogitNormal, LogNormal
 from borderflow.errors import ScenarioError
+from borderflow.tomlfile import read_toml
 
 HIERARCHY = Path(__file__).resolve().parents[1] / "builtin" / "hierarchy.toml"
 
@@ -70,12 +70,7 @@ class SharedParam(BaseModel):
 
 def read_hierarchy(path: Path = HIERARCHY) -> dict[str, SharedParam]:
     """The shared parameters, in the file's order; errors name the file and parameter."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError("file not found", file=path) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"not valid TOML ({exc})", file=path) from None
+    raw = read_toml(path)
     out = {}
     for name, table in raw.items():
         if not isinstance(table, dict):

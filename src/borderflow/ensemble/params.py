@@ -13,7 +13,6 @@ Each table is a parameter that :func:`borderflow.scenario.border_io.override` ca
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from borderflow.errors import ScenarioError
 from borderflow.scenario.border_io import BorderCase, parameter_names
+from borderflow.tomlfile import read_toml
 
 
 class _Dist(BaseModel):
@@ -185,12 +185,7 @@ def with_shared_prior(
 
 def _parse(path: Path) -> dict[str, Distribution]:
     """A parameter file's distributions, validated on their own (names not yet checked)."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError("file not found", file=path) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"not valid TOML ({exc})", file=path) from None
+    raw = read_toml(path)
     try:
         params = _ADAPTER.validate_python(raw)
     except ValidationError as exc:

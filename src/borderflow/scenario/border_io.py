@@ -7,7 +7,6 @@ line number) and the field, before anything runs.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +39,7 @@ from borderflow.scenario.border_schema import (
     ScenarioFile,
 )
 from borderflow.scenario.confine import inside
+from borderflow.tomlfile import read_toml
 
 Row = TypeVar("Row", bound=BaseModel)
 #: The tables of a case folder and the model of their rows, in the order they are read.
@@ -344,16 +344,7 @@ def read_border_case(
     root = Path(path)
     toml_path = inside(root, root / "scenario.toml") if root.is_dir() else root
     root = toml_path.parent
-    try:
-        raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError("file not found", file=toml_path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"not valid TOML ({exc})", file=toml_path) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"not UTF-8 text ({exc.reason})", file=toml_path) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot be read ({exc.strerror or exc})", file=toml_path) from None
+    raw = read_toml(toml_path)
     raw = normalise_tree(raw)
     check_toml(raw, ScenarioFile, toml_path)
     try:
