@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from borderflow.scenario.border_io import BorderCase, policy_nationalities
-from borderflow.scenario.border_schema import EventRow, PolicyRow
+from borderflow.scenario.border_schema import NIGHT_RATES, EventRow, PolicyRow
 
-RATES = ("readmitted_per_day", "return_per_day", "divert_per_day", "irregular_per_day")
+RATES = NIGHT_RATES
 
 
 @dataclass(frozen=True)

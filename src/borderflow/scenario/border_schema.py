@@ -186,6 +186,11 @@ class Travel(_Strict):
     train_km_per_day: Speed | None = None
 
 
+#: The stranded people's nightly rates, in the order the night's choices are taken
+#: (rules.border_kernels.NightChoice): readmitted, walk back, divert, cross irregularly.
+NIGHT_RATES = ("readmitted_per_day", "return_per_day", "divert_per_day", "irregular_per_day")
+
+
 class Stranded(_Strict):
     """Daily choices of a person refused at a crossing (the rest wait another day)."""
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from borderflow.errors import ScenarioError
 from borderflow.scenario.border_checks import Vocabulary, check_toml, normalise_tree
+from borderflow.scenario.border_schema import NIGHT_RATES
 from borderflow.scenario.case_columns import PARAM_HELP
 
 PLACEHOLDER = "TODO"
@@ -30,7 +31,6 @@ _SPAN_WORDS = re.compile(
 )
 #: Kinds that happen once, on start, when they have no end (with one, they repeat).
 ONCE_WITHOUT_END = ("shelter", "removal")
-_NIGHT = ("readmitted_per_day", "return_per_day", "divert_per_day", "irregular_per_day")
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ def _night_warnings(case) -> list[Finding]:
     out = []
     toml = f"{case.path / 'scenario.toml'}, column 'stranded'"
     readmits = any(p.side == "exit" and p.policy != "closed" for p in policies)
-    names = _NIGHT if readmits else ("return_per_day", "irregular_per_day")
+    names = NIGHT_RATES if readmits else ("return_per_day", "irregular_per_day")
     nights = "on nights the exit country readmits" if readmits else "every night"
     base = [getattr(s, name).value for name in names]
     if (message := _night_message(names, base, nights)) is not None:
@@ -212,7 +212,7 @@ def _night_warnings(case) -> list[Finding]:
         readmits = any(
             p.crossing == c.name and p.side == "exit" and p.policy != "closed" for p in policies
         )
-        names = _NIGHT if readmits else ("return_per_day", "irregular_per_day")
+        names = NIGHT_RATES if readmits else ("return_per_day", "irregular_per_day")
         top = [max([getattr(s, n).value] + [e.value for e in sets if e.param == n]) for n in names]
         if top == [getattr(s, n).value for n in names]:
             continue  # no set event raises a rate: the warning above says it all
