@@ -87,12 +87,12 @@ def run_member(ctx: MemberContext, index: int) -> tuple[int, bytes]:
 
     import pyarrow.parquet as pq
 
-    from borderflow.rules.border import BorderModel
+    from borderflow.rules.border import run_border
 
     sim_seed, values = member_draw(ctx.params, ctx.spec.seed, index)
-    model = BorderModel(override(ctx.case, values), sim_seed, capacity=ctx.spec.capacity).run()
+    result = run_border(override(ctx.case, values), sim_seed, capacity=ctx.spec.capacity)
     buffer = io.BytesIO()
-    pq.write_table(model.result().table, buffer, compression="zstd")
+    pq.write_table(result.table, buffer, compression="zstd")
     return index, buffer.getvalue()
 
 
