@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from borderflow.calibrate.problem import Simulation, range_loss
 from borderflow.errors import ScenarioError
 from borderflow.results.run_result import RunResult
-from borderflow.rules.border import run_border
+from borderflow.rules.border import simulate_once
 from borderflow.scenario.border_io import (
     BorderCase,
     override,
@@ -118,7 +118,7 @@ def run_grid(
         variant = override(case, values)
         scores = []
         for seed in fit.fit.seeds:
-            result = run_border(variant, seed, until=until)
+            result = simulate_once(variant, seed, until=until)
             scores.append(observation_loss(result, variant, fit.fit.indicators))
         loss = float(np.mean([s[0] for s in scores]))
         inside = round(float(np.mean([s[1] for s in scores])))

@@ -181,12 +181,12 @@ class BorderProblem(Problem):
         Reports are ranges of a few figures at the posts, not a state to start from, and the
         case's known inputs already run up to the origin.
         """
-        from borderflow.rules.border import run_border
+        from borderflow.rules.border import simulate_once
         from borderflow.scenario.border_io import override
 
         case = override(self.case, values) if values else self.case
         end = self.start + dt.timedelta(days=until)
-        return Simulation(run_border(case, seed, until=end))
+        return Simulation(simulate_once(case, seed, until=end))
 
     def distance(self, sim: Simulation) -> float:
         pairs = [(o, v) for o in self.observations if (v := sim.value(o)) is not None]

@@ -87,10 +87,10 @@ def run_member(ctx: MemberContext, index: int) -> tuple[int, bytes]:
 
     import pyarrow.parquet as pq
 
-    from borderflow.rules.border import run_border
+    from borderflow.rules.border import simulate_once
 
     sim_seed, values = member_draw(ctx.params, ctx.spec.seed, index)
-    result = run_border(override(ctx.case, values), sim_seed, capacity=ctx.spec.capacity)
+    result = simulate_once(override(ctx.case, values), sim_seed, capacity=ctx.spec.capacity)
     buffer = io.BytesIO()
     pq.write_table(result.table, buffer, compression="zstd")
     return index, buffer.getvalue()

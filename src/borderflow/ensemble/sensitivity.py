@@ -77,10 +77,10 @@ class SampleContext:
 
 def _evaluate(ctx: SampleContext, item: tuple[int, dict[str, float]]) -> tuple[int, list[float]]:
     """The headline outputs of sample point ``item`` = (its row, its parameter values)."""
-    from borderflow.rules.border import run_border
+    from borderflow.rules.border import simulate_once
 
     row, values = item
-    out = headline_outputs(run_border(override(ctx.case, values), ctx.seed))
+    out = headline_outputs(simulate_once(override(ctx.case, values), ctx.seed))
     return row, [out[k] for k in OUTPUTS]
 
 

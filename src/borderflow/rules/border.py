@@ -62,7 +62,7 @@ BORDER_FIELDS = {
 }
 
 
-__all__ = ["BORDER_FIELDS", "BorderModel", "DayPolicy", "run_border"]
+__all__ = ["BORDER_FIELDS", "BorderModel", "DayPolicy", "simulate_once"]
 NO_HOLD = (np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int64))  # no blockade, no news
 
 
@@ -485,7 +485,7 @@ class BorderModel:
         return border_result(self)
 
 
-def run_border(case: BorderCase, seed: int = 0, **options) -> RunResult:
+def simulate_once(case: BorderCase, seed: int = 0, **options) -> RunResult:
     """One run's result, its model freed at once (:meth:`BorderModel.close`).
 
     For code that runs many simulations in one process and keeps only their results.
