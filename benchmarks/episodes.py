@@ -113,7 +113,10 @@ def committed_fit(path: Path) -> EpisodeFit:
     sampler = read_posterior(path / POSTERIOR, ep.problem)
     post = Posterior(sampler.names, sampler.particles, sampler.weights, [], 0)
     priors = {n: d for n, d in ep.own.items() if n not in sampler.names}  # fixed ones
-    return EpisodeFit(ep, priors, post, None, posterior_warnings(post, ep.own))  # type: ignore[arg-type]
+    # The fit's prior for a shared parameter was the other episodes' (not kept in the case
+    # folder), not the case's own range: edges are checked for its own parameters only.
+    own = {n: d for n, d in ep.own.items() if n not in read_hierarchy()}
+    return EpisodeFit(ep, priors, post, None, posterior_warnings(post, own))  # type: ignore[arg-type]
 
 
 def fmt(v, pct: bool = False) -> str:
