@@ -55,10 +55,15 @@ def write_border_run(
     lang: str = "en",
 ) -> list[Path]:
     """The series (HXL CSV and Parquet), the summary, the run's description and the plots."""
+    from borderflow.results.observed import observed_quantities, summarise_observed
     from borderflow.results.series import write_hxl_csv, write_parquet
 
     table = result.table
-    summary_json = [s.__dict__ for s in result.summary()]
+    observed = summarise_observed(result.series, observed_quantities(case), result.origin_day)
+    summary_json = {
+        "crossings": [s.__dict__ for s in result.summary()],
+        "observed": [o.__dict__ for o in observed],
+    }
     with atomic_outputs(out_dir) as out:
         out.write(SERIES_CSV, lambda p: write_hxl_csv(table, p))
         out.write(SERIES_PARQUET, lambda p: write_parquet(table, p))
