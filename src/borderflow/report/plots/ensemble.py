@@ -118,7 +118,7 @@ def _observed_panel(ax, case: BorderCase, place: str, indicator: str, q: np.ndar
     origin_line(ax, case.spec.case.origin, label=False, lang=lang)
     date_axis(ax, dates, lang)
     label = indicator_label(indicator, T)
-    people_axis(ax, wrap(label, 40), lang=lang)
+    people_axis(ax, wrap(label[:1].upper() + label[1:], 40), lang=lang)
     where = location_label(place, T)
     ax.set_title(wrap(T("{place}: {indicator}", place=where, indicator=label), 70), fontsize=11)
     ax.legend(loc="upper right", frameon=False, fontsize=8)
