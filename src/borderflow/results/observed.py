@@ -72,7 +72,7 @@ def observed_quantities(
 ) -> list[tuple[str, str]]:
     """(location, indicator) of each quantity the case's reports name, in file order.
 
-    Then ``sheltered`` at each shelter no report names; without the indicators ``shown`` at a
+    Then ``sheltered`` at each shelter an event names and no report does; without ``shown`` at a
     single crossing (the crossing table or rows already give them).
     """
     crossings = {nfc(c.name) for c in case.crossings}
@@ -82,10 +82,25 @@ def observed_quantities(
         if not (key[0] in crossings and key[1] in shown) and key not in out:
             out.append(key)
     counted = {p for loc, ind in out if ind == "sheltered" for p in location_parts(loc)}
+    named = _named_by_events(case)
     for place in case.places:
-        if place.kind == "shelter" and nfc(place.name) not in counted:
-            out.append((nfc(place.name), "sheltered"))
+        name = nfc(place.name)
+        if place.kind == "shelter" and name in named and name not in counted:
+            out.append((name, "sheltered"))
     return out
+
+
+def _named_by_events(case: BorderCase) -> set[str]:
+    """Places the case's events (of the chosen variant) name.
+
+    A shelter no event fills or empties holds nobody; a row of zeros would only hide the others.
+    """
+    names = set()
+    for e in case.events:
+        names.add(nfc(e.target or ""))
+        for part in (e.to or "").split(";"):
+            names.add(nfc(part.rpartition(":")[0] or part))
+    return names
 
 
 def summarise_observed(
