@@ -46,13 +46,14 @@ def test_summary_json_lists_observed_quantities_and_every_shelter(tmp_path):
     assert observed_quantities(case) == [("A+B", "cum_refused+cum_readmitted"), ("S", "sheltered")]
     run = run_border(root, seed=2, out_dir=tmp_path / "run", plots=False)
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert [c["crossing"] for c in summary["crossings"]] == ["A", "B"]
+    observed = json.loads((tmp_path / "run" / "observed.json").read_text())
+    assert [c["crossing"] for c in summary] == ["A", "B"]
     series = Series.from_table(read_parquet(tmp_path / "run" / "series.parquet"))
     origin = case.origin_day
-    for row in summary["observed"]:
+    for row in observed:
         daily = quantity_series(series, row["location"], row["indicator"])
         assert row["peak"] == round(daily[origin:].max()) and row["at_end"] == round(daily[-1])
-    sheltered = next(r for r in summary["observed"] if r["indicator"] == "sheltered")
+    sheltered = next(r for r in observed if r["indicator"] == "sheltered")
     assert sheltered["peak"] > 0  # the shelter is filled from the crossing
     console = Console(record=True, width=200)
     print_border_summary(console, run, "es")

@@ -114,13 +114,8 @@ def series_csv(table: pa.Table) -> bytes:
 
 
 def summary(folder: Path) -> list[dict[str, Any]]:
-    """The per-crossing records of summary.json.
-
-    A single run's file also lists observed quantities under ``observed``; an ensemble's is
-    the list alone.
-    """
-    data = json.loads((folder / SUMMARY_JSON).read_text())
-    return data["crossings"] if isinstance(data, dict) else data
+    """The per-crossing records of summary.json."""
+    return json.loads((folder / SUMMARY_JSON).read_text())
 
 
 def need_indicators(case: BorderCase) -> list[str]:
