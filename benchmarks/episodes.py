@@ -195,10 +195,12 @@ def main() -> None:
     print_table(rows)
     write_csv(a.out / "episodes.csv", COLUMNS,
               ([_cell(r.get(k)) for k in COLUMNS] for r in rows))  # fmt: skip
+    fitted = ("the fits in the case folders" if a.reuse_fits
+              else f"{a.particles} particles, {a.generations} generations")  # fmt: skip
     print(
         f"wrote {a.out}/episodes.csv and a fan plot per episode; "
-        f"{time.perf_counter() - t0:.0f} s with {a.members} members, {a.particles} "
-        f"particles, {a.generations} generations on {a.workers} workers"
+        f"{time.perf_counter() - t0:.0f} s with {a.members} members, {fitted} "
+        f"on {a.workers} workers"
     )
 
 
