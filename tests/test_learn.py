@@ -101,7 +101,7 @@ def test_hierarchy_file_errors_name_the_parameter(tmp_path):
     with pytest.raises(ScenarioError, match="low > 0") as exc:
         read_hierarchy(bad)
     assert "x.y" in str(exc.value)
-    assert next(iter(read_hierarchy())) == "departure.base_hazard"
+    assert next(iter(read_hierarchy())) == "departure.social_weight"
 
 
 # -- warnings -------------------------------------------------------------------------------
