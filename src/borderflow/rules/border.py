@@ -256,6 +256,15 @@ class BorderModel:
         self.departures = Departures(self.keys["depart"], self.arrays.klass, self.hazard)
         self.newcomers.hold()
 
+    def __getstate__(self) -> dict:
+        # ``arrays`` are views of the agents' arrays: pickled, they would be a second copy
+        return {k: v for k, v in self.__dict__.items() if k != "arrays"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.arrays = self.agents.views()  # views again, as when built (a copy, a stored state)
+        self.departures.klass = self.arrays.klass
+
     def _set_hazard(self) -> None:
         """Daily departure hazard per class (nationality, papers, family) from the parameters."""
         d, groups = self.spec.departure, self.case.groups
