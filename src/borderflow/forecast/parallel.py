@@ -23,6 +23,14 @@ MIN_DAYS = 5  # shorter runs are done in this process (sending a state costs abo
 WINDOW = 4  # blocks given to the executor at once: their old states are held until all are back
 
 
+def discard(models: Sequence[Any], keep: Sequence[Any] = ()) -> None:
+    """Free the states of ``models`` not in ``keep`` now (:meth:`BorderModel.discard`)."""
+    kept = {id(m) for m in keep}
+    for model in models:
+        if id(model) not in kept and hasattr(model, "discard"):
+            model.discard()
+
+
 def _context(*init: Any) -> tuple:
     return init
 
@@ -67,8 +75,10 @@ def advance_models(
     ]
 
     def done(start: int, block: list[Any]) -> None:
+        old = models[start : start + len(block)]
         models[start : start + len(block)] = block
         items[start // BLOCK] = None  # the old states of this block can go
+        discard(old, keep=block)  # (in this process, the block ran in place)
         if on_model is not None:
             for _ in block:
                 on_model()
@@ -92,6 +102,7 @@ def _member(ctx: tuple, item: tuple) -> tuple[int, bytes]:
         table = table.filter(pc.less_equal(table.column("day"), end))
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
+    discard([model])
     return i, buffer.getvalue()
 
 
