@@ -23,7 +23,10 @@ product per case (fewer particles for the cases of millions; each case's count i
 
     python benchmarks/forecast_cycle.py [--cases chile-peru-2023 chile-peru-2025]
         [--members 200] [--people 7e7] [--seed 0] [--workers N] [--move jitter|mcmc]
-        [--out results/forecast-cycle]
+        [--out results/forecast-cycle] [--resume] [--report-error]
+
+Each case's scored points are kept in OUT/cases/ as it finishes; --resume reads them back
+instead of replaying them (same particles, seed and move).
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import pickle
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +48,7 @@ for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL
     os.environ.setdefault(var, "1")
 
 HORIZONS = (1, 3, 7)
+REPORT_DRAWS = 10  # draws of a report's error per member (--report-error)
 
 
 def member_series(folder: Path, members: int) -> list:
@@ -170,6 +175,25 @@ class Point:
         return (self.obs.location, self.obs.indicator, self.obs.stat)
 
 
+def with_report_error(points: list[Point], seed: int) -> list[Point]:
+    """The points scored as forecasts of the *report*, not of the true figure.
+
+    Each member's figure x gives :data:`REPORT_DRAWS` draws (x + 1)·exp(σz) − 1, z standard
+    normal and σ the sd of the report's reliability grade: the law the filter weighs reports
+    by (log((reported + 1)/(true + 1)) ~ N(0, σ²), ``forecast/observation_error.toml``).
+    """
+    from borderflow.calibrate.scoring import ForecastPoint, crps
+    from borderflow.forecast.likelihood import error_sd
+
+    out = []
+    for k, p in enumerate(points):
+        z = np.random.default_rng([seed, k, 7]).standard_normal((len(p.members), REPORT_DRAWS))
+        draws = ((p.members[:, None] + 1.0) * np.exp(error_sd(p.obs) * z) - 1.0).ravel()
+        fp = ForecastPoint(p.origin, p.obs, draws, p.persistence, None)
+        out.append(replace(p, members=draws, crps=crps(draws, p.observed), covered=fp.covered(0.9)))
+    return out
+
+
 def peak_errors(points: list[Point], h: int) -> list[tuple[str, float, float | None]]:
     """Relative error of the peak of each series over the h days after the origin.
 
@@ -197,9 +221,14 @@ def peak_errors(points: list[Point], h: int) -> list[tuple[str, float, float | N
     return out
 
 
-def table(points: list[Point], cases: list[str]) -> list[tuple]:
+def table(points: list[Point], cases: list[str], scored: list[Point] | None = None) -> list[tuple]:
     """Per case and horizon: points, CRPS, 90 % coverage, persistence's CRPS, the ratio, and
-    the peak's relative error (model, persistence on the same windows)."""
+    the peak's relative error (model, persistence on the same windows).
+
+    ``scored`` (default ``points``) are the points whose CRPS and coverage count; peaks are
+    always the members' own (the median of each member's highest figure).
+    """
+    peak_points, points = points, scored or points
     rows = []
     for case in [*cases, "all cases"]:
         for h in HORIZONS:
@@ -210,7 +239,7 @@ def table(points: list[Point], cases: list[str]) -> list[tuple]:
             pers = np.mean([p.persistence_crps for p in both]) if both else np.nan
             paired = np.mean([p.crps for p in both]) if both else np.nan
             ratio = paired / pers if both and pers > 0 else np.nan
-            window = [p for p in points if (case == "all cases" or p.case == case)]
+            window = [p for p in peak_points if (case == "all cases" or p.case == case)]
             peaks = [e for e in peak_errors(window, h) if e[2] is not None]
             peak = np.mean([e[1] for e in peaks]) if peaks else np.nan
             peak_pers = np.mean([e[2] for e in peaks]) if peaks else np.nan
@@ -220,8 +249,9 @@ def table(points: list[Point], cases: list[str]) -> list[tuple]:
 
 
 def averages(rows: list[tuple], cases: list[str]) -> list[tuple]:
-    """Per horizon, the mean over cases of the CRPS ratio, coverage and peak errors (each case
-    counts once, whatever its number of points; cases without a value are left out)."""
+    """Per horizon, the mean over cases of the CRPS ratio (and its geometric mean, which a
+    ratio from a handful of points sways less), coverage and peak errors. Each case counts
+    once, whatever its number of points; cases without a value are left out."""
     out = []
     for h in HORIZONS:
         mine = [r for r in rows if r[1] == h and r[0] in cases]
@@ -230,7 +260,9 @@ def averages(rows: list[tuple], cases: list[str]) -> list[tuple]:
             vals = [r[j] for r in rs if np.isfinite(r[j])]
             return (float(np.mean(vals)) if vals else np.nan), len(vals)
 
-        out.append((h, *mean(7), *mean(4), *mean(9), *mean(10)))
+        ratios = [r[7] for r in mine if np.isfinite(r[7]) and r[7] > 0]
+        geo = float(np.exp(np.mean(np.log(ratios)))) if ratios else np.nan
+        out.append((h, *mean(7), geo, *mean(4), *mean(9), *mean(10)))
     return out
 
 
@@ -259,8 +291,11 @@ def write_outputs(points: list[Point], rows: list, out: Path) -> None:
     avg = averages(rows, cases)
     ax.plot([a[0] for a in avg], [1 - a[1] for a in avg], marker="s", lw=2.5, color="black",
             label="mean over cases")  # fmt: skip
+    ax.plot([a[0] for a in avg], [1 - a[3] for a in avg], marker="s", lw=2.5, color="black",
+            ls=":", label="geometric mean")  # fmt: skip
     ax.axhline(0.0, color="grey", lw=0.8)
     ax.axhline(0.3, color="grey", lw=0.8, ls="--")
+    ax.set_ylim(max(ax.get_ylim()[0], -2.0), 1.0)  # a ratio from two points may be off scale
     ax.set_xlabel("horizon (days)")
     ax.set_ylabel("CRPS skill vs persistence (1 − ratio)")
     ax.set_xticks(HORIZONS)
@@ -279,11 +314,11 @@ def print_tables(rows: list[tuple], cases: list[str]) -> None:
         print(f"{case:>16} {h:>2} {n:>6} {crps_:>9.1f} {cover:>7.0%} {n2:>6} {pers:>9.1f} "
               f"{ratio:>6.2f} {n3:>5} {peak:>8.2f} {peak_pers:>14.2f}")  # fmt: skip
     print("\nmean over cases (each case once; n: cases with a value)")
-    print(f"{'h':>2} {'CRPS ratio':>10} {'n':>2} {'cover90':>7} {'n':>2} {'peak err':>8} {'n':>2} "
-          f"{'pers. peak err':>14} {'n':>2}")  # fmt: skip
-    for h, ratio, nr, cover, nc, peak, npk, pers, npp in averages(rows, cases):
-        print(f"{h:>2} {ratio:>10.2f} {nr:>2} {cover:>7.0%} {nc:>2} {peak:>8.2f} {npk:>2} "
-              f"{pers:>14.2f} {npp:>2}")  # fmt: skip
+    print(f"{'h':>2} {'CRPS ratio':>10} {'n':>2} {'geometric':>9} {'cover90':>7} {'n':>2} "
+          f"{'peak err':>8} {'n':>2} {'pers. peak err':>14} {'n':>2}")  # fmt: skip
+    for h, ratio, nr, geo, cover, nc, peak, npk, pers, npp in averages(rows, cases):
+        print(f"{h:>2} {ratio:>10.2f} {nr:>2} {geo:>9.2f} {cover:>7.0%} {nc:>2} {peak:>8.2f} "
+              f"{npk:>2} {pers:>14.2f} {npp:>2}")  # fmt: skip
 
 
 def main() -> None:
@@ -300,6 +335,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="0: all in this process")
     parser.add_argument("--move", choices=("jitter", "mcmc"), default="jitter")
     parser.add_argument("--out", type=Path, default=Path("results/forecast-cycle"))
+    parser.add_argument(
+        "--report-error",
+        action="store_true",
+        help="score each member with the error of the report's grade drawn around it",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="read back the cases an earlier run replayed"
+    )
     args = parser.parse_args()
     from borderflow.execute import pool_executor
 
@@ -308,16 +351,26 @@ def main() -> None:
     points, updates, seconds = [], [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for case in args.cases:
-            t0 = time.perf_counter()
             n = particles_for(case, args.members, args.people)
-            p, u = replay(case, n, args.seed, Path(tmp), executor, args.move)
-            seconds[case] = (n, time.perf_counter() - t0, len({x.origin for x in p}), u)
+            done = args.out / "cases" / f"{case}-{n}-seed{args.seed}-{args.move}.pickle"
+            if args.resume and done.exists():  # replayed by an earlier run
+                p, u, wall = pickle.loads(done.read_bytes())
+            else:
+                t0 = time.perf_counter()
+                p, u = replay(case, n, args.seed, Path(tmp), executor, args.move)
+                wall = time.perf_counter() - t0
+                done.parent.mkdir(parents=True, exist_ok=True)
+                done.write_bytes(pickle.dumps((p, u, wall)))  # kept if a later case fails
+            seconds[case] = (n, wall, len({x.origin for x in p}), u)
             points += p
             updates += u
-    rows = table(points, args.cases)
+    scored = with_report_error(points, args.seed) if args.report_error else None
+    rows = table(points, args.cases, scored)
     print(f"forecast cycle replayed day by day, up to {args.members} particles "
           f"(at most {args.people:.3g} person-states a case), seed {args.seed}, "
           f"move {args.move}, {executor.workers if executor else 'no'} workers")  # fmt: skip
+    if args.report_error:
+        print("CRPS and coverage of the forecast of the report (members with the grade's error)")
     print_tables(rows, args.cases)
     print("\nper case: particles, replay s, origins scored, median update s")
     for case, (n, wall, origins, upd) in seconds.items():
