@@ -6,9 +6,10 @@ leave-or-stay draw fails draws, at once, the day of its next success from the ge
 distribution (``wake``): the same distribution as a Bernoulli draw every day, by the
 memorylessness of the geometric law, and the agent is not touched until then. Agents in camps,
 which rarely move, thus cost one integer comparison a day instead of a random draw. Each
-agent's random numbers come from :func:`borderflow.engine.rng.uniform` indexed by (day, agent,
-draw), so the outcome does not depend on any global generator. Compilation is cached on disk
-(``cache=True``).
+agent's random numbers come from :func:`borderflow.engine.rng_kernels.uniform` indexed by
+(day, agent, draw), so the outcome does not depend on any global generator. A run calls the
+kernel compiled ahead of time (:mod:`borderflow.rules.flee_compiled`), which needs no numba at
+run time; the JIT build here, cached on disk, is the fallback and what the tests compare with.
 
 The day is one function on purpose: in numba, every call that receives arrays (even an
 inlined one) pays an atomic reference-count increment and decrement per array, which would
@@ -22,18 +23,15 @@ from __future__ import annotations
 import numpy as np
 
 from borderflow.engine.jit import njit
-from borderflow.engine.rng import day_key, uniform
+from borderflow.engine.rng_kernels import day_key, uniform
+from borderflow.rules.flee_compiled import WAKE_NEVER, WAKE_UNDRAWN
 
 _DECIDE = 0
 _TRAVEL = 1
 # Draw indices within an agent's day: pass A uses 0 (leave?) and 1 (which route? or, when it
 # stays, the day of its next move); pass B continues from 2.
 _PASS_B_FIRST_DRAW = 2
-#: ``wake`` of an agent that needs a leave-or-stay draw today (a new agent, one that has just
-#: come to rest, or one at a place whose move chance changed).
-WAKE_UNDRAWN = -1
-#: ``wake`` of a traveller, and of an agent at a place it can never leave (move chance 0).
-WAKE_NEVER = 2**31 - 1
+__all__ = ["WAKE_NEVER", "WAKE_UNDRAWN", "capacity_multiplier", "evolve_day", "geometric_wait"]
 
 
 @njit(inline="always")
