@@ -41,9 +41,15 @@ def geometric_wait(p: float, u: float) -> int:
     Inversion of the geometric law on 1, 2, ...: ``P(wait > k) = (1 - p) ** k``; ``u`` is a
     uniform draw in [0, 1). A wait past the int32 range is :data:`WAKE_NEVER`.
     """
+    return wait_given_log(p, np.log1p(-p), u)
+
+
+@njit(inline="always")
+def wait_given_log(p: float, log_stay: float, u: float) -> int:
+    """:func:`geometric_wait` with ``log_stay = log1p(-p)`` computed once per place and day."""
     if p <= 0.0:
         return WAKE_NEVER
-    w = 1.0 + np.floor(np.log1p(-u) / np.log1p(-p))
+    w = 1.0 + np.floor(np.log1p(-u) / log_stay)
     return int(w) if w < WAKE_NEVER else WAKE_NEVER
 
 
@@ -131,6 +137,9 @@ def evolve_day(
     # first: a branch-free scan lists the agents due today (drawn to move today, or undrawn),
     # the undrawn ones draw, and those that stay draw the day of their next move. The
     # sequential pass then visits only the movers, in agent order.
+    # A failed draw's wait needs log1p(-chance) of the agent's place: once per place, not
+    # once per failure (the same number, so the same waits).
+    log_stay = np.log1p(-movechance)
     movers = np.empty(n_agents, dtype=np.int32)
     n_due = 0
     for i in range(n_agents):
@@ -141,8 +150,8 @@ def evolve_day(
         i = movers[v]
         if wake[i] == WAKE_UNDRAWN:
             mc = 1.0 if route_moves and route[i] >= 0 else movechance[loc[i]]
-            if uniform(dkey, i, 0) >= mc:
-                w = geometric_wait(mc, uniform(dkey, i, 1))
+            if uniform(dkey, i, 0) >= mc:  # mc < 1: the agent's place's chance
+                w = wait_given_log(mc, log_stay[loc[i]], uniform(dkey, i, 1))
                 wake[i] = day + w if w < WAKE_NEVER - day else WAKE_NEVER
                 continue
         movers[n_movers] = i  # n_movers <= v: the list is compacted in place
@@ -174,8 +183,8 @@ def evolve_day(
                     elif mc < 1.0:  # a certain move needs no draw
                         u = uniform(dkey, i, draw)
                         draw += 1
-                        if u >= mc:
-                            w = geometric_wait(mc, uniform(dkey, i, draw))
+                        if u >= mc:  # mc < 1: the place's chance
+                            w = wait_given_log(mc, log_stay[here], uniform(dkey, i, draw))
                             wake[i] = day + w if w < WAKE_NEVER - day else WAKE_NEVER
                             waiting = True
                             break
