@@ -82,3 +82,16 @@ def test_a_kernel_that_cannot_be_built_runs_through_the_jit(tmp_path, monkeypatc
         warnings.simplefilter("error")
         assert aot.compiled("borderflow.rules.flee_kernels", "evolve_day", sig) is kernel
     assert len(calls) == 1
+
+
+def test_an_extension_that_does_not_load_runs_through_the_jit(tmp_path, monkeypatch):
+    """A damaged file in the cache is not fatal: the JIT runs the kernel, after one warning."""
+    monkeypatch.setattr(aot, "cache_dir", lambda: tmp_path)
+    path = aot.extension_path("borderflow.rules.flee_kernels", "evolve_day")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a shared library")
+    sig = flee_compiled.EVOLVE_DAY_SIGNATURE
+    with pytest.warns(RuntimeWarning, match="could not be compiled ahead of time"):
+        kernel = aot.compiled("borderflow.rules.flee_kernels", "evolve_day", sig)
+    assert kernel is flee_kernels.evolve_day
+    assert path.with_suffix(".failed").exists()

@@ -9,8 +9,9 @@ after a hash of the kernels' sources, so an edited kernel is rebuilt), and from 
 imports the extension, which needs NumPy but not numba.
 
 Building needs a C compiler (numba's ``pycc`` links the extension with the platform's
-toolchain). Where it cannot be built, one warning says why, a marker file stops later runs
-from retrying, and the kernel runs through numba's JIT as before: same code, same numbers.
+toolchain). Where it cannot be built or loaded, one warning says why, a marker file stops
+later runs from retrying, and the kernel runs through numba's JIT as before: same code, same
+numbers.
 """
 
 from __future__ import annotations
@@ -48,22 +49,23 @@ def compiled(module: str, name: str, signature: str) -> Callable[..., Any]:
     """
     path = extension_path(module, name)
     failed = path.with_suffix(".failed")
-    if not path.exists() and not failed.exists():
-        try:
+    if failed.exists():
+        return getattr(importlib.import_module(module), name)
+    try:
+        if not path.exists():
             _build(module, name, signature, path)
-        except Exception as exc:  # no compiler, a pycc limitation: run through the JIT
-            path.parent.mkdir(parents=True, exist_ok=True)
-            failed.write_text(f"{type(exc).__name__}: {exc}\n")
-            warnings.warn(
-                f"{module}.{name} could not be compiled ahead of time ({type(exc).__name__}: "
-                f"{exc}); numba's JIT runs it instead (about 0.3 s more start-up per run). "
-                f"Delete {failed} to try again.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-    if path.exists():
         return getattr(_load(_extension_name(module, name), path), name)
-    return getattr(importlib.import_module(module), name)
+    except Exception as exc:  # no compiler, a pycc limitation, a broken file: use the JIT
+        path.parent.mkdir(parents=True, exist_ok=True)
+        failed.write_text(f"{type(exc).__name__}: {exc}\n")
+        warnings.warn(
+            f"{module}.{name} could not be compiled ahead of time ({type(exc).__name__}: "
+            f"{exc}); numba's JIT runs it instead (about 0.3 s more start-up per run). "
+            f"Delete {failed} to try again.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(module), name)
 
 
 def _load(ext_name: str, path: Path) -> Any:
