@@ -56,8 +56,11 @@ def compiled(module: str, name: str, signature: str) -> Callable[..., Any]:
             _build(module, name, signature, path)
         return getattr(_load(_extension_name(module, name), path), name)
     except Exception as exc:  # no compiler, a pycc limitation, a broken file: use the JIT
-        path.parent.mkdir(parents=True, exist_ok=True)
-        failed.write_text(f"{type(exc).__name__}: {exc}\n")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            failed.write_text(f"{type(exc).__name__}: {exc}\n")
+        except OSError:  # a read-only cache: the run goes on without the marker
+            pass
         warnings.warn(
             f"{module}.{name} could not be compiled ahead of time ({type(exc).__name__}: "
             f"{exc}); numba's JIT runs it instead (about 0.3 s more start-up per run). "
