@@ -370,3 +370,42 @@ def test_a_shelter_exit_to_another_shelter_moves_its_people_there(tmp_path):
     assert second[-1] == moved.sum() == tally(m, "exited", "S").sum()
     assert abs(second[-1] - 1000 * (1 - 0.5**4)) < 60  # half a day for four days
     assert_conserved(m)
+
+
+def test_two_exit_rows_from_one_shelter_each_take_their_share(tmp_path):
+    """Rows act in order, each on the people still there, with draws of their own: a 5 % row
+    after a 10 % row takes 5 % of the rest (one shared draw let it take nobody)."""
+    m = run(
+        tmp_path,
+        hazard=0.0,
+        events=[
+            ("2025-01-01", "", "crowd", 4000, "S", "", "in-shelter"),
+            ("2025-01-01", "2025-01-10", "shelter_exit", 0.1, "S", "home", "first"),
+            ("2025-01-01", "2025-01-10", "shelter_exit", 0.05, "S", "onward", "second"),
+        ],
+    )
+    final = m.state_counts[-1]
+    stay = (1 - 0.1) * (1 - 0.05)  # ten days at both rows
+    home = 4000 * 0.1 * (1 - stay**10) / (1 - stay)
+    onward = 4000 * 0.9 * 0.05 * (1 - stay**10) / (1 - stay)
+    assert abs(final[K.RETURNED] - home) < 4 * np.sqrt(home)
+    assert abs(final[K.ARRIVED] - onward) < 4 * np.sqrt(onward)
+
+
+def test_a_transfer_between_shelters_counts_moves_in_at_both(tmp_path):
+    """Tijuana 2018: Benito Juárez filled from the port, then emptied into El Barretal. Both
+    shelters get a moved_in series (the one filled from its crossing too)."""
+    m = run(
+        tmp_path,
+        policies=CLOSED_A,
+        places=TWO_SHELTERS,
+        routes=ROUTES_S2,
+        events=[
+            ("2025-01-10", "2025-01-20", "shelter", 0, "A", "S", "fill"),
+            ("2025-01-21", "2025-01-25", "shelter_exit", 0.3, "S", "S2", "move"),
+        ],
+    )
+    into_s, into_s2 = tally(m, "moved_in", "S"), tally(m, "moved_in", "S2")
+    assert into_s.sum() == m.at_crossing[:, 0, C.SHELTERED_MOVED].sum() > 0
+    assert into_s2.sum() == tally(m, "exited", "S").sum() > 0
+    assert m.sheltered[-1, m.index["S2"]] == into_s2.sum()

@@ -99,6 +99,7 @@ def test_run_folder_of_each_case(tmp_path, name):
     assert names == [
         "flows.png",
         "map.png",
+        "observed.json",
         "run.json",
         "series.csv",
         "series.parquet",

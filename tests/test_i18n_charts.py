@@ -109,7 +109,10 @@ def test_compare_and_the_ensemble_fan(marked, small_run, monkeypatch, tmp_path):
     bands = table
     for q in ("q05", "q25", "q50", "q75", "q95"):
         bands = bands.append_column(q, pa.array(table.column("value").to_numpy(), pa.float64()))
-    ensemble.plot_fan(bands, case, tmp_path / "fan.png", 3, LANG)
+    days = len(set(table.column("day").to_pylist()))
+    q = np.sort(np.random.default_rng(0).uniform(0, 50, (5, days)), axis=0)
+    observed = {("S", "sheltered"): q, ("ALL", "cum_refused+readmitted"): q}
+    ensemble.plot_fan(bands, case, tmp_path / "fan.png", 3, LANG, observed)
     assert len(drawn) == 2
     for fig in drawn:
         assert untranslated(fig, _names(case)) == []

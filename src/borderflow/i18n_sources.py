@@ -21,8 +21,8 @@ from borderflow.i18n import DOMAIN, po_path
 ROOT = Path(__file__).parent
 PYTHON_SOURCES = (
     "i18n.py", "report/situation", "report/summary.py", "report/plots", "cli/report.py",
-    "results/headline.py", "cli/compare.py", "cli/ensemble.py", "cli/authoring.py",
-    "calibrate/outcomes.py",
+    "results/headline.py", "results/observed.py", "cli/compare.py", "cli/ensemble.py",
+    "cli/authoring.py", "calibrate/outcomes.py",
 )  # fmt: skip
 WEB_STATIC = ROOT / "web" / "static"
 JS_CALL = re.compile(r"(?<![\w.$])t\(")

@@ -245,6 +245,24 @@ def band_table(out_dir: Path, members: int):
     return pa.table(cols)
 
 
+def observed_bands(out_dir: Path, case: BorderCase, members: int) -> dict:
+    """Quantile bands over the members of each reported quantity the fan's rows lack.
+
+    Sums, cumulative totals, shelters, …: what the crossing rows (stranded, crossed) do not draw.
+    """
+    from borderflow.results.observed import IN_FAN_ROWS, observed_quantities, quantity_bands
+    from borderflow.results.series import Series, read_parquet
+
+    quantities = observed_quantities(case, IN_FAN_ROWS)
+    if not quantities:
+        return {}
+    series = [
+        Series.from_table(read_parquet(out_dir / MEMBERS_DIR / member_file(i)))
+        for i in range(members)
+    ]
+    return quantity_bands(series, quantities, QUANTILES)
+
+
 def write_bands(
     out_dir: Path,
     case: BorderCase,
@@ -257,11 +275,12 @@ def write_bands(
     from borderflow.results.series import write_parquet
 
     band = band_table(out_dir, members)
+    observed = observed_bands(out_dir, case, members)
     with atomic_outputs(out_dir) as out:
         out.write(BANDS, lambda p: write_parquet(band, p))
         for name, writer in extra.items():
             out.write(name, writer)
-        out.write(FAN, lambda p: plot_fan(band, case, p, members, lang))
+        out.write(FAN, lambda p: plot_fan(band, case, p, members, lang, observed))
     return [out_dir / BANDS, *(out_dir / name for name in extra), out_dir / FAN]
 
 

@@ -23,6 +23,7 @@ OUT_CSV = "out.csv"
 SERIES_CSV = "series.csv"
 SERIES_PARQUET = "series.parquet"
 SUMMARY_JSON = "summary.json"
+OBSERVED_JSON = "observed.json"
 RUN_JSON = "run.json"
 COMPARE_CSV = "compare.csv"
 COMPARE_PNG = "compare.png"
@@ -55,14 +56,18 @@ def write_border_run(
     lang: str = "en",
 ) -> list[Path]:
     """The series (HXL CSV and Parquet), the summary, the run's description and the plots."""
+    from borderflow.results.observed import observed_quantities, summarise_observed
     from borderflow.results.series import write_hxl_csv, write_parquet
 
     table = result.table
+    observed = summarise_observed(result.series, observed_quantities(case), result.origin_day)
     summary_json = [s.__dict__ for s in result.summary()]
+    observed_json = [o.__dict__ for o in observed]
     with atomic_outputs(out_dir) as out:
         out.write(SERIES_CSV, lambda p: write_hxl_csv(table, p))
         out.write(SERIES_PARQUET, lambda p: write_parquet(table, p))
         out.write(SUMMARY_JSON, lambda p: p.write_text(_json(summary_json)))
+        out.write(OBSERVED_JSON, lambda p: p.write_text(_json(observed_json)))
         out.write(RUN_JSON, lambda p: p.write_text(_json(meta)))
         if plots:
             from borderflow.report.plots.run import write_plots

@@ -73,6 +73,7 @@ def print_border_summary(console: Console, run: BorderRun, lang: str = "en") -> 
         label = T(NEED_LABELS[k]) if k in NEED_LABELS else k
         table.add_row(label, *(fmt_need(s.needs_at_peak[k], lang) for s in summary))
     console.print(table)
+    _print_observed(console, run, lang)
     line = T(
         "{agents} people at risk simulated over {days} days in {seconds} s",
         agents=fmt_number(result.agents, lang),
@@ -80,3 +81,32 @@ def print_border_summary(console: Console, run: BorderRun, lang: str = "en") -> 
         seconds=fmt_number(run.seconds, lang, 2),
     )
     console.print(line, highlight=False)
+
+
+def _print_observed(console: Console, run: BorderRun, lang: str) -> None:
+    """The quantities the case's reports name (and every shelter), from the origin on."""
+    from borderflow.results.observed import (
+        indicator_label,
+        location_label,
+        observed_quantities,
+        summarise_observed,
+    )
+
+    result = run.result
+    rows = summarise_observed(result.series, observed_quantities(run.case), result.origin_day)
+    if not rows:
+        return
+    T = translator(lang)
+    table = Table(title=T("what the case's reports count, from the origin"))
+    for heading in (T("indicator"), T("place"), T("peak"), T("date of the peak"), T("last day")):
+        table.add_column(heading, justify="left" if not table.columns else "right")
+    table.columns[1].justify = "left"
+    for o in rows:
+        table.add_row(
+            indicator_label(o.indicator, T),
+            location_label(o.location, T),
+            fmt_number(o.peak, lang),
+            _cell(o.peak_date, lang),
+            fmt_number(o.at_end, lang),
+        )
+    console.print(table)

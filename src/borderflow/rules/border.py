@@ -38,7 +38,8 @@ from borderflow.engine.agents import Agents
 from borderflow.engine.graph import Graph
 from borderflow.engine.loop import Phase, Plan
 from borderflow.engine.paths import PathBuilder, PathTable
-from borderflow.engine.rng import Streams, choice
+from borderflow.engine.rng import Streams
+from borderflow.engine.rng_kernels import choice
 from borderflow.errors import ScenarioError
 from borderflow.results.run_result import RunResult
 from borderflow.rules import border_kernels as K

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from borderflow.engine.agents import Agents
-from borderflow.engine.rng import choice
+from borderflow.engine.rng_kernels import choice
 from borderflow.errors import ScenarioError
 from borderflow.rules import border_kernels as K
 from borderflow.scenario.border_schema import MAX_PEOPLE, EventRow

@@ -2,7 +2,7 @@
 
 They loop over the people a day concerns (today's deciders, the people who have left home and
 are not yet in a final state), never over the whole population. Random numbers are
-counter-based (:func:`borderflow.engine.rng.uniform`), so an agent's draws do not depend on
+counter-based (:func:`borderflow.engine.rng_kernels.uniform`), so an agent's draws do not depend on
 other agents, and two variants of a scenario share them (common random numbers).
 """
 
@@ -14,7 +14,7 @@ from enum import Enum, IntEnum
 import numpy as np
 
 from borderflow.engine.jit import njit
-from borderflow.engine.rng import day_key, uniform
+from borderflow.engine.rng_kernels import day_key, uniform
 from borderflow.rules.border_indicators import CrossingCount
 
 
@@ -73,7 +73,7 @@ class Draw(Enum):
     CAUGHT = ("night", 1)  # an irregular attempt is detected
     FLIGHT_SEAT = ("night", 9)  # who gets a seat on a return flight
     REMOVAL = ("night", 20)  # who gets a seat on a removal bus or flight
-    SHELTER_EXIT = ("night", 21)  # a sheltered person leaves the shelter tonight
+    SHELTER_EXIT = ("night", 21)  # a sheltered person leaves the shelter tonight (first row)
     NEWS_CHOICE = ("news", 0)  # told their crossing is shut: go home, divert or wait
     REDIRECT = ("news", 1)  # a redirect event moves the person's choice to another crossing
 
@@ -87,6 +87,12 @@ class Draw(Enum):
 
 
 STREAMS = tuple(dict.fromkeys(d.stream for d in Draw))
+
+# The n-th further shelter_exit row from one shelter (n >= 1) draws slot SHELTER_EXIT_MORE + n
+# of the night stream, so that each row takes its own share of the people still there; with
+# one draw for all rows a second row took only people the first row's value had not already
+# covered (a 0.01 row after a 0.03 row took nobody).
+SHELTER_EXIT_MORE = 1000
 # Slots the kernels use, as plain integers (numba reads module globals as constants).
 LEAVE_THRESHOLD, PREPARATION, CROSSING_CHOICE = (
     Draw.LEAVE_THRESHOLD.slot, Draw.PREPARATION.slot, Draw.CROSSING_CHOICE.slot

@@ -15,6 +15,7 @@ when the case is read (:mod:`borderflow.scenario.border_places`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -91,13 +92,24 @@ class PlaceEvents:
         self.crossing_of = {name: k for k, name in enumerate(model.crossing_names)}
         self.split: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.paths: dict[tuple[int, int], int] = {}
-        self._elsewhere: list[EventRow] = []
+        self._elsewhere: list[tuple[EventRow, int]] = []
+        # moved_in is written for every shelter once any move is not the original crossing-to-
+        # one-shelter kind (a split, from a city, or a shelter_exit to another shelter), so a
+        # shelter filled from its crossing still has its series next to one filled by a transfer.
         extended = any(
-            e.kind == "shelter" and (e.target not in self.crossing_of or ":" in e.to)
+            (e.kind == "shelter" and (e.target not in self.crossing_of or ":" in e.to))
+            or (e.kind == "shelter_exit" and self._is_shelter(e.to))
             for e in model.case.events
         )
         for e in model.case.events:
             self._prepare(e, builder, extended)
+        self.exit_slot = exit_slots(model.case.events)
+
+    def _is_shelter(self, name: str) -> bool:
+        m = self.model
+        return (
+            name in m.index and name not in self.crossing_of and m.kind[m.index[name]] == "shelter"
+        )
 
     def _place(self, name: str) -> int:
         if name not in self.model.index:  # checked when read; a case edited in code may not be
@@ -121,12 +133,7 @@ class PlaceEvents:
                     tally.declare("moved_in", n)
         elif e.kind == "shelter_exit":
             tally.declare("exited", e.target)
-            m = self.model
-            if (
-                e.to in m.index
-                and e.to not in self.crossing_of
-                and m.kind[m.index[e.to]] == "shelter"
-            ):
+            if self._is_shelter(e.to):
                 tally.declare("moved_in", e.to)
             if e.to in self.crossing_of:
                 self.path(builder, self._place(e.target), self.crossing_of[e.to])
@@ -157,9 +164,10 @@ class PlaceEvents:
 
     def today(self, date: dt.date) -> list[EventRow]:
         """The events acting at a crossing tonight; the others are kept for :meth:`night`."""
-        events = [e for e in self.model.case.events if occurs(e, date)]
-        self._elsewhere = [e for e in events if e.target not in self.crossing_of]
-        return [e for e in events if e.target in self.crossing_of]
+        rows = [(e, slot) for e, slot in zip(self.model.case.events, self.exit_slot, strict=True)]
+        events = [(e, slot) for e, slot in rows if occurs(e, date)]
+        self._elsewhere = [(e, slot) for e, slot in events if e.target not in self.crossing_of]
+        return [e for e, _ in events if e.target in self.crossing_of]
 
     # -- at a crossing --------------------------------------------------------------------
     def at_crossing(self, e: EventRow, k: int, here: np.ndarray, day: int) -> None:
@@ -220,14 +228,14 @@ class PlaceEvents:
         """Tonight's events at places other than crossings, in the order of events.csv."""
         m = self.model
         a, live = m.arrays, m.live
-        for e in self._elsewhere:
+        for e, slot in self._elsewhere:
             place = m.index[e.target]
             here = live[a.loc[live] == place]
             if e.kind == "shelter":
                 waiting = here[a.state[here] == K.WAITING_CITY]
                 self._shelter(e, waiting if e.value <= 0 else waiting[: int(e.value)], day)
             elif e.kind == "shelter_exit":
-                self._exit(e, here, day)
+                self._exit(e, here, day, slot)
             elif e.kind == "removal":
                 self._remove(e, self._removable(place, here), day)
 
@@ -247,12 +255,16 @@ class PlaceEvents:
         earlier = np.flatnonzero((a.state == settled) & (a.loc == place))
         return np.union1d(pool, earlier)
 
-    def _exit(self, e: EventRow, here: np.ndarray, day: int) -> None:
-        """A daily share of shelter ``e.target``'s people (not those moved in today) leave."""
+    def _exit(self, e: EventRow, here: np.ndarray, day: int, slot: int) -> None:
+        """A daily share of shelter ``e.target``'s people (not those moved in today) leave.
+
+        ``slot`` is the row's own draw (:func:`exit_slots`).
+        """
         m = self.model
         a = m.arrays
         pool = here[(a.state[here] == K.SHELTERED) & (a.t_state[here] < day)]
-        leavers = pool[m._draws(K.Draw.SHELTER_EXIT, day, pool) < e.value]
+        u = K.draws(m.keys[K.Draw.SHELTER_EXIT.stream], day, pool, slot)
+        leavers = pool[u < e.value]
         a.t_state[leavers] = day
         self.tally.add("exited", e.target, day, len(leavers))
         if e.to == EXIT_ONWARD:
@@ -275,3 +287,21 @@ class PlaceEvents:
         else:
             a.state[leavers] = K.RETURNED
             a.loc[leavers] = m.index[e.to]
+
+
+def exit_slots(events: Sequence[EventRow]) -> tuple[int, ...]:
+    """The draw slot of each event row, by position (-1: not a ``shelter_exit``).
+
+    The first ``shelter_exit`` row from a shelter keeps ``SHELTER_EXIT``'s slot, each further
+    one from the same shelter its own, so rows act in order, each on the people still there.
+    Positions, not the rows themselves, key it: a retuned case has new rows, same positions.
+    """
+    seen: dict[str, int] = {}
+    slots = []
+    for e in events:
+        n = seen.get(e.target, 0)
+        if e.kind == "shelter_exit":
+            seen[e.target] = n + 1
+        slot = K.Draw.SHELTER_EXIT.slot if n == 0 else K.SHELTER_EXIT_MORE + n
+        slots.append(slot if e.kind == "shelter_exit" else -1)
+    return tuple(slots)

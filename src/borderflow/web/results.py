@@ -114,6 +114,7 @@ def series_csv(table: pa.Table) -> bytes:
 
 
 def summary(folder: Path) -> list[dict[str, Any]]:
+    """The per-crossing records of summary.json."""
     return json.loads((folder / SUMMARY_JSON).read_text())
 
 

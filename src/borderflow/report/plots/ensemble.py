@@ -6,6 +6,7 @@ nothing of :mod:`borderflow.ensemble`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,15 +44,25 @@ FAN_PANELS = (
 )
 
 
-def plot_fan(bands: pa.Table, case: BorderCase, path: Path, members: int, lang: str = "en") -> None:
-    """Fan charts of stranded people and daily crossings per crossing.
+def plot_fan(
+    bands: pa.Table,
+    case: BorderCase,
+    path: Path,
+    members: int,
+    lang: str = "en",
+    observed: Mapping[tuple[str, str], np.ndarray] | None = None,
+) -> None:
+    """Fan charts per crossing (stranded, daily crossings), then of each reported quantity.
 
+    ``observed``: (place, indicator) → quantiles by day of what the case's reports name.
     Median and 50/90 % bands over members, with the reported ranges overlaid.
     """
     T = translator(lang)
     names = crossings(bands, case)
-    fig = figure(13, 3.6 * len(names))
-    axes = fig.subplots(len(names), 2, squeeze=False)
+    extra = list((observed or {}).items())
+    rows = len(names) + (len(extra) + 1) // 2
+    fig = figure(13, 3.6 * rows)
+    axes = fig.subplots(rows, 2, squeeze=False)
     for i, name in enumerate(names):
         colour = line_colour(i)
         for j, (indicator, label, title) in enumerate(FAN_PANELS):
@@ -74,6 +85,11 @@ def plot_fan(bands: pa.Table, case: BorderCase, path: Path, members: int, lang: 
             ax.set_title(T(title, crossing=name), fontsize=11)
             if i == 0:
                 ax.legend(loc="upper right", frameon=False, fontsize=8)
+    for n, ((place, indicator), q) in enumerate(extra):
+        ax = axes[len(names) + n // 2][n % 2]
+        _observed_panel(ax, case, place, indicator, q, line_colour(len(names) + n), lang)
+    if len(extra) % 2:
+        axes[-1][1].set_axis_off()
     title = T("{title} (case {case})", title=case.spec.case.title, case=case.name)
     text = T(
         "{title}: ensemble of {members} members (median, 50 % and 90 % bands)",
@@ -82,6 +98,30 @@ def plot_fan(bands: pa.Table, case: BorderCase, path: Path, members: int, lang: 
     )
     fig.suptitle(wrap(text, 130), fontsize=12)
     save_png(fig, path)
+
+
+def _observed_panel(ax, case: BorderCase, place: str, indicator: str, q: np.ndarray,
+                    colour: str, lang: str) -> None:  # fmt: skip
+    """One observed quantity's fan (``q``: rows q05, q25, q50, q75, q95) and its reports."""
+    from borderflow.results.observed import indicator_label, location_label
+
+    T = translator(lang)
+    dates = np.datetime64(case.spec.case.start, "D") + np.arange(q.shape[1])
+    ax.fill_between(dates, q[0], q[4], color=colour, alpha=0.18, lw=0, label=T("90 % of members"))
+    ax.fill_between(dates, q[1], q[3], color=colour, alpha=0.35, lw=0, label=T("50 % of members"))
+    ax.plot(dates, q[2], color=colour, linewidth=2, label=T("median"))
+    obs = observed_ranges(case, indicator, place)
+    if obs:
+        x = np.array([np.datetime64(o[0], "D") for o in obs])
+        ax.vlines(x, [o[1] for o in obs], [o[2] for o in obs], color="black", linewidth=2,
+                  label=T("reported range"))  # fmt: skip
+    origin_line(ax, case.spec.case.origin, label=False, lang=lang)
+    date_axis(ax, dates, lang)
+    label = indicator_label(indicator, T)
+    people_axis(ax, wrap(label[:1].upper() + label[1:], 40), lang=lang)
+    where = location_label(place, T)
+    ax.set_title(wrap(T("{place}: {indicator}", place=where, indicator=label), 70), fontsize=11)
+    ax.legend(loc="upper right", frameon=False, fontsize=8)
 
 
 # -- compare.png of ensembles: each variant's effect over members ------------------------
