@@ -95,7 +95,6 @@ class Departures:
         self.sorted_idx = np.zeros(0, dtype=np.int64)
         self.bounds = np.zeros(n_classes + 1, dtype=np.int64)
         self.ptr = np.zeros(n_classes, dtype=np.int64)
-        self._out = np.empty(len(klass), dtype=np.int64)
 
     def __getstate__(self) -> dict:
         """The state without the thresholds, which are drawn again (a stored particle's bulk).
@@ -103,11 +102,11 @@ class Departures:
         A stored forecast holds hundreds of states, and a state's thresholds (8 bytes a person,
         random, so incompressible) were most of it. Each threshold is a function of its epoch
         (the key and offsets it was drawn with) and the person's index, except the thresholds of
-        people already sorted (kept in ``sorted_e``). The scratch buffer holds nothing between
-        days.
+        people already sorted (kept in ``sorted_e``).
         """
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_out", "e")}
-        needed = np.unique(self.epoch_of[self.epoch_of >= 0])
+        state = {k: v for k, v in self.__dict__.items() if k != "e"}
+        counts = np.bincount(self.epoch_of[self.epoch_of >= 0], minlength=len(self.epochs))
+        needed = np.flatnonzero(counts)
         remap = np.full(len(self.epochs) + 2, PASSED, dtype=np.int16)
         remap[needed] = np.arange(len(needed))
         remap[-1] = HELD_EPOCH  # index -1
@@ -119,14 +118,11 @@ class Departures:
         # a copy in memory keeps its thresholds: drawing them again costs more than copying
         new = Departures.__new__(Departures)
         memo[id(self)] = new
-        kept = {k: v for k, v in self.__dict__.items() if k != "_out"}
-        new.__dict__.update(copy.deepcopy(kept, memo))
-        new._out = np.empty(len(self.klass), dtype=np.int64)
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return new
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._out = np.empty(len(self.klass), dtype=np.int64)
         e = np.full(len(self.klass), np.nan)
         e[self.epoch_of == HELD_EPOCH] = HELD
         for j, epoch in enumerate(self.epochs):  # drawn as they first were: the same bits
@@ -146,9 +142,10 @@ class Departures:
         h_max = float(cum.max(initial=0.0))
         if h_max >= self.cap and h_max > 0.0:
             self._extend(h_max)  # pointers where yesterday's runs stand (self.cum)
-        n = K.passed(self.sorted_e, self.sorted_idx, self.bounds, self.ptr, cum, self._out)
+        out = np.empty(len(self.sorted_idx), dtype=np.int64)  # only sorted people can pass
+        n = K.passed(self.sorted_e, self.sorted_idx, self.bounds, self.ptr, cum, out)
         self.cum = cum
-        return np.sort(self._out[:n])
+        return np.sort(out[:n])
 
     def retune(self, key: np.uint64, hazard: np.ndarray) -> None:
         """Go on from today with other hazards and another random stream.
