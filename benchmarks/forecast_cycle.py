@@ -1,25 +1,32 @@
 """Skill of the forecast cycle as it would have been live (issue 13).
 
-For each case with dated reports, replay the daily cycle: on every day that has a report due
-within the longest horizon, make the forecast from that origin (going on from the previous
-one, weighing only the reports that became known since), then score it on every report whose
-last day falls within 1, 3 and 7 days after the origin: CRPS of the members' figure against
-the range's midpoint, whether the 90 % interval overlaps the range, and the CRPS of
-persistence (a point forecast: the last report of the same place, indicator and statistic
-known at the origin) on the points where there is one. Reports of figures the model does not
-count are left out, as the filter leaves them out. Also the time of one update (median over
-the cycle). Writes forecast_cycle.csv (every scored point) and forecast_cycle.png (skill by
-horizon) to --out.
-Targets: CRPS at least 30 % below persistence at 1 and 3 days averaged over cases, 90 %
-coverage 80–97 %, one update of a Chile–Peru case with 200 particles under 10 s. Nothing is
-asserted.
+For each case with dated reports, replay the daily cycle through its reports: forecasts from
+every origin h = 1, 3 and 7 days before a report's last day, each going on from the previous
+one and weighing only the reports that became known since (the cycle weighs every report on
+its day; batches change no particle, so these are the forecasts of a cycle run every day).
+Each forecast is scored on the reports whose last day is h days after its origin: CRPS of the
+members' figure against the range's midpoint, whether the 90 % interval overlaps the range,
+and the CRPS of persistence (a point forecast: the last report of the same place, indicator
+and statistic known at the origin) on the points where there is one; and the error of the
+peak over (origin, origin + h] of each series reported then, against persistence's (a flat
+line). Reports of figures the model does not count are left out, as the filter leaves them
+out. Also the time of one update (median over the cycle) and of each case's replay. Writes
+forecast_cycle.csv (every scored point, leads 1–7) and forecast_cycle.png (skill by horizon)
+to --out. Targets: CRPS at least 30 % below persistence at 1 and 3 days averaged over cases,
+90 % coverage 80–97 %, one update of a Chile–Peru case with 200 particles under 10 s. Nothing
+is asserted.
 
 The cases default to every built-in border case with dated reports (its observations.csv).
 Particles run on a process pool (--workers, default all cores) where a run spans several days.
+A state holds every person, so memory grows with particles × people: --people caps that
+product per case (fewer particles for the cases of millions; each case's count is printed).
 
     python benchmarks/forecast_cycle.py [--cases chile-peru-2023 chile-peru-2025]
-        [--members 200] [--seed 0] [--workers N] [--move jitter|mcmc]
-        [--out results/forecast-cycle]
+        [--members 200] [--people 7e7] [--seed 0] [--workers N] [--move jitter|mcmc]
+        [--out results/forecast-cycle] [--resume] [--report-error]
+
+Each case's scored points are kept in OUT/cases/ as it finishes; --resume reads them back
+instead of replaying them (same particles, seed and move).
 """
 
 from __future__ import annotations
@@ -27,9 +34,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import pickle
 import statistics
 import tempfile
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,22 +48,32 @@ for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL
     os.environ.setdefault(var, "1")
 
 HORIZONS = (1, 3, 7)
+REPORT_DRAWS = 10  # draws of a report's error per member (--report-error)
 
 
-def member_figures(folder: Path, members: int, o) -> np.ndarray | None:
-    """Each member's figure for report ``o``; None when the model does not count that figure
-    (as the filter, which leaves such reports out: a road without flow counts 0)."""
-    from borderflow.calibrate.problem import figure
+def member_series(folder: Path, members: int) -> list:
+    """Each member's series (read once per forecast, for every report scored on it)."""
     from borderflow.ensemble.runner import MEMBERS_DIR, member_file
     from borderflow.results.series import Series, read_parquet
 
+    return [
+        Series.from_table(read_parquet(folder / MEMBERS_DIR / member_file(i)))
+        for i in range(members)
+    ]
+
+
+def member_figures(series: list, o) -> np.ndarray | None:
+    """Each member's figure for report ``o``; None when the model does not count that figure
+    (as the filter, which leaves such reports out: a road without flow counts 0)."""
+    from borderflow.calibrate.problem import figure
+    from borderflow.observe.quantity import quantity_series
+
     out = []
-    for i in range(members):
-        series = Series.from_table(read_parquet(folder / MEMBERS_DIR / member_file(i)))
-        daily = series.values(o.indicator, o.location)
+    for s in series:
+        daily = quantity_series(s, o.location, o.indicator)  # "stranded+waiting", "ALL"…
         if daily is None and o.indicator not in ("flow",):
             return None
-        v = None if daily is None else figure(daily, series.start_date, o)
+        v = None if daily is None else figure(daily, s.start_date, o)
         out.append(0.0 if v is None else v)
     return np.array(out)
 
@@ -68,10 +89,19 @@ def cases_with_reports() -> list[str]:
     return [p.name for p in folders if read_border_case(p).observations]
 
 
+def particles_for(case_name: str, members: int, people: float) -> int:
+    """``members``, or fewer for a case so large that they would not fit (at least 10)."""
+    from borderflow.scenario.border_io import read_border_case
+    from borderflow.scenario.locate import resolve_scenario
+
+    stock = read_border_case(resolve_scenario(case_name)).spec.population.stock.value
+    return int(min(members, max(10, people // max(stock, 1))))
+
+
 def replay(
     case_name: str, members: int, seed: int, store_dir: Path, executor=None, move: str = "jitter"
-) -> tuple[list, list]:
-    """Scored points (case, origin, horizon-lead, report, CRPS, covered, persistence CRPS)."""
+) -> tuple[list[Point], list[float]]:
+    """The scored points of one case, and the time of each update."""
     import borderflow
     from borderflow.calibrate.problem import last_day
     from borderflow.calibrate.scoring import ForecastPoint, baselines, crps
@@ -86,7 +116,10 @@ def replay(
     reports = [o for o in case.observations if o.date >= case.spec.case.start]
     due = sorted({last_day(o) for o in reports})
     start, end = case.spec.case.start, case.spec.case.end
-    candidates = {d - dt.timedelta(days=k) for d in due for k in range(1, max(HORIZONS) + 1)}
+    # the forecasts scored: h days before a report's last day. The cycle in between weighs
+    # every report on its day all the same; batches change no particle (tested), so these
+    # forecasts are those of a cycle run every day.
+    candidates = {d - dt.timedelta(days=h) for d in due for h in HORIZONS}
     origins = sorted(d for d in candidates if start < d < end)
     spec = ForecastSpec(
         path, store_dir / case_name, members, seed, horizon=max(HORIZONS), move=move,
@@ -101,37 +134,139 @@ def replay(
             (previous / PARTICLES).unlink(missing_ok=True)
         previous = r.folder
         known = [o for o in reports if last_day(o) <= origin]
+        series = member_series(r.folder, members)
         for o in reports:
             lead = (last_day(o) - origin).days
-            if not 0 < lead <= max(HORIZONS):
+            if not 0 < lead <= max(HORIZONS):  # all leads for the peaks; h alone for the rest
                 continue
-            x = member_figures(r.folder, members, o)
+            x = member_figures(series, o)
             if x is None:
                 continue
             same_stat = [k for k in known if k.stat == o.stat]  # a peak persists as a peak
             p = ForecastPoint(origin, o, x, baselines(same_stat, o)[0], None)
             pers = None if p.persistence is None else abs(p.persistence - p.observed)
-            points.append((case_name, origin, lead, o, crps(x, p.observed), p.covered(0.9), pers))
+            points.append(
+                Point(case_name, origin, lead, o, crps(x, p.observed), p.covered(0.9), pers, x,
+                      p.persistence)
+            )  # fmt: skip
     return points, updates
 
 
-def table(points: list, cases: list[str]) -> list[tuple]:
-    """Per case and horizon: points, CRPS, 90 % coverage, persistence's CRPS, the ratio."""
+@dataclass
+class Point:
+    """One report scored from one origin."""
+
+    case: str
+    origin: dt.date
+    lead: int
+    obs: Any  # ObservationRow
+    crps: float
+    covered: bool
+    persistence_crps: float | None  # |persistence − observed|: a point forecast's CRPS
+    members: np.ndarray  # each member's figure
+    persistence: float | None
+
+    @property
+    def observed(self) -> float:
+        return 0.5 * (self.obs.low + self.obs.high)
+
+    @property
+    def series(self) -> tuple[str, str, str]:
+        return (self.obs.location, self.obs.indicator, self.obs.stat)
+
+
+def with_report_error(points: list[Point], seed: int) -> list[Point]:
+    """The points scored as forecasts of the *report*, not of the true figure.
+
+    Each member's figure x gives :data:`REPORT_DRAWS` draws (x + 1)·exp(σz) − 1, z standard
+    normal and σ the sd of the report's reliability grade: the law the filter weighs reports
+    by (log((reported + 1)/(true + 1)) ~ N(0, σ²), ``forecast/observation_error.toml``).
+    """
+    from borderflow.calibrate.scoring import ForecastPoint, crps
+    from borderflow.forecast.likelihood import error_sd
+
+    out = []
+    for k, p in enumerate(points):
+        z = np.random.default_rng([seed, k, 7]).standard_normal((len(p.members), REPORT_DRAWS))
+        draws = ((p.members[:, None] + 1.0) * np.exp(error_sd(p.obs) * z) - 1.0).ravel()
+        fp = ForecastPoint(p.origin, p.obs, draws, p.persistence, None)
+        out.append(replace(p, members=draws, crps=crps(draws, p.observed), covered=fp.covered(0.9)))
+    return out
+
+
+def peak_errors(points: list[Point], h: int) -> list[tuple[str, float, float | None]]:
+    """Relative error of the peak of each series over the h days after the origin.
+
+    Per case, origin and series (place, indicator, statistic) with a report in the window
+    (origin, origin + h]:
+    the reported peak is the highest midpoint; the model's, the median over members of each
+    member's highest figure on those reports; persistence's, the last value known (flat).
+    Errors are |forecast − reported| / max(reported, 1). Returns (case, model's, persistence's
+    or None).
+    """
+    groups: dict[tuple, list[Point]] = {}
+    for p in points:
+        if p.lead <= h:
+            groups.setdefault((p.case, p.origin, p.series), []).append(p)
+    out = []
+    for (case, _, _), group in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        observed = max(p.observed for p in group)
+        model = float(np.median(np.max([p.members for p in group], axis=0)))
+        pers = group[0].persistence
+        scale = max(observed, 1.0)
+        out.append(
+            (case, abs(model - observed) / scale,
+             None if pers is None else abs(pers - observed) / scale)
+        )  # fmt: skip
+    return out
+
+
+def table(points: list[Point], cases: list[str], scored: list[Point] | None = None) -> list[tuple]:
+    """Per case and horizon: points, CRPS, 90 % coverage, persistence's CRPS, the ratio, and
+    the peak's relative error (model, persistence on the same windows).
+
+    ``scored`` (default ``points``) are the points whose CRPS and coverage count; peaks are
+    always the members' own (the median of each member's highest figure).
+    """
+    peak_points, points = points, scored or points
     rows = []
     for case in [*cases, "all cases"]:
         for h in HORIZONS:
-            mine = [p for p in points if (case == "all cases" or p[0] == case) and p[2] <= h]
-            both = [p for p in mine if p[6] is not None]
-            model = np.mean([p[4] for p in mine]) if mine else np.nan
-            cover = np.mean([p[5] for p in mine]) if mine else np.nan
-            pers = np.mean([p[6] for p in both]) if both else np.nan
-            paired = np.mean([p[4] for p in both]) if both else np.nan
+            mine = [p for p in points if (case == "all cases" or p.case == case) and p.lead == h]
+            both = [p for p in mine if p.persistence_crps is not None]
+            model = np.mean([p.crps for p in mine]) if mine else np.nan
+            cover = np.mean([p.covered for p in mine]) if mine else np.nan
+            pers = np.mean([p.persistence_crps for p in both]) if both else np.nan
+            paired = np.mean([p.crps for p in both]) if both else np.nan
             ratio = paired / pers if both and pers > 0 else np.nan
-            rows.append((case, h, len(mine), model, cover, len(both), pers, ratio))
+            window = [p for p in peak_points if (case == "all cases" or p.case == case)]
+            peaks = [e for e in peak_errors(window, h) if e[2] is not None]
+            peak = np.mean([e[1] for e in peaks]) if peaks else np.nan
+            peak_pers = np.mean([e[2] for e in peaks]) if peaks else np.nan
+            rows.append((case, h, len(mine), model, cover, len(both), pers, ratio, len(peaks),
+                         peak, peak_pers))  # fmt: skip
     return rows
 
 
-def write_outputs(points: list, rows: list, out: Path) -> None:
+def averages(rows: list[tuple], cases: list[str]) -> list[tuple]:
+    """Per horizon, the mean over cases of the CRPS ratio (and its geometric mean, which a
+    ratio from a handful of points sways less), coverage and peak errors. Each case counts
+    once, whatever its number of points; cases without a value are left out."""
+    out = []
+    for h in HORIZONS:
+        mine = [r for r in rows if r[1] == h and r[0] in cases]
+
+        def mean(j: int, rs: list[tuple] = mine) -> tuple[float, int]:
+            vals = [r[j] for r in rs if np.isfinite(r[j])]
+            return (float(np.mean(vals)) if vals else np.nan), len(vals)
+
+        ratios = [r[7] for r in mine if np.isfinite(r[7]) and r[7] > 0]
+        geo = float(np.exp(np.mean(np.log(ratios)))) if ratios else np.nan
+        out.append((h, *mean(7), geo, *mean(4), *mean(9), *mean(10)))
+    return out
+
+
+def write_outputs(points: list[Point], rows: list, out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -140,57 +275,111 @@ def write_outputs(points: list, rows: list, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with (out / "forecast_cycle.csv").open("w", encoding="utf-8") as f:
         f.write("case,origin,lead,date,end,stat,location,indicator,low,high,crps,covered90,"
-                "persistence_crps\n")  # fmt: skip
-        for case, origin, lead, o, c, cov, pers in points:
-            f.write(f"{case},{origin},{lead},{o.date},{o.end or ''},{o.stat},{o.location},"
-                    f"{o.indicator},{o.low:g},{o.high:g},{c:.3f},{int(cov)},"
-                    f"{'' if pers is None else f'{pers:.3f}'}\n")  # fmt: skip
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for case in sorted({r[0] for r in rows}):
+                "persistence_crps,median,persistence\n")  # fmt: skip
+        for p in points:
+            o = p.obs
+            pers = "" if p.persistence_crps is None else f"{p.persistence_crps:.3f}"
+            last = "" if p.persistence is None else f"{p.persistence:g}"
+            f.write(f"{p.case},{p.origin},{p.lead},{o.date},{o.end or ''},{o.stat},"
+                    f"{o.location},{o.indicator},{o.low:g},{o.high:g},{p.crps:.3f},"
+                    f"{int(p.covered)},{pers},{np.median(p.members):.3f},{last}\n")  # fmt: skip
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    cases = [c for c in dict.fromkeys(r[0] for r in rows) if c != "all cases"]
+    for case in cases:
         mine = [r for r in rows if r[0] == case]
-        ax.plot([r[1] for r in mine], [r[7] for r in mine], marker="o", label=case)
-    ax.axhline(1.0, color="grey", lw=0.8)
-    ax.axhline(0.7, color="grey", lw=0.8, ls="--")
+        ax.plot([r[1] for r in mine], [1 - r[7] for r in mine], marker="o", lw=1, label=case)
+    avg = averages(rows, cases)
+    ax.plot([a[0] for a in avg], [1 - a[1] for a in avg], marker="s", lw=2.5, color="black",
+            label="mean over cases")  # fmt: skip
+    ax.plot([a[0] for a in avg], [1 - a[3] for a in avg], marker="s", lw=2.5, color="black",
+            ls=":", label="geometric mean")  # fmt: skip
+    ax.axhline(0.0, color="grey", lw=0.8)
+    ax.axhline(0.3, color="grey", lw=0.8, ls="--")
+    ax.set_ylim(max(ax.get_ylim()[0], -2.0), 1.0)  # a ratio from two points may be off scale
     ax.set_xlabel("horizon (days)")
-    ax.set_ylabel("CRPS / persistence's CRPS")
+    ax.set_ylabel("CRPS skill vs persistence (1 − ratio)")
     ax.set_xticks(HORIZONS)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(out / "forecast_cycle.png", dpi=120)
+
+
+def print_tables(rows: list[tuple], cases: list[str]) -> None:
+    header = (f"{'case':>16} {'h':>2} {'points':>6} {'CRPS':>9} {'cover90':>7} "
+              f"{'paired':>6} {'persist.':>9} {'ratio':>6} {'peaks':>5} {'peak err':>8} "
+              f"{'pers. peak err':>14}")  # fmt: skip
+    print(header)
+    print("-" * len(header))
+    for case, h, n, crps_, cover, n2, pers, ratio, n3, peak, peak_pers in rows:
+        print(f"{case:>16} {h:>2} {n:>6} {crps_:>9.1f} {cover:>7.0%} {n2:>6} {pers:>9.1f} "
+              f"{ratio:>6.2f} {n3:>5} {peak:>8.2f} {peak_pers:>14.2f}")  # fmt: skip
+    print("\nmean over cases (each case once; n: cases with a value)")
+    print(f"{'h':>2} {'CRPS ratio':>10} {'n':>2} {'geometric':>9} {'cover90':>7} {'n':>2} "
+          f"{'peak err':>8} {'n':>2} {'pers. peak err':>14} {'n':>2}")  # fmt: skip
+    for h, ratio, nr, geo, cover, nc, peak, npk, pers, npp in averages(rows, cases):
+        print(f"{h:>2} {ratio:>10.2f} {nr:>2} {geo:>9.2f} {cover:>7.0%} {nc:>2} {peak:>8.2f} "
+              f"{npk:>2} {pers:>14.2f} {npp:>2}")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", nargs="+", default=None)
     parser.add_argument("--members", type=int, default=200)
+    parser.add_argument(
+        "--people",
+        type=float,
+        default=7e7,
+        help="at most this many particles × people at risk a case (memory)",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=None, help="0: all in this process")
     parser.add_argument("--move", choices=("jitter", "mcmc"), default="jitter")
     parser.add_argument("--out", type=Path, default=Path("results/forecast-cycle"))
+    parser.add_argument(
+        "--report-error",
+        action="store_true",
+        help="score each member with the error of the report's grade drawn around it",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="read back the cases an earlier run replayed"
+    )
     args = parser.parse_args()
     from borderflow.execute import pool_executor
 
     args.cases = args.cases or cases_with_reports()
-    executor = pool_executor(args.workers)
-    points, updates = [], []
+    executor = None if args.workers == 0 else pool_executor(args.workers)
+    points, updates, seconds = [], [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for case in args.cases:
-            p, u = replay(case, args.members, args.seed, Path(tmp), executor, args.move)
+            n = particles_for(case, args.members, args.people)
+            done = args.out / "cases" / f"{case}-{n}-seed{args.seed}-{args.move}.pickle"
+            if args.resume and done.exists():  # replayed by an earlier run
+                p, u, wall = pickle.loads(done.read_bytes())
+            else:
+                t0 = time.perf_counter()
+                p, u = replay(case, n, args.seed, Path(tmp), executor, args.move)
+                wall = time.perf_counter() - t0
+                done.parent.mkdir(parents=True, exist_ok=True)
+                done.write_bytes(pickle.dumps((p, u, wall)))  # kept if a later case fails
+            seconds[case] = (n, wall, len({x.origin for x in p}), u)
             points += p
             updates += u
-    rows = table(points, args.cases)
-    print(f"forecast cycle replayed day by day, {args.members} particles, seed {args.seed}, "
-          f"move {args.move}, {executor.workers} workers")  # fmt: skip
-    header = (f"{'case':>16} {'h':>2} {'points':>6} {'CRPS':>9} {'cover90':>7} "
-              f"{'paired':>6} {'persist.':>9} {'ratio':>6}")  # fmt: skip
-    print(header)
-    print("-" * len(header))
-    for case, h, n, crps_, cover, n2, pers, ratio in rows:
-        print(f"{case:>16} {h:>2} {n:>6} {crps_:>9.1f} {cover:>7.0%} {n2:>6} {pers:>9.1f} "
-              f"{ratio:>6.2f}")  # fmt: skip
+    scored = with_report_error(points, args.seed) if args.report_error else None
+    rows = table(points, args.cases, scored)
+    print(f"forecast cycle replayed day by day, up to {args.members} particles "
+          f"(at most {args.people:.3g} person-states a case), seed {args.seed}, "
+          f"move {args.move}, {executor.workers if executor else 'no'} workers")  # fmt: skip
+    if args.report_error:
+        print("CRPS and coverage of the forecast of the report (members with the grade's error)")
+    print_tables(rows, args.cases)
+    print("\nper case: particles, replay s, origins scored, median update s")
+    for case, (n, wall, origins, upd) in seconds.items():
+        med = f"{statistics.median(upd):.2f}" if upd else "-"
+        print(f"{case:>16} {n:>4} {wall:>8.0f} {origins:>4} {med:>6}")
     if updates:
         print(f"one update: median {statistics.median(updates):.2f} s over {len(updates)} "
               f"(target 10 s with 200 particles)")  # fmt: skip
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     write_outputs(points, rows, args.out)
     print(f"wrote {args.out / 'forecast_cycle.csv'} and {args.out / 'forecast_cycle.png'}")
 

@@ -190,14 +190,12 @@ def test_people_held_for_an_inflow_stay_held_when_retuned():
     dep.retune(np.uint64(8), np.array([0.2]))  # a particle filter's copy goes on
     later = np.concatenate([dep.today(1.0) for _ in range(5)])
     assert first.max() < 5_000 and later.max() < 5_000
-    dep.join(held, np.full(len(held), 0.5))  # joining at H: decide when 1 - exp(H - H') > 0.5
     h = dep.cum[0]
-    days = 0
-    while not len(decided := dep.today(1.0)) or decided.max() < 5_000:
-        days += 1
-    assert (decided >= 5_000).sum() == 5_000  # all on the same day (the same uniform)
-    assert days == 3  # 1 - 0.8^4 = 0.59 > 0.5: on the fourth day after joining
-    assert 0 < h < np.inf
+    dep.join(5_000, 5_000)  # joining at H: thresholds H + E, E exponential
+    assert 0 < h < np.inf and (dep.e[held] >= h).all()
+    decided = dep.today(1.0)
+    joined = (decided >= 5_000).sum()  # a fifth of them, as on a fresh class's first day
+    assert abs(joined - 1_000) < 4 * np.sqrt(5_000 * 0.2 * 0.8)
 
 
 def test_people_who_join_late_still_decide_after_a_long_high_hazard():
@@ -210,7 +208,7 @@ def test_people_who_join_late_still_decide_after_a_long_high_hazard():
     for _ in range(100):  # H = 100 · log 2 ≈ 69
         dep.today(1.0)
     assert dep.cum[0] > 60
-    dep.join(late, K.draws(np.uint64(9), 1, late, 0))
+    dep.join(10_000, 10_000)
     first = dep.today(1.0)
     assert abs(len(first) - 5_000) < 4 * np.sqrt(10_000 * 0.25)  # half of them, as on day one
     second = dep.today(1.0)
@@ -219,10 +217,10 @@ def test_people_who_join_late_still_decide_after_a_long_high_hazard():
     dep.hazard = np.array([1.0])
     assert len(dep.today(1.0)) == 10_000 - len(first) - len(second)
     dep.hazard = np.array([0.5])
-    more = np.arange(5)
+    more = np.arange(2_000)
     dep.hold(more)
-    dep.join(more, np.full(5, 0.3))
-    assert len(dep.today(1.0)) == 5  # 1 - 0.5 = 0.5 > 0.3: all decide on their first day
+    dep.join(0, 2_000)
+    assert abs(len(dep.today(1.0)) - 1_000) < 4 * np.sqrt(2_000 * 0.25)  # half, the first day
 
 
 def test_crowds_are_present_on_their_start(tmp_path):

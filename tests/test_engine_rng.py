@@ -1,4 +1,4 @@
-"""Unit tests of the engine's random streams (engine/rng.py).
+"""Unit tests of the engine's random streams (engine/rng.py, engine/rng_kernels.py).
 
 The counter-based draw ``uniform(day_key(key, day), agent, k)`` is what every kernel uses; these
 tests check that it is the documented SplitMix64 construction bit for bit (so no silent float
@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from borderflow.engine.jit import njit
-from borderflow.engine.rng import Streams, _mix, choice, day_key, uniform
+from borderflow.engine.rng import Streams
+from borderflow.engine.rng_kernels import _mix, choice, day_key, uniform
 
 N = 100_000
 M64 = (1 << 64) - 1

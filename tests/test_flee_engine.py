@@ -394,7 +394,7 @@ def test_kernels_load_without_scipy_blas_and_scipy_still_works(tmp_path):
     code = (
         "import sys\n"
         "import numpy as np\n"
-        "from borderflow.engine.rng import choice\n"
+        "from borderflow.engine.rng_kernels import choice\n"
         "print(choice(np.random.default_rng(1), np.array([0.2, 0.5, 0.3]), 8).tolist())\n"
         "print('scipy.linalg' in sys.modules, 'numba.np.linalg' in sys.modules)\n"
         "import scipy.linalg\n"

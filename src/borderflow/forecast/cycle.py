@@ -19,7 +19,7 @@ from borderflow.calibrate.problem import last_day
 from borderflow.ensemble.runner import DRAWS, MEMBERS_DIR, member_file
 from borderflow.errors import ScenarioError
 from borderflow.execute import Executor
-from borderflow.forecast import store
+from borderflow.forecast import parallel, store
 from borderflow.forecast.filter import (
     Particles,
     Step,
@@ -84,8 +84,6 @@ def run_members(
 
     ``last`` (a day; None: the case's end) cuts the members' series there too.
     """
-    from borderflow.forecast import parallel
-
     members = folder / MEMBERS_DIR
     members.mkdir(parents=True, exist_ok=True)
     parents = systematic(p.weights, np.random.Generator(np.random.PCG64([p.seed, p.generation, 6])))
@@ -235,4 +233,5 @@ def forecast(
     }
     (tmp / store.MANIFEST).write_text(json.dumps(manifest, indent=2))
     store.publish(tmp, folder)
+    parallel.discard(p.models)  # stored: free them now, before the next forecast loads its own
     return ForecastResult(folder, origin, parent, len(new), len(p.used), steps, *update)

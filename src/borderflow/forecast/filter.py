@@ -35,7 +35,7 @@ from borderflow.errors import ScenarioError
 from borderflow.execute import Executor
 from borderflow.forecast.figures import daily, simulated
 from borderflow.forecast.likelihood import log_likelihood
-from borderflow.forecast.parallel import advance_models
+from borderflow.forecast.parallel import advance_models, discard
 from borderflow.forecast.seeds import move_seed, stream_seed
 from borderflow.forecast.target import BorderRules, Rules
 from borderflow.observe.quantity import quantity_series, reliability_weights
@@ -223,6 +223,7 @@ def resample_move(
         rules.retune(model, vals, stream_seed(p.seed, i, g))
         models.append(model)
         values.append(vi)
+    discard(p.models, keep=models)  # the particles not drawn
     p.models = models
     p.values = np.array(values)
     p.log_w = np.zeros(len(models))

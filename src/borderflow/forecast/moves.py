@@ -38,6 +38,7 @@ from borderflow.errors import ScenarioError
 from borderflow.execute import Executor, Job, serial_executor
 from borderflow.forecast.figures import simulated
 from borderflow.forecast.likelihood import log_likelihood
+from borderflow.forecast.parallel import discard
 from borderflow.forecast.seeds import move_seed, stream_seed
 from borderflow.forecast.target import Rules
 from borderflow.observe.quantity import reliability_weights
@@ -157,6 +158,7 @@ def _install(
         models.append(model)
         values.append(p.values[k])
         lls.append(loglik[k])
+    discard(p.models, keep=models)  # the particles not drawn
     p.models = models
     p.values = np.array(values)
     p.loglik = np.array(lls)

@@ -3,7 +3,7 @@
 A particle is a whole model state, and every random number it draws comes from its own
 generator, so a particle run in another process, sent there and back by pickle, is the same
 particle as one run here: any executor gives the same particles. Sending a state costs about
-as much as simulating a day of it (a Chile–Peru state pickles to ~20 MB), so particles are
+as much as simulating a day of it (a Chile–Peru 2025 state pickles to ~9 MB), so particles are
 sent to workers only for runs of several days (:data:`MIN_DAYS`): the first run from day 0,
 the members' run from the origin, the reruns of a resample-move step. The daily step of the
 cycle runs here.
@@ -20,6 +20,15 @@ from borderflow.execute import Executor, Job, serial_executor
 
 BLOCK = 4  # particles per task: few enough that two workers share the load evenly
 MIN_DAYS = 5  # shorter runs are done in this process (sending a state costs about a day's run)
+WINDOW = 4  # blocks given to the executor at once: their old states are held until all are back
+
+
+def discard(models: Sequence[Any], keep: Sequence[Any] = ()) -> None:
+    """Free the states of ``models`` not in ``keep`` now (:meth:`BorderModel.discard`)."""
+    kept = {id(m) for m in keep}
+    for model in models:
+        if id(model) not in kept and hasattr(model, "discard"):
+            model.discard()
 
 
 def _context(*init: Any) -> tuple:
@@ -33,6 +42,19 @@ def _advance(_ctx: tuple, item: tuple) -> tuple[int, list[Any]]:
     return start, models
 
 
+def _in_windows(
+    executor: Executor, job: Job, init: tuple, items: list, done: Callable, window: int
+) -> None:
+    """Run ``items`` in one session, ``window`` at a time.
+
+    An executor takes every item it is given at once (a Dask client serialises them all); fed
+    a window at a time, only the states of one window are in flight.
+    """
+    with executor.session(job, init) as submit:
+        for start in range(0, len(items), window):
+            submit(items[start : start + window], done)
+
+
 def advance_models(
     models: list[Any],
     first: int,
@@ -40,20 +62,29 @@ def advance_models(
     executor: Executor | None,
     on_model: Callable[[], None] | None = None,
 ) -> list[Any]:
-    """The models run through days ``first``..``last`` (in blocks on ``executor``)."""
+    """The models run through days ``first``..``last`` (in blocks on ``executor``).
+
+    ``models`` is updated in place, and returned: each block that comes back from a worker
+    replaces its old states at once, and nothing else holds them, so about one set of states
+    is held here, not the old and the new ones side by side.
+    """
     if executor is None or last - first + 1 < MIN_DAYS:
         executor = serial_executor()
-    out: list[Any | None] = [None] * len(models)
-    items = [(s, models[s : s + BLOCK], first, last) for s in range(0, len(models), BLOCK)]
+    items: list[tuple | None] = [
+        (s, models[s : s + BLOCK], first, last) for s in range(0, len(models), BLOCK)
+    ]
 
     def done(start: int, block: list[Any]) -> None:
-        out[start : start + len(block)] = block
+        old = models[start : start + len(block)]
+        models[start : start + len(block)] = block
+        items[start // BLOCK] = None  # the old states of this block can go
+        discard(old, keep=block)  # (in this process, the block ran in place)
         if on_model is not None:
             for _ in block:
                 on_model()
 
-    executor.run(Job(_context, _advance), (), items, done)
-    return out  # type: ignore[return-value]
+    _in_windows(executor, Job(_context, _advance), (), items, done, WINDOW)
+    return models
 
 
 def _member(ctx: tuple, item: tuple) -> tuple[int, bytes]:
@@ -71,6 +102,7 @@ def _member(ctx: tuple, item: tuple) -> tuple[int, bytes]:
         table = table.filter(pc.less_equal(table.column("day"), end))
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
+    discard([model])
     return i, buffer.getvalue()
 
 
@@ -87,4 +119,4 @@ def run_members(
     days = max((m[5] - m[4] + 1 for m in members), default=0)
     if executor is None or days < MIN_DAYS:
         executor = serial_executor()
-    executor.run(Job(_context, _member), (rules,), list(members), done)
+    _in_windows(executor, Job(_context, _member), (rules,), list(members), done, 4 * WINDOW)

@@ -71,19 +71,23 @@ def latest_before(out_dir: Path, settings: dict[str, Any], origin: dt.date) -> P
 
 
 def save_particles(particles: Any, path: Path) -> None:
-    """The filter's state, pickled and zstd-compressed (mostly unchanged agent arrays)."""
-    import pyarrow as pa
+    """The filter's state, each particle as its differences from the first (:mod:`.packing`)."""
+    from borderflow.forecast import packing
 
-    raw = pickle.dumps(particles, protocol=pickle.HIGHEST_PROTOCOL)
-    path.write_bytes(len(raw).to_bytes(8, "little") + pa.compress(raw, "zstd", asbytes=True))
+    packing.save(particles, path)
 
 
 def load_particles(path: Path) -> Any:
-    import pyarrow as pa
+    from borderflow.forecast import packing
 
-    data = path.read_bytes()
-    size = int.from_bytes(data[:8], "little")
-    return pickle.loads(pa.decompress(data[8:], size, "zstd", asbytes=True))
+    try:
+        return packing.load(path)
+    except (ValueError, OSError, EOFError, pickle.UnpicklingError):
+        raise ScenarioError(
+            "these particles cannot be read (stored by an earlier version of borderflow, or "
+            "damaged): start the cycle again with --refit (or another --out)",
+            file=path,
+        ) from None
 
 
 def publish(tmp: Path, folder: Path) -> None:

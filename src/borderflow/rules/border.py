@@ -38,7 +38,8 @@ from borderflow.engine.agents import Agents
 from borderflow.engine.graph import Graph
 from borderflow.engine.loop import Phase, Plan
 from borderflow.engine.paths import PathBuilder, PathTable
-from borderflow.engine.rng import Streams, choice
+from borderflow.engine.rng import Streams
+from borderflow.engine.rng_kernels import choice
 from borderflow.errors import ScenarioError
 from borderflow.results.run_result import RunResult
 from borderflow.rules import border_kernels as K
@@ -255,6 +256,24 @@ class BorderModel:
         self.arrays = self.agents.views()  # newcomers are allocated with the stock
         self.departures = Departures(self.keys["depart"], self.arrays.klass, self.hazard)
         self.newcomers.hold()
+
+    def __getstate__(self) -> dict:
+        # ``arrays`` are views of the agents' arrays: pickled, they would be a second copy
+        return {k: v for k, v in self.__dict__.items() if k != "arrays"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.arrays = self.agents.views()  # views again, as when built (a copy, a stored state)
+        self.departures.klass = self.arrays.klass
+
+    def discard(self) -> None:
+        """Free the state now (a particle the filter drops, a member's copy once it has run).
+
+        Its parts point back at it (the phases, the newcomers, the news), so without this
+        only the cyclic garbage collector, which runs on the count of objects and not their
+        size, would free it: hundreds of dead states piled up before it did.
+        """
+        self.__dict__.clear()
 
     def _set_hazard(self) -> None:
         """Daily departure hazard per class (nationality, papers, family) from the parameters."""

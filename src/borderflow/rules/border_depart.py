@@ -30,12 +30,38 @@ still at home on that day, so their hazard counts from the day they join.
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
+
 import numpy as np
 
 from borderflow.rules import border_kernels as K
 
 #: The threshold of people not yet at risk: above every cap, so never sorted, never passed.
 HELD = np.inf
+HELD_EPOCH = -1  # the epoch of people held
+PASSED = -2  # the epoch of people whose threshold is kept in the sorted arrays
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """Thresholds drawn at once, by the start, a retune or a join.
+
+    People ``first``..``first + n - 1`` with ``key``, above ``offset[class]`` (None: above 0).
+    Drawn again over the same people (the same arrays), they are the same bits.
+    """
+
+    key: np.uint64
+    offset: np.ndarray | None
+    first: int
+    n: int
+
+    def thresholds(self, klass: np.ndarray) -> np.ndarray:
+        idx = np.arange(self.first, self.first + self.n)
+        u = K.draws(self.key, K.THRESHOLD_DAY, idx, K.LEAVE_THRESHOLD)
+        if self.offset is None:
+            return -np.log1p(-u)
+        return self.offset[klass[idx]] - np.log1p(-u)
 
 
 #: The cumulative hazard a day with ``p = 1`` adds: finite, so that people who join later still
@@ -56,8 +82,12 @@ class Departures:
     def __init__(self, key: np.uint64, klass: np.ndarray, hazard: np.ndarray) -> None:
         self.klass = klass
         self.hazard = np.asarray(hazard, dtype=np.float64)
-        u = K.draws(key, K.THRESHOLD_DAY, np.arange(len(klass)), K.LEAVE_THRESHOLD)
-        self.e = -np.log1p(-u)  # exponential thresholds
+        self.key = key
+        # where each threshold came from (see __getstate__): draws, their epoch (-1: held,
+        # PASSED: kept in sorted_e)
+        self.epochs: list[Epoch] = [Epoch(key, None, 0, len(klass))]
+        self.epoch_of = np.zeros(len(klass), dtype=np.int16)
+        self.e = self.epochs[0].thresholds(klass)  # exponential thresholds
         n_classes = len(self.hazard)
         self.cum = np.zeros(n_classes)  # H_c up to the last day decided
         self.cap = 0.0  # people with e < cap are sorted (inf: everyone)
@@ -65,15 +95,43 @@ class Departures:
         self.sorted_idx = np.zeros(0, dtype=np.int64)
         self.bounds = np.zeros(n_classes + 1, dtype=np.int64)
         self.ptr = np.zeros(n_classes, dtype=np.int64)
-        self._out = np.empty(len(klass), dtype=np.int64)
 
     def __getstate__(self) -> dict:
-        # the scratch buffer of today's deciders holds nothing between days: not stored
-        return {k: v for k, v in self.__dict__.items() if k != "_out"}
+        """The state without the thresholds, which are drawn again (a stored particle's bulk).
+
+        A stored forecast holds hundreds of states, and a state's thresholds (8 bytes a person,
+        random, so incompressible) were most of it. Each threshold is a function of its epoch
+        (the key and offsets it was drawn with) and the person's index, except the thresholds of
+        people already sorted (kept in ``sorted_e``).
+        """
+        state = {k: v for k, v in self.__dict__.items() if k != "e"}
+        counts = np.bincount(self.epoch_of[self.epoch_of >= 0], minlength=len(self.epochs))
+        needed = np.flatnonzero(counts)
+        remap = np.full(len(self.epochs) + 2, PASSED, dtype=np.int16)
+        remap[needed] = np.arange(len(needed))
+        remap[-1] = HELD_EPOCH  # index -1
+        state["epochs"] = [self.epochs[j] for j in needed]
+        state["epoch_of"] = remap[self.epoch_of]
+        return state
+
+    def __deepcopy__(self, memo: dict) -> Departures:
+        # a copy in memory keeps its thresholds: drawing them again costs more than copying
+        new = Departures.__new__(Departures)
+        memo[id(self)] = new
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return new
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._out = np.empty(len(self.klass), dtype=np.int64)
+        e = np.full(len(self.klass), np.nan)
+        e[self.epoch_of == HELD_EPOCH] = HELD
+        for j, epoch in enumerate(self.epochs):  # drawn as they first were: the same bits
+            idx = np.flatnonzero(self.epoch_of[epoch.first : epoch.first + epoch.n] == j)
+            e[epoch.first + idx] = epoch.thresholds(self.klass)[idx]
+        e[self.sorted_idx] = self.sorted_e
+        if np.isnan(e).any():
+            raise ValueError("a stored departure state lacks thresholds")
+        self.e = e
 
     def today(self, factor: float) -> np.ndarray:
         """The people (sorted indices) who decide to leave today, given today's factor."""
@@ -84,9 +142,10 @@ class Departures:
         h_max = float(cum.max(initial=0.0))
         if h_max >= self.cap and h_max > 0.0:
             self._extend(h_max)  # pointers where yesterday's runs stand (self.cum)
-        n = K.passed(self.sorted_e, self.sorted_idx, self.bounds, self.ptr, cum, self._out)
+        out = np.empty(len(self.sorted_idx), dtype=np.int64)  # only sorted people can pass
+        n = K.passed(self.sorted_e, self.sorted_idx, self.bounds, self.ptr, cum, out)
         self.cum = cum
-        return np.sort(self._out[:n])
+        return np.sort(out[:n])
 
     def retune(self, key: np.uint64, hazard: np.ndarray) -> None:
         """Go on from today with other hazards and another random stream.
@@ -97,20 +156,30 @@ class Departures:
         retuned with another key has its own future with the right law.
         """
         self.hazard = np.asarray(hazard, dtype=np.float64)
-        v = K.draws(key, K.THRESHOLD_DAY, np.arange(len(self.klass)), K.LEAVE_THRESHOLD)
+        self.key = key
+        epoch = Epoch(key, self.cum.copy(), 0, len(self.klass))
         h = self.cum[self.klass]
         home = (self.e >= h) & (self.e < HELD)  # people held stay held
-        self.e = np.where(home, h - np.log1p(-v), self.e)
+        self.e = np.where(home, epoch.thresholds(self.klass), self.e)
+        # older epochs now hold only people who passed (sorted below): their e is in sorted_e
+        self.epoch_of[self.epoch_of >= 0] = PASSED
+        self.epoch_of[home] = 0
+        self.epochs = [epoch]
         self.cap = 0.0
         self._extend(float(self.cum.max(initial=0.0)))
 
     def hold(self, idx: np.ndarray) -> None:
         """People ``idx`` are not yet at risk: they never decide until they :meth:`join`."""
         self.e[idx] = HELD
+        self.epoch_of[idx] = HELD_EPOCH
 
-    def join(self, idx: np.ndarray, v: np.ndarray) -> None:
-        """People ``idx`` join today, before today's decisions, with their uniforms ``v``."""
-        self.e[idx] = self.cum[self.klass[idx]] - np.log1p(-v)
+    def join(self, first: int, n: int) -> None:
+        """People ``first``..``first + n - 1`` join today, before today's decisions."""
+        epoch = Epoch(self.key, self.cum.copy(), first, n)
+        idx = np.arange(first, first + n)
+        self.e[idx] = epoch.thresholds(self.klass)
+        self.epoch_of[idx] = len(self.epochs)
+        self.epochs.append(epoch)
         if (self.e[idx] < self.cap).any():
             cap, self.cap = self.cap, 0.0
             self._extend(cap / 4.0)  # the same cap again

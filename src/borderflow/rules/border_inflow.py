@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from borderflow.engine.agents import Agents
-from borderflow.engine.rng import choice
+from borderflow.engine.rng_kernels import choice
 from borderflow.errors import ScenarioError
 from borderflow.rules import border_kernels as K
 from borderflow.scenario.border_schema import MAX_PEOPLE, EventRow
@@ -127,8 +127,7 @@ class Newcomers:
             idx = np.arange(b.first, b.first + b.n, dtype=np.int64)
             m.stock += b.n
             if b.event.kind == "inflow":
-                v = K.draws(m.keys["depart"], K.THRESHOLD_DAY, idx, K.LEAVE_THRESHOLD)
-                m.departures.join(idx, v)
+                m.departures.join(b.first, b.n)  # with the stream of m.keys["depart"]
                 homes, counts = np.unique(m.arrays.home[idx], return_counts=True)
                 for home, n in zip(homes, counts, strict=True):
                     m.tally.add("inflow", m.places[home], day, int(n))

@@ -2,7 +2,7 @@
 
 They loop over the people a day concerns (today's deciders, the people who have left home and
 are not yet in a final state), never over the whole population. Random numbers are
-counter-based (:func:`borderflow.engine.rng.uniform`), so an agent's draws do not depend on
+counter-based (:func:`borderflow.engine.rng_kernels.uniform`), so an agent's draws do not depend on
 other agents, and two variants of a scenario share them (common random numbers).
 """
 
@@ -14,7 +14,7 @@ from enum import Enum, IntEnum
 import numpy as np
 
 from borderflow.engine.jit import njit
-from borderflow.engine.rng import day_key, uniform
+from borderflow.engine.rng_kernels import day_key, uniform
 from borderflow.rules.border_indicators import CrossingCount
 
 

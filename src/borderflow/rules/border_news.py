@@ -22,7 +22,7 @@ import numpy as np
 
 from borderflow.engine.jit import njit
 from borderflow.engine.paths import PathBuilder
-from borderflow.engine.rng import day_key, uniform
+from borderflow.engine.rng_kernels import day_key, uniform
 from borderflow.rules import border_kernels as K
 from borderflow.rules.border_rules_by_date import shut_on
 

@@ -27,7 +27,7 @@ from borderflow.errors import ScenarioError
 from borderflow.results.flee_out import CampSeries
 from borderflow.results.run_result import RunResult
 from borderflow.results.series import Series
-from borderflow.rules import flee_kernels as K
+from borderflow.rules import flee_compiled as K
 from borderflow.rules.flee_routes import Candidates, close_to_home_factors, enumerate_candidates
 from borderflow.scenario.flee_io import FleeScenario
 from borderflow.scenario.flee_settings import FleeSettings
@@ -39,7 +39,7 @@ FLEE_FIELDS = {
     "route": (np.dtype(np.int32), -1),  # candidate path being followed, -1 if none
     "route_pos": (np.dtype(np.int8), 0),  # next link of that path
     "hops": (np.dtype(np.int32), 0),  # links completed
-    "wake": (np.dtype(np.int32), K.WAKE_UNDRAWN),  # day of the next move (flee_kernels)
+    "wake": (np.dtype(np.int32), K.WAKE_UNDRAWN),  # day of the next move (flee_compiled)
 }
 
 
@@ -375,7 +375,7 @@ class FleeModel:
         a, g, c = self.agents, self.graph, self.cands
         self._redraw_where_changed(chance)
         cap = self.capacity * m.capacity_scaling
-        K.evolve_day(
+        K.evolve_day()(
             day, self.key, len(a),
             a.loc, a.link, a.progress, a.route, a.route_pos, a.hops, a.wake,
             g.src, g.dst, g.length, self.link_speed, self.link_walk, g.link_open,

@@ -6,9 +6,10 @@ leave-or-stay draw fails draws, at once, the day of its next success from the ge
 distribution (``wake``): the same distribution as a Bernoulli draw every day, by the
 memorylessness of the geometric law, and the agent is not touched until then. Agents in camps,
 which rarely move, thus cost one integer comparison a day instead of a random draw. Each
-agent's random numbers come from :func:`borderflow.engine.rng.uniform` indexed by (day, agent,
-draw), so the outcome does not depend on any global generator. Compilation is cached on disk
-(``cache=True``).
+agent's random numbers come from :func:`borderflow.engine.rng_kernels.uniform` indexed by
+(day, agent, draw), so the outcome does not depend on any global generator. A run calls the
+kernel compiled ahead of time (:mod:`borderflow.rules.flee_compiled`), which needs no numba at
+run time; the JIT build here, cached on disk, is the fallback and what the tests compare with.
 
 The day is one function on purpose: in numba, every call that receives arrays (even an
 inlined one) pays an atomic reference-count increment and decrement per array, which would
@@ -22,18 +23,15 @@ from __future__ import annotations
 import numpy as np
 
 from borderflow.engine.jit import njit
-from borderflow.engine.rng import day_key, uniform
+from borderflow.engine.rng_kernels import day_key, uniform
+from borderflow.rules.flee_compiled import WAKE_NEVER, WAKE_UNDRAWN
 
 _DECIDE = 0
 _TRAVEL = 1
 # Draw indices within an agent's day: pass A uses 0 (leave?) and 1 (which route? or, when it
 # stays, the day of its next move); pass B continues from 2.
 _PASS_B_FIRST_DRAW = 2
-#: ``wake`` of an agent that needs a leave-or-stay draw today (a new agent, one that has just
-#: come to rest, or one at a place whose move chance changed).
-WAKE_UNDRAWN = -1
-#: ``wake`` of a traveller, and of an agent at a place it can never leave (move chance 0).
-WAKE_NEVER = 2**31 - 1
+__all__ = ["WAKE_NEVER", "WAKE_UNDRAWN", "capacity_multiplier", "evolve_day", "geometric_wait"]
 
 
 @njit(inline="always")
@@ -43,9 +41,15 @@ def geometric_wait(p: float, u: float) -> int:
     Inversion of the geometric law on 1, 2, ...: ``P(wait > k) = (1 - p) ** k``; ``u`` is a
     uniform draw in [0, 1). A wait past the int32 range is :data:`WAKE_NEVER`.
     """
+    return wait_given_log(p, np.log1p(-p), u)
+
+
+@njit(inline="always")
+def wait_given_log(p: float, log_stay: float, u: float) -> int:
+    """:func:`geometric_wait` with ``log_stay = log1p(-p)`` computed once per place and day."""
     if p <= 0.0:
         return WAKE_NEVER
-    w = 1.0 + np.floor(np.log1p(-u) / np.log1p(-p))
+    w = 1.0 + np.floor(np.log1p(-u) / log_stay)
     return int(w) if w < WAKE_NEVER else WAKE_NEVER
 
 
@@ -133,6 +137,9 @@ def evolve_day(
     # first: a branch-free scan lists the agents due today (drawn to move today, or undrawn),
     # the undrawn ones draw, and those that stay draw the day of their next move. The
     # sequential pass then visits only the movers, in agent order.
+    # A failed draw's wait needs log1p(-chance) of the agent's place: once per place, not
+    # once per failure (the same number, so the same waits).
+    log_stay = np.log1p(-movechance)
     movers = np.empty(n_agents, dtype=np.int32)
     n_due = 0
     for i in range(n_agents):
@@ -143,8 +150,8 @@ def evolve_day(
         i = movers[v]
         if wake[i] == WAKE_UNDRAWN:
             mc = 1.0 if route_moves and route[i] >= 0 else movechance[loc[i]]
-            if uniform(dkey, i, 0) >= mc:
-                w = geometric_wait(mc, uniform(dkey, i, 1))
+            if uniform(dkey, i, 0) >= mc:  # mc < 1: the agent's place's chance
+                w = wait_given_log(mc, log_stay[loc[i]], uniform(dkey, i, 1))
                 wake[i] = day + w if w < WAKE_NEVER - day else WAKE_NEVER
                 continue
         movers[n_movers] = i  # n_movers <= v: the list is compacted in place
@@ -176,8 +183,8 @@ def evolve_day(
                     elif mc < 1.0:  # a certain move needs no draw
                         u = uniform(dkey, i, draw)
                         draw += 1
-                        if u >= mc:
-                            w = geometric_wait(mc, uniform(dkey, i, draw))
+                        if u >= mc:  # mc < 1: the place's chance
+                            w = wait_given_log(mc, log_stay[here], uniform(dkey, i, draw))
                             wake[i] = day + w if w < WAKE_NEVER - day else WAKE_NEVER
                             waiting = True
                             break
