@@ -24,11 +24,11 @@ WINDOW = 4  # blocks given to the executor at once: their old states are held un
 
 
 def discard(models: Sequence[Any], keep: Sequence[Any] = ()) -> None:
-    """Free the states of ``models`` not in ``keep`` now (:meth:`BorderModel.discard`)."""
+    """Free the states of ``models`` not in ``keep`` now (:meth:`BorderModel.close`)."""
     kept = {id(m) for m in keep}
     for model in models:
-        if id(model) not in kept and hasattr(model, "discard"):
-            model.discard()
+        if id(model) not in kept and hasattr(model, "close"):
+            model.close()
 
 
 def _context(*init: Any) -> tuple:

@@ -266,15 +266,6 @@ class BorderModel:
         self.arrays = self.agents.views()  # views again, as when built (a copy, a stored state)
         self.departures.klass = self.arrays.klass
 
-    def discard(self) -> None:
-        """Free the state now (a particle the filter drops, a member's copy once it has run).
-
-        Its parts point back at it (the phases, the newcomers, the news), so without this
-        only the cyclic garbage collector, which runs on the count of objects and not their
-        size, would free it: hundreds of dead states piled up before it did.
-        """
-        self.__dict__.clear()
-
     def _set_hazard(self) -> None:
         """Daily departure hazard per class (nationality, papers, family) from the parameters."""
         d, groups = self.spec.departure, self.case.groups
@@ -481,7 +472,7 @@ class BorderModel:
         return self
 
     def close(self) -> None:
-        """Free the run's state now: the model is unusable after this.
+        """Free the run's state now (a finished one-shot run, a particle the filter drops).
 
         A model is a reference cycle (its plan holds its bound methods; news, places and
         newcomers hold the model), so without this its agent arrays (~250 MB for 4 million
