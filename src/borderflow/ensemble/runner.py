@@ -230,13 +230,18 @@ def aligned(tables: Sequence) -> tuple[Any, np.ndarray]:
     return picks.combine_chunks(), values
 
 
-def band_table(out_dir: Path, members: int):
-    """Quantile bands and mean over the members' files in ``out_dir/members``."""
-    import pyarrow as pa
-
+def member_tables(out_dir: Path, members: int) -> list:
+    """The members' series tables, from their files in ``out_dir/members``."""
     from borderflow.results.series import read_parquet
 
-    tables = [read_parquet(out_dir / MEMBERS_DIR / member_file(i)) for i in range(members)]
+    return [read_parquet(out_dir / MEMBERS_DIR / member_file(i)) for i in range(members)]
+
+
+def band_table(out_dir: Path, members: int, tables: list | None = None):
+    """Quantile bands and mean over the members (``tables``, or their files in ``out_dir``)."""
+    import pyarrow as pa
+
+    tables = tables if tables is not None else member_tables(out_dir, members)
     first, values = aligned(tables)
     bands = np.quantile(values, QUANTILES, axis=0)
     cols = {name: first.column(name) for name in ("day", "date", "location", "indicator")}
@@ -245,21 +250,18 @@ def band_table(out_dir: Path, members: int):
     return pa.table(cols)
 
 
-def observed_bands(out_dir: Path, case: BorderCase, members: int) -> dict:
+def observed_bands(tables: list, case: BorderCase) -> dict:
     """Quantile bands over the members of each reported quantity the fan's rows lack.
 
     Sums, cumulative totals, shelters, …: what the crossing rows (stranded, crossed) do not draw.
     """
     from borderflow.results.observed import IN_FAN_ROWS, observed_quantities, quantity_bands
-    from borderflow.results.series import Series, read_parquet
+    from borderflow.results.series import Series
 
     quantities = observed_quantities(case, IN_FAN_ROWS)
     if not quantities:
         return {}
-    series = [
-        Series.from_table(read_parquet(out_dir / MEMBERS_DIR / member_file(i)))
-        for i in range(members)
-    ]
+    series = [Series.from_table(t) for t in tables]
     return quantity_bands(series, quantities, QUANTILES)
 
 
@@ -274,8 +276,9 @@ def write_bands(
     from borderflow.report.plots.ensemble import plot_fan
     from borderflow.results.series import write_parquet
 
-    band = band_table(out_dir, members)
-    observed = observed_bands(out_dir, case, members)
+    tables = member_tables(out_dir, members)  # read once, for the bands and the fan's extras
+    band = band_table(out_dir, members, tables)
+    observed = observed_bands(tables, case)
     with atomic_outputs(out_dir) as out:
         out.write(BANDS, lambda p: write_parquet(band, p))
         for name, writer in extra.items():
