@@ -137,6 +137,22 @@ def test_check_warns_of_what_the_model_cannot_produce(tmp_path: Path) -> None:
     assert "no event ever moves anyone into shelter 'S'" in joined
 
 
+def test_check_knows_people_queued_can_cross_irregularly_where_a_set_row_lets_them(
+    tmp_path: Path,
+) -> None:
+    """Irregular crossings at an entry that never refuses come only from the queue."""
+    root = observations(
+        write_case(tmp_path / "c"), "2025-01-10,,value,A,irregular_crossing,5,20,x,B"
+    )
+    warned = "the model cannot produce this count"
+    assert warned in "\n".join(f.message for f in lint_case(root)[0])
+    (root / "events.csv").write_text(
+        "start,end,kind,value,target,to,label,param,source\n"
+        "2025-01-01,,set,0.02,A,,boats,waiting_irregular_per_day,test\n"
+    )
+    assert warned not in "\n".join(f.message for f in lint_case(root)[0])
+
+
 def test_check_cli_exit_status(tmp_path: Path) -> None:
     root = observations(write_case(tmp_path / "c"), "2025-01-10,,value,A,strandd,1,2,x,B")
     result = invoke("check", root, "--out", tmp_path / "out")

@@ -184,6 +184,37 @@ def test_set_capacity_and_quota_by_date_and_fitted_like_any_event(tmp_path):
     assert "event.cap" in load_params(root / "uncertain.toml", read_border_case(root))
 
 
+def test_people_queued_go_round_the_post_only_while_a_set_event_lets_them(tmp_path):
+    """At Necoclí (2021) people waiting weeks for a licensed boat also left on smugglers'
+    boats. ``waiting_irregular_per_day`` gives people queued at the post a nightly chance to
+    cross irregularly; without a row nobody queued leaves but by the post."""
+    root = write_case(tmp_path / "c", stock=4000, capacity=(15, 10_000))
+    events(root)
+    alone = model(root).run()
+    waiting = alone.at_crossing[:, 0, C.WAITING]
+    assert waiting[day("2025-01-09")] > 100  # ~40 arrive a day, 15 pass: a queue
+    assert alone.at_crossing[:, 0, C.IRREGULAR_CROSSING].sum() == 0
+    events(root, "2025-01-10,2025-01-20,set,0.2,A,,round,waiting_irregular_per_day,")
+    m = model(root).run()
+    went = m.at_crossing[:, 0, C.IRREGULAR_CROSSING]
+    window = slice(day("2025-01-10"), day("2025-01-20") + 1)
+    assert went[: window.start].sum() == 0 and went[window.stop :].sum() == 0
+    share = went[window].sum() / m.at_crossing[window, 0, C.WAITING].sum()
+    assert 0.15 < share < 0.25  # a fifth of those waiting each night
+    assert m.at_crossing[-1, 0, C.WAITING] < waiting[-1]
+    assert (m.at_crossing[:, 0, C.CROSSED] == alone.at_crossing[:, 0, C.CROSSED]).all()
+    assert m.state_counts[-1].sum() == alone.state_counts[-1].sum()  # nobody lost
+    # every attempt caught: they keep their place in the queue, which runs as without the row
+    root = write_case(tmp_path / "c", stock=4000, capacity=(15, 10_000),
+                      stranded={"detection_base": 1.0})  # fmt: skip
+    events(root, "2025-01-10,2025-01-20,set,0.2,A,,round,waiting_irregular_per_day,")
+    caught = model(root).run()
+    assert caught.at_crossing[:, 0, C.IRREGULAR_CROSSING].sum() == 0
+    assert caught.at_crossing[window, 0, C.IRREGULAR_DETECTED].sum() > 100
+    assert (caught.at_crossing[:, 0, C.WAITING] == waiting).all()
+    assert "event.round" in parameter_names(read_border_case(root))
+
+
 # -- redirect --------------------------------------------------------------------------------
 def test_redirect_moves_a_share_of_the_choosers_while_active(tmp_path):
     root = write_case(tmp_path / "c", stock=6000, hazard=0.02)

@@ -16,7 +16,8 @@ arrays and runs a day as an ordered plan of phases:
    when the policy lets them (corridor, quota);
 5. ``night``: stranded people wait, are readmitted by the exit country, walk back, divert to
    another crossing or try an irregular crossing (caught with a chance that rises with
-   reinforcement); return flights and moves to shelters happen;
+   reinforcement); where a ``set`` event allows it, people queued try one too; return flights
+   and moves to shelters happen;
 6. ``record``: daily counts per place, crossing and road.
 
 A day costs what moves: the phases after ``depart`` touch only the *live* people (left home,
@@ -443,6 +444,11 @@ class BorderModel:
                 a.crossing, a.path, a.pos, a.t_state, self.return_path[k], self.divert_to[k],
                 self.divert_path[k], self.onward_path[k], self.entry_post[k], row,
             )  # fmt: skip
+            if rule.waiting_irregular > 0:  # a set event lets people queued go round the post
+                K.waiting_night(
+                    day, night_key, here, rule.waiting_irregular, rule.detection, a.state,
+                    a.loc, a.path, a.pos, a.t_state, self.onward_path[k], self.entry_post[k], row,
+                )  # fmt: skip
         self.place_events.night(day)  # shelters, shelter exits and removals at other places
 
     def _night_edges(self, k: int, rule: DayPolicy) -> np.ndarray:

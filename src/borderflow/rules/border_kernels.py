@@ -71,6 +71,8 @@ class Draw(Enum):
     ARRIVAL_HOUR = ("hour", 0)  # the hour of arrival at the exit post
     NIGHT_CHOICE = ("night", 0)  # readmitted, walk back, divert, try irregularly or wait
     CAUGHT = ("night", 1)  # an irregular attempt is detected
+    WAITING_IRREGULAR = ("night", 2)  # a person queued overnight leaves by an irregular way
+    WAITING_CAUGHT = ("night", 3)  # that attempt is detected (they keep their place)
     FLIGHT_SEAT = ("night", 9)  # who gets a seat on a return flight
     REMOVAL = ("night", 20)  # who gets a seat on a removal bus or flight
     SHELTER_EXIT = ("night", 21)  # a sheltered person leaves the shelter tonight (first row)
@@ -98,7 +100,9 @@ LEAVE_THRESHOLD, PREPARATION, CROSSING_CHOICE = (
     Draw.LEAVE_THRESHOLD.slot, Draw.PREPARATION.slot, Draw.CROSSING_CHOICE.slot
 )  # fmt: skip
 NIGHT_CHOICE, CAUGHT = Draw.NIGHT_CHOICE.slot, Draw.CAUGHT.slot
+WAITING_IRREGULAR, WAITING_CAUGHT = Draw.WAITING_IRREGULAR.slot, Draw.WAITING_CAUGHT.slot
 assert Draw.NIGHT_CHOICE.stream == Draw.CAUGHT.stream  # stranded_night takes one key
+assert Draw.WAITING_IRREGULAR.stream == Draw.WAITING_CAUGHT.stream  # so does waiting_night
 #: Entry policies (policies.csv) as the codes :func:`admit` takes.
 ENTRY = {"open": 0, "documented_only": 1, "quota": 2, "corridor": 3, "closed": 4, "selective": 5}
 OPEN, DOCUMENTED_ONLY, QUOTA, CORRIDOR, SELECTIVE = (
@@ -340,6 +344,33 @@ def stranded_night(
             continue
         pos[i] = 0.0
         t_state[i] = day
+
+
+@njit(nogil=True)
+def waiting_night(
+    day, key, people, rate, detection, state, loc, path, pos, t_state, onward_path, entry_post,
+    row,
+):  # fmt: skip
+    """Who of one crossing's ``people`` queued overnight goes round the post tonight.
+
+    Each tries, with chance ``rate``, a way across other than the post (a smuggler's boat, a
+    path round it). Caught with probability ``detection``: they stay queued and keep their
+    place (their ``t_state``); otherwise they go on from the entry post as an irregular
+    crossing.
+    """
+    dkey = day_key(key, day)
+    for i in people:
+        if state[i] != QUEUED or uniform(dkey, i, WAITING_IRREGULAR) >= rate:
+            continue
+        if uniform(dkey, i, WAITING_CAUGHT) < detection:
+            row[N_IRREGULAR_DETECTED] += 1
+            continue
+        state[i] = ONWARD
+        path[i] = onward_path
+        loc[i] = entry_post
+        pos[i] = 0.0
+        t_state[i] = day
+        row[N_IRREGULAR_CROSSING] += 1
 
 
 @njit(nogil=True)

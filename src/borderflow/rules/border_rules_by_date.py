@@ -8,7 +8,8 @@ Rules come from three places, read in this order (the later wins):
    ``selective``'s nationalities and papers; whether the exit country readmits);
 3. active ``set`` events (events.csv): a parameter at one crossing or, with a blank target, at
    every crossing; of several active rows the later in the file wins. A ``set`` of ``quota``
-   replaces the policy row's quota.
+   replaces the policy row's quota. ``waiting_irregular_per_day`` (people queued going round
+   the post) exists only as a ``set`` parameter: 0 where no row is active.
 
 ``reinforcement`` events add to the detection; ``redirect`` events move a share of the people
 choosing one crossing to another when they decide to leave (:func:`redirect`).
@@ -40,6 +41,7 @@ class DayPolicy:
     rates: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # in RATES order
     nationalities: tuple[str, ...] = ()  # selective: admitted nationalities (empty: all)
     papers: str = "any"  # selective: "documented" admits only people with papers
+    waiting_irregular: float = 0.0  # nightly chance a person queued goes round the post
 
 
 def _active(e: EventRow | PolicyRow, date: dt.date) -> bool:
@@ -91,6 +93,7 @@ def day_policy(
         rates,  # type: ignore[arg-type]
         nationalities,
         papers,
+        sets.get("waiting_irregular_per_day", 0.0),
     )
 
 

@@ -72,6 +72,7 @@ SET_PARAMS: dict[str, tuple[float, float, str]] = {
     "return_per_day": (0.0, 1.0, "a probability, from 0 to 1"),
     "divert_per_day": (0.0, 1.0, "a probability, from 0 to 1"),
     "irregular_per_day": (0.0, 1.0, "a probability, from 0 to 1"),
+    "waiting_irregular_per_day": (0.0, 1.0, "a probability, from 0 to 1"),
     "readmitted_per_day": (0.0, 1.0, "a probability, from 0 to 1"),
     "detection_base": (0.0, 1.0, "a probability, from 0 to 1"),
     "capacity_per_day": (0.0, MAX_PER_DAY, "people a day"),

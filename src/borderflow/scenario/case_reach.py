@@ -20,6 +20,9 @@ NEED_REFUSALS = frozenset({
     "stranded", "refused", "irregular_crossing", "irregular_detected", "readmitted",
     "returned", "diverted", "corridor",
 })  # fmt: skip
+#: Of those, the counts people queued at the post also make when a ``set`` event lets them go
+#: round it (``waiting_irregular_per_day``).
+AROUND_THE_QUEUE = frozenset({"irregular_crossing", "irregular_detected"})
 #: Counts at a shelter, all 0 while nobody is moved in.
 AT_SHELTER = frozenset({"sheltered", "people", "children"})
 
@@ -43,11 +46,17 @@ def split_names(text: str) -> list[str]:
 
 
 def _crossing_reason(case: Any, term: str, crossing: str) -> str | None:
-    events = [e for e in all_rows(case, "events") if e.target == crossing]
+    rows = all_rows(case, "events")
+    events = [e for e in rows if e.target == crossing]
     policies = [p for p in all_rows(case, "policies") if p.crossing == crossing]
     crowd = any(e.kind == "crowd" for e in events)
     refuses = any(p.side == "entry" and p.policy in REFUSING for p in policies)
-    if term in NEED_REFUSALS and not crowd and not refuses:
+    round_the_post = term in AROUND_THE_QUEUE and any(
+        e.kind == "set" and e.param == "waiting_irregular_per_day" and e.value > 0
+        and e.target in ("", crossing)
+        for e in rows
+    )  # fmt: skip
+    if term in NEED_REFUSALS and not crowd and not refuses and not round_the_post:
         return (
             f"the entry of crossing '{crossing}' never refuses anyone (no row of policies.csv "
             f"or a variant sets {', '.join(REFUSING)})"
