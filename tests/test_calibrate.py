@@ -151,6 +151,24 @@ def test_cli_calibrates_to_stored_observations(tmp_path):
     assert len(members) == 4 and all(tuple(m) in particles for m in members)
 
 
+def test_cli_calibrate_by_replenishment(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "borderflow", "calibrate", "chile-peru-2023", "--method",
+         "replenish", "--particles", "12", "--generations", "2", "--predictive", "0",
+         "--workers", "1", "--out", str(tmp_path / "cal")],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    shown = " ".join(res.stdout.split())  # the table's title wraps
+    assert "distinct of 12" in shown and "moves accepted" in shown
+    weights = [line.rsplit(",", 1)[1] for line in
+               (tmp_path / "cal" / "posterior.csv").read_text().splitlines()[2:]]  # fmt: skip
+    assert len(weights) == 12 and len(set(weights)) == 1
+    bad = subprocess.run([sys.executable, "-m", "borderflow", "calibrate", "chile-peru-2023",
+                          "--method", "gibbs"], capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2 and "gibbs" in bad.stderr
+
+
 @pytest.mark.parametrize("method", ["beaumont", "replenish"])
 def test_abc_gives_the_same_posterior_on_every_executor(tmp_path, method):
     from borderflow.execute import dask_executor

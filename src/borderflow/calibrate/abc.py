@@ -61,6 +61,14 @@ class Posterior:
         merged = self.merged_weights()
         return float(1.0 / np.sum(merged * merged))
 
+    def describe(self) -> str:
+        """Runs, distinct particles and (replenishment) the moves' acceptance, for reports."""
+        note = f"{self.simulations} runs, {self.distinct()} distinct of {len(self.weights)}"
+        if self.acceptance:
+            rates = "/".join("–" if np.isnan(a) else f"{a:.0%}" for a in self.acceptance)
+            note += f", moves accepted {rates}"
+        return note
+
     def top_weight(self) -> float:
         """The largest merged weight."""
         return float(self.merged_weights().max())

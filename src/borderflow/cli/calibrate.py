@@ -140,6 +140,8 @@ def _print_calibration(result: Calibration, particles: int, predictive: int) -> 
     table = Table(
         title=f"{problem.name}: posterior ({particles} particles, {post.simulations} runs, "
         f"distance {post.tolerances[-1]:.4g})"
+        if not post.acceptance
+        else f"{problem.name}: posterior ({post.describe()}, distance {post.tolerances[-1]:.4g})"
     )
     for col in ("parameter", "5 %", "median", "95 %"):
         table.add_column(col, justify="left" if col == "parameter" else "right")

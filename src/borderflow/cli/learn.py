@@ -130,7 +130,7 @@ def _print(result: Learnt) -> None:
     for name, f in result.fits.items():
         q = f.posterior.quantiles([0.05, 0.5, 0.95])
         t = Table(title=f"{name}: fit from the other episodes, observations up to "
-                  f"{f.episode.origin} ({f.posterior.simulations} runs)")  # fmt: skip
+                  f"{f.episode.origin} ({f.posterior.describe()})")  # fmt: skip
         for col in ("parameter", "5 %", "median", "95 %"):
             t.add_column(col, justify="left" if col == "parameter" else "right")
         for j, n in enumerate(f.posterior.names):
