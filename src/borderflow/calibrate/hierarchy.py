@@ -25,7 +25,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from borderflow.calibrate.abc import Posterior, Space
-from borderflow.ensemble.params import Distribution, LogitNormal, LogNormal
+from borderflow.ensemble.params import (
+    Distribution,
+    LogitNormal,
+    LogNormal,
+    Restricted,
+    Uniform,
+)
 from borderflow.errors import ScenarioError
 from borderflow.tomlfile import read_toml
 
@@ -66,6 +72,45 @@ class SharedParam(BaseModel):
         """The per-episode fits' prior: the hyper-prior's predictive, N(m, s² + tau²)."""
         sd = math.hypot(self.mu[1], self.tau)
         return self.distribution(self.mu[0], sd, f"reference prior of the hierarchy: {self.why}")
+
+
+def combine(learnt: Distribution, own: Distribution | None) -> Distribution:
+    """An episode's prior of a shared parameter: the learnt distribution times its own range.
+
+    Why both: the shared distribution says where episodes' values lie; the case's own
+    uncertain.toml what its author knew of *this* episode at its origin (Ceuta's night attempts
+    are a swim around a breakwater, 0.01–0.1 a day, where other crowds try most nights). As
+    independent information about the episode's value their densities multiply: a uniform
+    range restricts the learnt one; two normals on the same scale pool by precision. An own
+    range set with the reports after the origin in view (``after_origin``) is not used, and a
+    fixed value or another family is the case's own, as before.
+    """
+    if own is None or own.after_origin:
+        return learnt
+    if isinstance(own, Uniform) and isinstance(learnt, LogNormal | LogitNormal):
+        low, high = (0.0, own.high) if isinstance(learnt, LogNormal) else (learnt.low, learnt.high)
+        low, high = max(low, own.low), min(high, own.high)
+        if not low < high:
+            raise ScenarioError(f"the case's range [{own.low:g}, {own.high:g}] lies outside the "
+                                f"learnt one ({learnt.why})")  # fmt: skip
+        why = f"{learnt.why}; within the case's own range [{own.low:g}, {own.high:g}]: {own.why}"
+        return Restricted(dist="restricted", low=low, high=high, base=learnt, why=why)
+    same_logit = (isinstance(own, LogitNormal) and isinstance(learnt, LogitNormal)
+                  and (own.low, own.high) == (learnt.low, learnt.high))  # fmt: skip
+    if same_logit or (isinstance(own, LogNormal) and isinstance(learnt, LogNormal)):
+        (m1, s1), (m2, s2) = _normal(learnt), _normal(own)
+        var = 1.0 / (s1**-2 + s2**-2)
+        mean = var * (m1 / s1**2 + m2 / s2**2)
+        why = f"{learnt.why}; pooled with the case's own: {own.why}"
+        if isinstance(learnt, LogNormal):
+            return LogNormal(dist="lognormal", median=math.exp(mean), sigma=math.sqrt(var),
+                             why=why)  # fmt: skip
+        return learnt.model_copy(update={"mean": mean, "sd": math.sqrt(var), "why": why})
+    return own  # a fixed value, or a family that does not pool: the case's own, as before
+
+
+def _normal(d: LogNormal | LogitNormal) -> tuple[float, float]:
+    return (math.log(d.median), d.sigma) if isinstance(d, LogNormal) else (d.mean, d.sd)
 
 
 def read_hierarchy(path: Path = HIERARCHY) -> dict[str, SharedParam]:

@@ -7,9 +7,10 @@ prior (its likelihood, :mod:`borderflow.calibrate.hierarchy`). Then:
   predictive distribution written as prior.toml, the default prior of any case;
 * each episode's fit, leave-one-episode-out: hyper-parameters fitted on all the *other*
   episodes (all their observations), then the episode's parameters by ABC-SMC from that
-  predictive prior (its own uncertain.toml for parameters not shared) on its observations up
-  to its origin only. Nothing the episode reported after its origin enters its fit, and its
-  own data do not enter its prior twice.
+  predictive prior, within the case's own range where its uncertain.toml gives one
+  (:func:`borderflow.calibrate.hierarchy.combine`; its own uncertain.toml alone for
+  parameters not shared), on its observations up to its origin only. Nothing the episode
+  reported after its origin enters its fit, and its own data do not enter its prior twice.
 
 An episode's random numbers come from its name and the seed, never from which other episodes
 are fitted with it, so adding a case changes no other case's reference fit.
@@ -31,6 +32,7 @@ from borderflow.calibrate.hierarchy import (
     EpisodeLikelihood,
     HyperPosterior,
     SharedParam,
+    combine,
     episode_likelihood,
     fit_hyper,
 )
@@ -91,18 +93,32 @@ def _seed(settings: LearnSettings, name: str, stage: int) -> int:
 
 
 def reference_priors(ep: Episode, shared: dict[str, SharedParam]) -> dict[str, Distribution]:
-    """The episode's own priors, with the hierarchy's reference prior for shared parameters."""
+    """The episode's own priors; shared parameters: the reference prior within its own range.
+
+    The case's range is information about this episode, as its reports are: it enters the
+    episode's likelihood (the fit's weights over the reference prior alone), so the shared
+    distribution learns from it and the leave-one-out fit applies it again, as it should.
+    """
     known = set(ep.problem.parameter_names())
-    return {**ep.own, **{n: p.reference() for n, p in shared.items() if n in known}}
+    ref = {n: combine(p.reference(), ep.own.get(n)) for n, p in shared.items() if n in known}
+    return {**ep.own, **ref}
 
 
 def conditional_priors(
     ep: Episode, shared: dict[str, SharedParam], hyper: HyperPosterior
 ) -> dict[str, Distribution]:
-    """The episode's own priors, with the others' predictive for shared parameters."""
+    """The episode's own priors; shared parameters: the others' predictive within its range."""
     known = set(ep.problem.parameter_names())
-    learnt = {n: d for n, d in hyper.priors(shared).items() if n in known}
+    learnt = {n: combine(d, ep.own.get(n)) for n, d in hyper.priors(shared).items() if n in known}
     return {**ep.own, **learnt}
+
+
+def not_blind(ep: Episode, shared: dict[str, SharedParam]) -> list[str]:
+    """Warnings: own ranges set after the origin that nothing learnt replaces in its fit."""
+    return [f"{n}: the case's range was set with reports after the origin in view "
+            f"(after_origin) and no other episode shares it, so the forecast from the "
+            f"origin is not blind to them" for n, d in ep.own.items()
+            if d.after_origin and n not in shared]  # fmt: skip
 
 
 def prior_draws(priors: dict[str, Distribution], n: int, seed: int) -> Posterior:
@@ -201,4 +217,5 @@ def loo_fit(
     report(f"{ep.name}: fit from the other episodes' prior on {len(known.covered())} "
            f"observations up to {ep.origin}")  # fmt: skip
     post = fit(known, priors, settings, _seed(settings, ep.name, 1), executor)
-    return EpisodeFit(ep, priors, post, hyper, posterior_warnings(post, priors))
+    return EpisodeFit(ep, priors, post, hyper,
+                      not_blind(ep, shared) + posterior_warnings(post, priors))  # fmt: skip

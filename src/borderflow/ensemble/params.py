@@ -28,6 +28,9 @@ class _Dist(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     why: str = Field(min_length=1)
+    # The range was set with reports after the case's origin in view (fitted on all of them):
+    # ``borderflow learn`` then keeps it out of the episode's forecast from its origin.
+    after_origin: bool = False
 
 
 class Bounded(_Dist):
@@ -136,6 +139,44 @@ class Fixed(_Dist):
 
     def logpdf(self, x: float) -> float:
         return 0.0 if x == self.value else -math.inf
+
+
+class Restricted(Bounded):
+    """A learnt prior (lognormal or logit-normal) restricted to a case's own range [low, high].
+
+    The product of the shared distribution and the case's uniform range (``borderflow learn``
+    builds it; files cannot name it): the other episodes say where values lie, the author what
+    this episode allows. Sampled exactly, as a truncated normal on the learnt one's scale.
+    """
+
+    dist: Literal["restricted"]
+    base: LogNormal | LogitNormal
+
+    def _to_z(self, x: float) -> float:
+        b = self.base
+        if isinstance(b, LogNormal):
+            return math.log(x) if x > 0 else -math.inf
+        u = (x - b.low) / (b.high - b.low)
+        if u <= 0.0 or u >= 1.0:
+            return -math.inf if u <= 0.0 else math.inf
+        return math.log(u) - math.log1p(-u)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        from scipy.stats import truncnorm
+
+        b = self.base
+        m, s = (math.log(b.median), b.sigma) if isinstance(b, LogNormal) else (b.mean, b.sd)
+        lo, hi = (self._to_z(self.low) - m) / s, (self._to_z(self.high) - m) / s
+        z = float(truncnorm.ppf(rng.uniform(), lo, hi, loc=m, scale=s))
+        if isinstance(b, LogNormal):
+            x = math.exp(z)
+        else:
+            x = b.low + (b.high - b.low) * 0.5 * (1.0 + math.tanh(0.5 * z))
+        return min(max(x, self.low), self.high)
+
+    def logpdf(self, x: float) -> float:
+        """Up to a constant (the mass inside the range), which ABC weights do not need."""
+        return self.base.logpdf(x) if self.low <= x <= self.high else -math.inf
 
 
 Distribution = Annotated[

@@ -101,7 +101,7 @@ class BorderTarget:
     move = "jitter"  # the default rejuvenation
 
     def __init__(self, spec: Any) -> None:
-        from borderflow.ensemble.params import load_params, read_uncertain
+        from borderflow.ensemble.params import load_params, read_uncertain, with_shared_prior
         from borderflow.scenario.border_io import read_border_case
 
         self.case = case = read_border_case(
@@ -112,7 +112,11 @@ class BorderTarget:
         self.params_file = spec.params_file or default_params(spec.case_dir)
         self.params = load_params(self.params_file, case)
         priors = spec.case_dir / "uncertain.toml"
-        self.priors = read_uncertain(priors, case) if priors.exists() else {}
+        own = read_uncertain(priors, case) if priors.exists() else {}
+        # a fit's shared parameters (borderflow learn) move on their learnt scale, as in the
+        # fit: without it a share such as detection_base moved in its own units and could
+        # leave [0, 1]
+        self.priors = with_shared_prior(own, case)
         self.rules = BorderRules(case, spec.seed, spec.capacity)
         self.variant = case.variant
 

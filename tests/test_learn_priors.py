@@ -1,0 +1,85 @@
+"""An episode's prior of a shared parameter: the learnt distribution within the case's range."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from borderflow.calibrate.abc import Space
+from borderflow.calibrate.hierarchy import combine, read_hierarchy
+from borderflow.calibrate.learn import CASES_DIR, load_episode, not_blind, reference_priors
+from borderflow.ensemble.params import LogitNormal, LogNormal, Restricted, Uniform
+from borderflow.forecast.cycle import ForecastSpec
+from borderflow.forecast.target import load_target
+
+LEARNT_SHARE = LogitNormal(dist="logitnormal", low=0.0, high=1.0, mean=0.85, sd=1.4, why="l")
+LEARNT_RATE = LogNormal(dist="lognormal", median=1.0, sigma=0.8, why="l")
+
+
+def test_a_uniform_range_restricts_the_learnt_prior_and_samples_follow_it():
+    own = Uniform(dist="uniform", low=0.01, high=0.1, why="a swim around a breakwater")
+    d = combine(LEARNT_SHARE, own)
+    assert isinstance(d, Restricted) and (d.low, d.high) == (0.01, 0.1)
+    rng = np.random.default_rng(3)
+    x = np.array([d.sample(rng) for _ in range(3000)])
+    assert x.min() >= 0.01 and x.max() <= 0.1
+    # the exact law: the learnt normal on the logit scale, truncated to the range
+    z = np.log(x) - np.log1p(-x)
+    a, b = (math.log(r / (1 - r)) for r in (0.01, 0.1))
+    law = stats.truncnorm((a - 0.85) / 1.4, (b - 0.85) / 1.4, loc=0.85, scale=1.4)
+    assert stats.kstest(z, law.cdf).pvalue > 0.01
+    # mass piles up at the top of the range, where the learnt prior is: not a uniform
+    assert np.median(x) > 0.06
+    # density: the learnt one inside, nothing outside
+    assert d.logpdf(0.05) == pytest.approx(LEARNT_SHARE.logpdf(0.05))
+    assert d.logpdf(0.2) == -math.inf
+    # a lognormal learnt prior is restricted on its log scale, down to 0 when the range is
+    r = combine(LEARNT_RATE, Uniform(dist="uniform", low=0.0, high=1.6, why="w"))
+    assert isinstance(r, Restricted) and r.low == 0.0
+    assert 0.0 < r.sample(rng) <= 1.6
+
+
+def test_normals_on_one_scale_pool_by_precision_and_other_ranges_stand():
+    own = LogNormal(dist="lognormal", median=math.e**2, sigma=0.8, why="own")
+    pooled = combine(LEARNT_RATE, own)
+    assert isinstance(pooled, LogNormal)
+    assert pooled.median == pytest.approx(math.e)  # halfway on the log scale
+    assert pooled.sigma == pytest.approx(0.8 / math.sqrt(2))
+    fitted_later = Uniform(dist="uniform", low=0.75, high=1.0, why="fitted", after_origin=True)
+    assert combine(LEARNT_SHARE, fitted_later) is LEARNT_SHARE
+    assert combine(LEARNT_SHARE, None) is LEARNT_SHARE
+    with pytest.raises(Exception, match="lies outside"):
+        combine(LogitNormal(dist="logitnormal", low=0.0, high=0.5, mean=0.0, sd=1.0, why="l"),
+                Uniform(dist="uniform", low=0.6, high=0.9, why="w"))  # fmt: skip
+
+
+def test_episodes_take_their_own_ranges_unless_set_after_the_origin():
+    shared = read_hierarchy()
+    ceuta = load_episode(CASES_DIR / "ceuta-2021")
+    p = reference_priors(ceuta, shared)["stranded.irregular_per_day"]
+    assert isinstance(p, Restricted) and (p.low, p.high) == (0.01, 0.1)
+    assert not_blind(ceuta, shared) == []
+    # chile-peru-2023's ranges were fitted on all its reports (fit.toml): not used, and said
+    cp = load_episode(CASES_DIR / "chile-peru-2023")
+    priors = reference_priors(cp, shared)
+    assert isinstance(priors["stranded.irregular_per_day"], LogitNormal)
+    assert isinstance(priors["departure.preparation_days"], Restricted)  # assumed, not fitted
+    warned = {w.split(":")[0] for w in not_blind(cp, shared)}
+    assert warned == {"departure.base_hazard", "event.peru_troops"}
+    # the ABC space of the combined priors keeps every proposal inside the case's range
+    space = Space([p])
+    assert 0.01 <= float(space.to_x(np.array([40.0]))[0]) <= 0.1
+
+
+def test_the_filter_moves_shared_parameters_on_their_learnt_scale(tmp_path):
+    target = load_target(ForecastSpec(CASES_DIR / "tijuana-2018", tmp_path))
+    # detection_base is in tijuana's fit (posterior.csv) but not in its uncertain.toml
+    assert "stranded.detection_base" in target.params.names
+    prior = target.priors["stranded.detection_base"]
+    assert isinstance(prior, LogitNormal)
+    space = Space([prior])
+    assert 0.0 < float(space.to_x(np.array([-30.0]))[0]) < float(space.to_x(np.array([30.0]))[0])
+    assert float(space.to_x(np.array([30.0]))[0]) <= 1.0
