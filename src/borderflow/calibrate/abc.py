@@ -62,11 +62,12 @@ class Posterior:
         return float(1.0 / np.sum(merged * merged))
 
     def describe(self) -> str:
-        """Runs, distinct particles and (replenishment) the moves' acceptance, for reports."""
-        note = f"{self.simulations} runs, {self.distinct()} distinct of {len(self.weights)}"
+        """Runs, effective size and (replenishment) distinct particles and acceptance."""
+        note = f"{self.simulations} runs, effective size {self.effective_size():.1f} of "
+        note += str(len(self.weights))
         if self.acceptance:
             rates = "/".join("–" if np.isnan(a) else f"{a:.0%}" for a in self.acceptance)
-            note += f", moves accepted {rates}"
+            note += f" ({self.distinct()} distinct), moves accepted {rates}"
         return note
 
     def top_weight(self) -> float:
