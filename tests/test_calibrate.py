@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from border_factory import write_case
 from borderflow.calibrate.abc import abc_smc, write_posterior
 from borderflow.calibrate.problem import BorderProblem
 from borderflow.ensemble.params import read_uncertain, with_shared_prior
+from borderflow.execute import serial_executor
 from borderflow.rules.border import BorderModel
 from borderflow.rules.border_indicators import CrossingCount as C
 from borderflow.scenario.border_io import override, read_border_case
@@ -69,6 +71,37 @@ def test_abc_smc_recovers_known_parameters(tmp_path):
     assert len(lines) == 2 + 60
 
 
+NUISANCE = {"departure.documented_multiplier": (0.5, 2), "departure.family_multiplier": (0.5, 2),
+             "travel.bus_km_per_day": (500, 1500), "travel.walk_km_per_day": (10, 40),
+             "departure.preparation_days": (0.5, 3), "departure.social_weight": (0, 0.3),
+             "stranded.return_per_day": (0, 0.1), "stranded.divert_per_day": (0, 0.1)}  # fmt: skip
+
+
+def test_replenishment_keeps_a_spread_where_importance_weights_degenerate(tmp_path):
+    # ten parameters (the two the data pin down, eight more they say less about): Beaumont's
+    # weights fall on a few of 60 particles, replenishment keeps most of them distinct
+    root, case = synthetic(tmp_path)
+    with (root / "uncertain.toml").open("a") as f:
+        for name, (low, high) in NUISANCE.items():
+            f.write(f'["{name}"]\ndist = "uniform"\nlow = {low}\nhigh = {high}\nwhy = "t"\n')
+    priors = read_uncertain(root / "uncertain.toml", case)
+    problem = BorderProblem.from_case(case)
+    old, new = (abc_smc(problem, priors, particles=60, generations=3, seed=3, method=m,
+                        executor=serial_executor()) for m in ("beaumont", "replenish"))  # fmt: skip
+    assert len(new.names) == 10 and len(new.tolerances) == 3
+    assert new.effective_size() > 30 and new.effective_size() > 4 * old.effective_size()
+    assert np.all(new.weights == 1 / 60) and len(new.acceptance) == 2
+    assert all(0.05 < a < 0.8 for a in new.acceptance), new.acceptance
+    assert new.tolerances == sorted(new.tolerances, reverse=True)
+    assert new.tolerances[-1] <= old.tolerances[-1] * 1.1  # as close to the data as Beaumont
+    q05, q95 = new.quantiles([0.05, 0.95])
+    for name, truth in TRUTH.items():
+        j = new.names.index(name)
+        assert q05[j] <= truth <= q95[j], (name, q05[j], q95[j])
+    # at most 10 sweeps of moves of the 30 copies in each of the two later generations
+    assert new.simulations <= 60 + 2 * 30 * 10
+
+
 def test_same_seed_same_posterior(tmp_path):
     root, case = synthetic(tmp_path)
     priors = read_uncertain(root / "uncertain.toml", case)
@@ -119,15 +152,34 @@ def test_cli_calibrates_to_stored_observations(tmp_path):
     assert len(members) == 4 and all(tuple(m) in particles for m in members)
 
 
-def test_abc_gives_the_same_posterior_on_every_executor(tmp_path):
-    from borderflow.execute import dask_executor, serial_executor
+def test_cli_calibrate_by_replenishment(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "borderflow", "calibrate", "chile-peru-2023", "--method",
+         "replenish", "--particles", "12", "--generations", "2", "--predictive", "0",
+         "--workers", "1", "--out", str(tmp_path / "cal")],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    shown = " ".join(res.stdout.split())  # the table's title wraps
+    assert re.search(r"effective size [\d.]+ of 12 \(\d+ distinct\), moves accepted", shown)
+    weights = [line.rsplit(",", 1)[1] for line in
+               (tmp_path / "cal" / "posterior.csv").read_text().splitlines()[2:]]  # fmt: skip
+    assert len(weights) == 12 and len(set(weights)) == 1
+    bad = subprocess.run([sys.executable, "-m", "borderflow", "calibrate", "chile-peru-2023",
+                          "--method", "gibbs"], capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2 and "gibbs" in bad.stderr
+
+
+@pytest.mark.parametrize("method", ["beaumont", "replenish"])
+def test_abc_gives_the_same_posterior_on_every_executor(tmp_path, method):
+    from borderflow.execute import dask_executor
 
     root, case = synthetic(tmp_path)
     priors = read_uncertain(root / "uncertain.toml", case)
     problem = BorderProblem.from_case(case)
     runs = [
-        abc_smc(problem, priors, particles=12, generations=2, seed=7, executor=executor)
-        for executor in (serial_executor(), None, dask_executor(local_workers=2))
+        abc_smc(problem, priors, particles=12, generations=3, seed=7, executor=e, method=method)
+        for e in (serial_executor(), None, dask_executor(local_workers=2))
     ]
     for other in runs[1:]:
         np.testing.assert_array_equal(runs[0].particles, other.particles)

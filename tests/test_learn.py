@@ -116,6 +116,20 @@ def test_degenerate_posterior_warns():
     assert len(msgs) == 1 and "degenerates" in msgs[0] and "60%" in msgs[0]
 
 
+def test_equal_weights_on_copies_of_one_particle_warn():
+    # replenishment ABC: equal weights, so only the copies can show a degenerate posterior
+    priors = {"stranded.return_per_day": Uniform(dist="uniform", low=0.0, high=0.2, why="w")}
+    x = np.full((40, 1), 0.1)
+    x[:2, 0] = [0.08, 0.12]
+    msgs = posterior_warnings(Posterior(list(priors), x, np.full(40, 1 / 40), [], 0), priors)
+    assert len(msgs) == 1 and "degenerates" in msgs[0] and "(3 distinct)" in msgs[0]
+    assert "95%" in msgs[0]
+    # twenty distinct values, each twice: healthy
+    pairs = np.repeat(np.linspace(0.05, 0.15, 20), 2)[:, None]
+    assert posterior_warnings(Posterior(list(priors), pairs, np.full(40, 1 / 40), [], 0),
+                              priors) == []  # fmt: skip
+
+
 def test_fitted_value_on_the_edge_of_its_range_warns():
     priors = {
         "a.b": Uniform(dist="uniform", low=0.0, high=1.0, why="w"),

@@ -1,10 +1,16 @@
 """Approximate Bayesian computation by sequential Monte Carlo (ABC-SMC).
 
 The uncertain parameters' distributions (``uncertain.toml``) are the priors. Generation 0
-draws particles from the priors; each later generation perturbs particles of the previous one
-with a Gaussian kernel (twice the weighted covariance), keeps those whose simulation lies
-closer to the observations than the generation's tolerance (the median distance of the
-previous generation), and weighs them by prior / proposal density (Beaumont et al. 2009).
+draws particles from the priors. Two ways on from there:
+
+* ``beaumont`` (Beaumont et al. 2009): each later generation perturbs particles of the
+  previous one with a Gaussian kernel (twice the weighted covariance), keeps those whose
+  simulation lies closer to the observations than the generation's tolerance (the median
+  distance of the previous generation), and weighs them by prior / proposal density. In 9–14
+  dimensions those weights degenerate onto a few particles;
+* ``replenish`` (Drovandi & Pettitt 2011, :mod:`borderflow.calibrate.replenish`): equal
+  weights; the particles beyond the median distance are replaced by copies of the others,
+  which then take Metropolis–Hastings moves within the new tolerance.
 
 The distance is the problem's own (:mod:`borderflow.calibrate.problem`): for a border case, an
 observation's simulated value inside its reported range costs nothing, outside it costs its
@@ -18,12 +24,14 @@ reproducible on any executor.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from borderflow.calibrate.problem import Problem
+from borderflow.calibrate.replenish import replenish
 from borderflow.ensemble.params import Bounded, Distribution, Fixed, LogNormal
 from borderflow.errors import ScenarioError
 from borderflow.execute import Executor, Job, pool_executor
@@ -36,6 +44,39 @@ class Posterior:
     weights: np.ndarray  # (n,), sum 1
     tolerances: list[float]
     simulations: int
+    acceptance: list[float] = field(default_factory=list)  # replenish: each generation's moves
+
+    def merged_weights(self) -> np.ndarray:
+        """The weight of each distinct particle (copies summed), sum 1.
+
+        Beaumont's weights degenerate onto a few particles; replenishment's equal weights
+        can degenerate onto many copies of a few. Merged weights see both.
+        """
+        _, inverse = np.unique(self.particles, axis=0, return_inverse=True)
+        merged = np.bincount(inverse.ravel(), weights=self.weights)
+        return merged / merged.sum()
+
+    def effective_size(self) -> float:
+        """1 / sum of the squared merged weights: how many particles the posterior is worth."""
+        merged = self.merged_weights()
+        return float(1.0 / np.sum(merged * merged))
+
+    def describe(self) -> str:
+        """Runs, effective size and (replenishment) distinct particles and acceptance."""
+        note = f"{self.simulations} runs, effective size {self.effective_size():.1f} of "
+        note += str(len(self.weights))
+        if self.acceptance:
+            rates = "/".join("–" if np.isnan(a) else f"{a:.0%}" for a in self.acceptance)
+            note += f" ({self.distinct()} distinct), moves accepted {rates}"
+        return note
+
+    def top_weight(self) -> float:
+        """The largest merged weight."""
+        return float(self.merged_weights().max())
+
+    def distinct(self) -> int:
+        """How many different particles there are."""
+        return len(np.unique(self.particles, axis=0))
 
     def quantiles(self, q: float | list[float]) -> np.ndarray:
         """Weighted quantiles of each parameter, shape (len(q), d)."""
@@ -118,6 +159,8 @@ class Space:
 
 #: simulate(generation, first particle number, parameter values) -> distances
 Simulate = Callable[[int, int, np.ndarray], np.ndarray]
+Method = Literal["beaumont", "replenish"]
+METHODS: tuple[Method, ...] = ("beaumont", "replenish")
 
 
 def next_generation(
@@ -173,12 +216,17 @@ def abc_smc(
     executor: Executor | None = None,
     max_attempts: int = 20,
     on_generation: Callable[[int, float, int], None] | None = None,
+    method: Method = "beaumont",
+    max_moves: int = 10,
 ) -> Posterior:
     """Run ABC-SMC; returns the last generation's weighted particles.
 
-    Simulations run on ``executor`` (default: a process pool of ``workers``). A generation
-    that cannot fill within ``max_attempts`` batches ends the run with the last full one.
+    Simulations run on ``executor`` (default: a process pool of ``workers``). ``beaumont``:
+    a generation that cannot fill within ``max_attempts`` batches ends the run with the last
+    full one. ``replenish``: each generation's copies take up to ``max_moves`` sweeps of moves.
     """
+    if method not in METHODS:
+        raise ScenarioError(f"unknown ABC method '{method}' (one of {', '.join(METHODS)})")
     names = [n for n, d in priors.items() if not isinstance(d, Fixed)]
     fixed = {n: d.value for n, d in priors.items() if isinstance(d, Fixed)}
     if not names:
@@ -193,6 +241,7 @@ def abc_smc(
     space = Space([priors[n] for n in names])
     simulations = 0
     tolerances: list[float] = []
+    acceptance: list[float] = []
     executor = executor or pool_executor(workers)
     with executor.session(PARTICLE_JOB, (problem, seed, until)) as submit:
 
@@ -218,6 +267,14 @@ def abc_smc(
         if on_generation is not None:
             on_generation(0, tolerances[-1], simulations)
         for g in range(1, generations):
+            if method == "replenish":
+                moved = replenish(space, simulate, rng, g, z, dist, 0.5, max_moves)
+                z, dist = moved.z, moved.dist
+                tolerances.append(moved.eps)
+                acceptance.append(moved.acceptance)
+                if on_generation is not None:
+                    on_generation(g, moved.eps, simulations)
+                continue
             eps = float(np.quantile(dist, 0.5))
             step = next_generation(space, simulate, rng, g, z, w, eps, max_attempts)
             if step is None:
@@ -226,7 +283,7 @@ def abc_smc(
             tolerances.append(eps)
             if on_generation is not None:
                 on_generation(g, eps, simulations)
-    return Posterior(names, space.to_x(z), w, tolerances, simulations)
+    return Posterior(names, space.to_x(z), w, tolerances, simulations, acceptance)
 
 
 def write_posterior(post: Posterior, out_dir: Path) -> list[Path]:

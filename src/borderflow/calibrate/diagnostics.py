@@ -4,7 +4,9 @@ Two failures are common with few observations and few particles, and both pass s
 
 * the posterior *degenerates*: one particle holds most of the weight, so the "posterior" is
   one point and its intervals say nothing (effective sample size below ``MIN_ESS_SHARE`` of
-  the particles, or a particle above ``MAX_WEIGHT``);
+  the particles, or a particle above ``MAX_WEIGHT``). Identical particles count as one, with
+  their weights summed: replenishment ABC gives every particle the same weight, and its
+  failure is many copies of a few particles, which the weights alone would never show;
 * a fitted value sits on the *edge* of its range (within ``EDGE_SHARE`` of it): the data push
   against the prior, and the range, not the data, decides the value.
 """
@@ -13,20 +15,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from borderflow.calibrate.abc import Posterior
 from borderflow.ensemble.params import Bounded, Distribution, LogitNormal, LogNormal
 
 MIN_ESS_SHARE = 0.05
 MAX_WEIGHT = 0.5
 EDGE_SHARE = 0.02
-
-
-def effective_sample_size(weights: np.ndarray) -> float:
-    w = np.asarray(weights, dtype=float)
-    w = w / w.sum()
-    return float(1.0 / np.sum(w * w))
 
 
 Scale = str  # "x" (as is), "log" or "logit" (of the position between the bounds)
@@ -52,13 +46,13 @@ def posterior_warnings(post: Posterior, priors: dict[str, Distribution]) -> list
     """Degeneracy and edge warnings, one line each (none: nothing to warn about)."""
     out = []
     n = len(post.weights)
-    ess = effective_sample_size(post.weights)
-    top = float(np.max(post.weights) / np.sum(post.weights))
+    ess = post.effective_size()
+    top = post.top_weight()
     if ess < MIN_ESS_SHARE * n or top > MAX_WEIGHT:
         out.append(
-            f"the posterior degenerates: effective sample size {ess:.1f} of {n} particles, "
-            f"one particle holds {top:.0%} of the weight; its intervals are not to be trusted "
-            "(more particles, or fewer generations)"
+            f"the posterior degenerates: effective sample size {ess:.1f} of {n} particles "
+            f"({post.distinct()} distinct), one particle holds {top:.0%} of the weight; its "
+            "intervals are not to be trusted (more particles, or fewer generations)"
         )
     median = post.quantiles(0.5)[0]
     for j, name in enumerate(post.names):

@@ -164,8 +164,8 @@ def episode_likelihood(
     with np.errstate(divide="ignore"):
         log_w = np.log(w) - log_prior
     log_w -= np.logaddexp.reduce(log_w)
-    # Silverman's rule per column, with the effective sample size of the weights
-    n_eff = 1.0 / float(np.sum(w**2))
+    # Silverman's rule per column, with the effective sample size (copies count once)
+    n_eff = post.effective_size()
     var = np.atleast_1d(np.cov(z, rowvar=False, aweights=w)).reshape(len(cols), -1).diagonal()
     d = len(cols)
     h2 = np.maximum(var, 1e-12) * (4.0 / ((d + 2) * n_eff)) ** (2.0 / (d + 4))

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from borderflow.calibrate.abc import Posterior, abc_smc
+from borderflow.calibrate.abc import Method, Posterior, abc_smc
 from borderflow.calibrate.diagnostics import posterior_warnings
 from borderflow.calibrate.hierarchy import (
     EpisodeLikelihood,
@@ -46,12 +46,17 @@ CASES_DIR = Path(__file__).resolve().parents[1] / "builtin" / "cases"
 
 @dataclass(frozen=True)
 class LearnSettings:
-    """ABC and MCMC sizes; the defaults take a few minutes per episode on 2 cores."""
+    """ABC and MCMC sizes; the defaults take a few minutes per episode on 2 cores.
+
+    The ABC method is replenishment: with 9–14 parameters Beaumont's importance weights
+    degenerate onto one or two of 60 particles (docs/forecasting.md, "ABC-SMC").
+    """
 
     particles: int = 60
     generations: int = 3
     steps: int = 3000  # emcee steps of the hyper-posterior
     seed: int = 0
+    method: Method = "replenish"
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,7 @@ def fit(
     """ABC-SMC, or the prior itself when nothing is observed to fit to."""
     if not problem.covered():
         return prior_draws(priors, settings.particles, seed)
-    return abc_smc(problem, priors, particles=settings.particles,
+    return abc_smc(problem, priors, particles=settings.particles, method=settings.method,
                    generations=settings.generations, seed=seed, executor=executor)  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from borderflow.calibrate import predictive as pp
-from borderflow.calibrate.abc import Posterior, abc_smc, write_posterior
+from borderflow.calibrate.abc import Method, Posterior, abc_smc, write_posterior
 from borderflow.calibrate.diagnostics import posterior_warnings
 from borderflow.calibrate.problem import BorderProblem, Problem
 from borderflow.ensemble.params import Distribution
@@ -44,6 +44,7 @@ def calibrate(
     seed: int,
     predictive: int,
     executor: Executor,
+    method: Method = "beaumont",
     on_generation: Callable[[int, float, int], None] | None = None,
     lang: str = "en",
 ) -> Calibration:
@@ -52,8 +53,8 @@ def calibrate(
     Writes posterior.csv and its companions, closures-opened.csv when the fit opened camps
     the scenario kept closed, and with members fit.csv and predictive/ (its chart in ``lang``).
     """
-    post = abc_smc(problem, priors, particles=particles, generations=generations,
-                   seed=seed, executor=executor, on_generation=on_generation)  # fmt: skip
+    post = abc_smc(problem, priors, particles=particles, generations=generations, seed=seed,
+                   executor=executor, on_generation=on_generation, method=method)  # fmt: skip
     files = write_posterior(post, out_dir)
     if problem.openings:
         with atomic_outputs(out_dir) as o:

@@ -12,6 +12,7 @@ import typer
 
 from borderflow.cli.common import (
     DEFAULT_SCENARIO,
+    AbcMethod,
     Compat,
     CompatOption,
     DaskLocalOption,
@@ -80,6 +81,10 @@ def calibrate(
     params: ParamsOption = None,
     particles: Annotated[int, typer.Option(min=10, help="Particles per generation.")] = 100,
     generations: Annotated[int, typer.Option(min=1, help="ABC-SMC generations.")] = 4,
+    method: Annotated[
+        AbcMethod,
+        typer.Option(help="beaumont: importance weights; replenish: equal weights, MCMC moves."),
+    ] = AbcMethod.beaumont,
     seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 0,
     out_dir: Annotated[
         Path | None,
@@ -118,7 +123,8 @@ def calibrate(
 
         result = run_calibration(
             problem, priors, target, particles=particles, generations=generations, seed=seed,
-            predictive=predictive, executor=choose_executor(workers, scheduler, dask_local),
+            method=method.value, predictive=predictive,
+            executor=choose_executor(workers, scheduler, dask_local),
             on_generation=report, lang=lang,
         )  # fmt: skip
     except ScenarioError as exc:
@@ -134,6 +140,8 @@ def _print_calibration(result: Calibration, particles: int, predictive: int) -> 
     table = Table(
         title=f"{problem.name}: posterior ({particles} particles, {post.simulations} runs, "
         f"distance {post.tolerances[-1]:.4g})"
+        if not post.acceptance
+        else f"{problem.name}: posterior ({post.describe()}, distance {post.tolerances[-1]:.4g})"
     )
     for col in ("parameter", "5 %", "median", "95 %"):
         table.add_column(col, justify="left" if col == "parameter" else "right")

@@ -38,6 +38,13 @@ class Compat(StrEnum):
     v31 = "3.1"
 
 
+class AbcMethod(StrEnum):
+    """How ABC-SMC moves on from generation 0 (see docs/forecasting.md, "ABC-SMC")."""
+
+    beaumont = "beaumont"  # importance weights (Beaumont et al. 2009)
+    replenish = "replenish"  # equal weights, MCMC moves (Drovandi & Pettitt 2011)
+
+
 # Options shared by several commands, defined once.
 VariantOption = Annotated[
     list[str] | None,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from borderflow.cli.common import DaskLocalOption, SchedulerOption, WorkersOption
+from borderflow.cli.common import AbcMethod, DaskLocalOption, SchedulerOption, WorkersOption
 from borderflow.console import err, fail, out
 from borderflow.errors import ScenarioError
 
@@ -27,6 +27,10 @@ def learn(
     ] = None,
     particles: Annotated[int, typer.Option(min=10, help="ABC particles per episode fit.")] = 60,
     generations: Annotated[int, typer.Option(min=1, help="ABC-SMC generations.")] = 3,
+    method: Annotated[
+        AbcMethod,
+        typer.Option(help="replenish: equal weights, MCMC moves; beaumont: importance weights."),
+    ] = AbcMethod.replenish,
     steps: Annotated[int, typer.Option(min=100, help="emcee steps (hyper-parameters).")] = 3000,
     seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 0,
     out_path: Annotated[
@@ -70,7 +74,7 @@ def learn(
             if scenario_kind(p) != "border":
                 raise ScenarioError("learning needs border cases (scenario.toml)", file=p)
         shared = read_hierarchy(hierarchy or HIERARCHY)
-        settings = LearnSettings(particles, generations, steps, seed)
+        settings = LearnSettings(particles, generations, steps, seed, method.value)
         result = run_learn(paths, shared, settings, leave_out=leave_out,
                            executor=choose_executor(workers, scheduler, dask_local),
                            say=say)  # fmt: skip
@@ -88,7 +92,7 @@ def _command(cases: list[str] | None, leave_out: str | None, s) -> str:
     if leave_out:
         parts.append(f"--leave-out {leave_out}")
     parts.append(f"--particles {s.particles} --generations {s.generations} --steps {s.steps} "
-                 f"--seed {s.seed}")  # fmt: skip
+                 f"--seed {s.seed} --method {s.method}")  # fmt: skip
     return " ".join(parts)
 
 
@@ -126,7 +130,7 @@ def _print(result: Learnt) -> None:
     for name, f in result.fits.items():
         q = f.posterior.quantiles([0.05, 0.5, 0.95])
         t = Table(title=f"{name}: fit from the other episodes, observations up to "
-                  f"{f.episode.origin} ({f.posterior.simulations} runs)")  # fmt: skip
+                  f"{f.episode.origin} ({f.posterior.describe()})")  # fmt: skip
         for col in ("parameter", "5 %", "median", "95 %"):
             t.add_column(col, justify="left" if col == "parameter" else "right")
         for j, n in enumerate(f.posterior.names):
