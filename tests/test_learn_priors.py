@@ -11,7 +11,7 @@ from scipy import stats
 from borderflow.calibrate.abc import Space
 from borderflow.calibrate.hierarchy import combine, read_hierarchy
 from borderflow.calibrate.learn import CASES_DIR, load_episode, not_blind, reference_priors
-from borderflow.ensemble.params import LogitNormal, LogNormal, Restricted, Uniform
+from borderflow.ensemble.params import Fixed, LogitNormal, LogNormal, Restricted, Uniform
 from borderflow.forecast.cycle import ForecastSpec
 from borderflow.forecast.target import load_target
 
@@ -83,3 +83,15 @@ def test_the_filter_moves_shared_parameters_on_their_learnt_scale(tmp_path):
     space = Space([prior])
     assert 0.0 < float(space.to_x(np.array([-30.0]))[0]) < float(space.to_x(np.array([30.0]))[0])
     assert float(space.to_x(np.array([30.0]))[0]) <= 1.0
+
+
+def test_a_mechanism_the_case_switches_off_is_held_not_learnt():
+    """Peru 2019 sets word of mouth to 0 ("the rush is the deadline itself"): no draw of a
+    lognormal can be 0, so the fit holds it there instead of taking the others' ~0.5."""
+    shared = read_hierarchy()
+    ep = load_episode(CASES_DIR / "peru-visa-2019")
+    assert "departure.social_weight" not in ep.own  # said in scenario.toml, not uncertain.toml
+    prior = reference_priors(ep, shared)["departure.social_weight"]
+    assert isinstance(prior, Fixed) and prior.value == 0.0
+    # a value inside the support is still learnt (family_multiplier = 1.0 there)
+    assert isinstance(reference_priors(ep, shared)["departure.family_multiplier"], LogNormal)

@@ -68,6 +68,10 @@ class SharedParam(BaseModel):
         return LogitNormal(dist="logitnormal", low=self.low, high=self.high, mean=mean, sd=sd,
                            why=why)  # fmt: skip
 
+    def inside(self, x: float) -> bool:
+        """Whether ``x`` lies inside the open support of the shared distribution."""
+        return x > 0 if self.transform == "log" else self.low < x < self.high
+
     def reference(self) -> Distribution:
         """The per-episode fits' prior: the hyper-prior's predictive, N(m, s² + tau²)."""
         sd = math.hypot(self.mu[1], self.tau)

@@ -92,6 +92,26 @@ def _seed(settings: LearnSettings, name: str, stage: int) -> int:
                .generate_state(1)[0])  # fmt: skip
 
 
+def own_priors(ep: Episode, shared: dict[str, SharedParam]) -> dict[str, Distribution]:
+    """The case's uncertain.toml, and the shared parameters it switches off, held as written.
+
+    A shared value on the edge of the shared distribution's support (a word-of-mouth weight
+    of 0 at Peru's visa deadline, "the rush is the deadline itself"; stranded rates of 0 at
+    Necoclí, where nobody is refused) is no draw from it: the author has switched that
+    mechanism off, and the episode neither takes a value from the others nor teaches them one.
+    """
+    from borderflow.scenario.border_io import parameter_value
+
+    known = set(ep.problem.parameter_names())
+    held: dict[str, Distribution] = {}
+    for n, p in shared.items():
+        if n in known and n not in ep.own:
+            value = parameter_value(ep.problem.case, n)
+            if not p.inside(value):
+                held[n] = Fixed(dist="fixed", value=value, why="switched off in the case")
+    return {**ep.own, **held}
+
+
 def reference_priors(ep: Episode, shared: dict[str, SharedParam]) -> dict[str, Distribution]:
     """The episode's own priors; shared parameters: the reference prior within its own range.
 
@@ -99,18 +119,18 @@ def reference_priors(ep: Episode, shared: dict[str, SharedParam]) -> dict[str, D
     episode's likelihood (the fit's weights over the reference prior alone), so the shared
     distribution learns from it and the leave-one-out fit applies it again, as it should.
     """
-    known = set(ep.problem.parameter_names())
-    ref = {n: combine(p.reference(), ep.own.get(n)) for n, p in shared.items() if n in known}
-    return {**ep.own, **ref}
+    known, own = set(ep.problem.parameter_names()), own_priors(ep, shared)
+    ref = {n: combine(p.reference(), own.get(n)) for n, p in shared.items() if n in known}
+    return {**own, **ref}
 
 
 def conditional_priors(
     ep: Episode, shared: dict[str, SharedParam], hyper: HyperPosterior
 ) -> dict[str, Distribution]:
     """The episode's own priors; shared parameters: the others' predictive within its range."""
-    known = set(ep.problem.parameter_names())
-    learnt = {n: combine(d, ep.own.get(n)) for n, d in hyper.priors(shared).items() if n in known}
-    return {**ep.own, **learnt}
+    known, own = set(ep.problem.parameter_names()), own_priors(ep, shared)
+    learnt = {n: combine(d, own.get(n)) for n, d in hyper.priors(shared).items() if n in known}
+    return {**own, **learnt}
 
 
 def not_blind(ep: Episode, shared: dict[str, SharedParam]) -> list[str]:
