@@ -271,7 +271,7 @@ def test_learn_command_writes_a_prior_every_case_can_read(tmp_path):
     case = read_border_case(cases[0])
     own = read_uncertain(case.path / "uncertain.toml", case)
     merged = with_shared_prior(own, case, prior)
-    assert "stranded.detection_base" in merged  # not in its uncertain.toml
+    assert "stranded.divert_per_day" in merged  # not in its uncertain.toml
     for c in cases:  # each case's leave-one-out fit, in its folder
         assert (c / "posterior.csv").exists()
     bad = subprocess.run([*cmd[:4], "--cases", str(tmp_path / "nowhere"), "--out",

@@ -76,9 +76,9 @@ def test_episodes_take_their_own_ranges_unless_set_after_the_origin():
 
 def test_the_filter_moves_shared_parameters_on_their_learnt_scale(tmp_path):
     target = load_target(ForecastSpec(CASES_DIR / "tijuana-2018", tmp_path))
-    # detection_base is in tijuana's fit (posterior.csv) but not in its uncertain.toml
-    assert "stranded.detection_base" in target.params.names
-    prior = target.priors["stranded.detection_base"]
+    # divert_per_day is in tijuana's fit (posterior.csv) but not in its uncertain.toml
+    assert "stranded.divert_per_day" in target.params.names
+    prior = target.priors["stranded.divert_per_day"]
     assert isinstance(prior, LogitNormal)
     space = Space([prior])
     assert 0.0 < float(space.to_x(np.array([-30.0]))[0]) < float(space.to_x(np.array([30.0]))[0])

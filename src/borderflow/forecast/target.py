@@ -114,7 +114,7 @@ class BorderTarget:
         priors = spec.case_dir / "uncertain.toml"
         own = read_uncertain(priors, case) if priors.exists() else {}
         # a fit's shared parameters (borderflow learn) move on their learnt scale, as in the
-        # fit: without it a share such as detection_base moved in its own units and could
+        # fit: without it a share such as divert_per_day moved in its own units and could
         # leave [0, 1]
         self.priors = with_shared_prior(own, case)
         self.rules = BorderRules(case, spec.seed, spec.capacity)
