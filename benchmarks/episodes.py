@@ -68,8 +68,10 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def rows_of(fit: EpisodeFit, model: MemberRuns, today: MemberRuns) -> list[dict]:
-    """The three forecasters' rows for one episode."""
+def rows_of(fit: EpisodeFit, model: MemberRuns, today: MemberRuns, seed: int) -> list[dict]:
+    """The forecasters' rows for one episode: the model's members as they are (forecasts of
+    the true figure) and with the grade's error (forecasts of the report), today's
+    parameters, persistence."""
     ep = fit.episode
     problem, origin = ep.problem, ep.origin
     key = es.headline(es.after_origin(problem, origin))
@@ -82,6 +84,7 @@ def rows_of(fit: EpisodeFit, model: MemberRuns, today: MemberRuns) -> list[dict]
     model_pts = es.points(model, problem, origin)
     for name, pts, runs in (
         ("model, leave-one-out", model_pts, model),
+        ("model, leave-one-out, of the report", es.report_points(model_pts, seed), model),
         ("model, today's parameters", es.points(today, problem, origin), today),
         ("persistence", es.persistence_points(model_pts), None),
     ):
@@ -187,7 +190,7 @@ def main() -> None:
                                  stream=2 * i + 1, executor=executor)  # fmt: skip
         today = es.forecast_runs(problem, fit.episode.own, members=a.members, seed=a.seed,
                                  stream=2 * i + 2, executor=executor)  # fmt: skip
-        rows += rows_of(fit, model, today)
+        rows += rows_of(fit, model, today, a.seed)
         fan(fit, model, a.out / f"{fit.episode.name}.png")
         for w in fit.warnings:
             log(f"warning: {fit.episode.name}: {w}")

@@ -183,12 +183,12 @@ def with_report_error(points: list[Point], seed: int) -> list[Point]:
     by (log((reported + 1)/(true + 1)) ~ N(0, σ²), ``forecast/observation_error.toml``).
     """
     from borderflow.calibrate.scoring import ForecastPoint, crps
-    from borderflow.forecast.likelihood import error_sd
+    from borderflow.forecast.likelihood import report_draws
 
     out = []
     for k, p in enumerate(points):
-        z = np.random.default_rng([seed, k, 7]).standard_normal((len(p.members), REPORT_DRAWS))
-        draws = ((p.members[:, None] + 1.0) * np.exp(error_sd(p.obs) * z) - 1.0).ravel()
+        rng = np.random.default_rng([seed, k, 7])
+        draws = report_draws(p.members, p.obs, rng, REPORT_DRAWS)
         fp = ForecastPoint(p.origin, p.obs, draws, p.persistence, None)
         out.append(replace(p, members=draws, crps=crps(draws, p.observed), covered=fp.covered(0.9)))
     return out

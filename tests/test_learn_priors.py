@@ -95,3 +95,27 @@ def test_a_mechanism_the_case_switches_off_is_held_not_learnt():
     assert isinstance(prior, Fixed) and prior.value == 0.0
     # a value inside the support is still learnt (family_multiplier = 1.0 there)
     assert isinstance(reference_priors(ep, shared)["departure.family_multiplier"], LogNormal)
+
+
+def test_forecasts_of_the_report_carry_the_grade_s_error():
+    """report_points: each member's figure x gives draws (x + 1)·exp(σz) − 1, σ the grade's."""
+    import datetime as dt
+
+    from borderflow.calibrate.episode_scores import report_points
+    from borderflow.calibrate.scoring import ForecastPoint
+    from borderflow.forecast.likelihood import error_sd
+    from borderflow.scenario.border_schema import ObservationRow
+
+    obs = ObservationRow(date=dt.date(2021, 6, 1), location="X", indicator="stranded", low=900,
+                         high=1100, reliability="C")  # fmt: skip
+    members = np.full(200, 999.0)
+    pt = ForecastPoint(dt.date(2021, 5, 20), obs, members, None, None)
+    (a,), (b,) = report_points([pt], seed=4), report_points([pt], seed=4)
+    assert np.array_equal(a.members, b.members)  # seeded
+    logs = np.log1p(a.members) - np.log(1000.0)
+    assert len(a.members) == 2000 and abs(logs.mean()) < 0.03
+    assert logs.std() == pytest.approx(error_sd(obs), rel=0.1)
+    # a grade-C report of 1,300–1,500 when the figure is ~1,000: within the reporter's error
+    far = ForecastPoint(pt.origin, obs.model_copy(update={"low": 1300, "high": 1500}), members,
+                        None, None)  # fmt: skip
+    assert not far.covered(0.9) and report_points([far], seed=4)[0].covered(0.9)

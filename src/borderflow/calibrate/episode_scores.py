@@ -68,6 +68,20 @@ def points(runs: MemberRuns, problem: BorderProblem, origin: dt.date) -> list[Fo
     return out
 
 
+def report_points(pts: list[ForecastPoint], seed: int) -> list[ForecastPoint]:
+    """The same forecasts as forecasts of the *report*: each member with the grade's error.
+
+    Point k's draws come from (seed, k, 7), as in benchmarks/forecast_cycle.py.
+    """
+    from borderflow.forecast.likelihood import report_draws
+
+    return [
+        ForecastPoint(p.origin, p.obs, report_draws(p.members, p.obs,
+                      np.random.default_rng([seed, k, 7])), p.persistence, p.trend)
+        for k, p in enumerate(pts)
+    ]  # fmt: skip
+
+
 def persistence_points(pts: list[ForecastPoint]) -> list[ForecastPoint]:
     """The points persistence can forecast, as a one-member 'ensemble' (its CRPS is its MAE)."""
     return [

@@ -53,3 +53,15 @@ def log_likelihood(o: ObservationRow, x: np.ndarray) -> np.ndarray:
         z = (high - lx) / sd
         return -0.5 * z * z - math.log(sd * math.sqrt(2 * math.pi))
     return _log_diff_ndtr((low - lx) / sd, (high - lx) / sd)
+
+
+def report_draws(
+    x: np.ndarray, o: ObservationRow, rng: np.random.Generator, n: int = 10
+) -> np.ndarray:
+    """What might be reported of each figure in ``x``: ``n`` draws (x + 1)·exp(σz) − 1 each.
+
+    The law the filter weighs reports by, read forwards: a forecast of the *report* (what a
+    field team will count) carries the reporter's error as well as the model's.
+    """
+    z = rng.standard_normal((len(x), n))
+    return ((np.asarray(x, dtype=float)[:, None] + 1.0) * np.exp(error_sd(o) * z) - 1.0).ravel()
