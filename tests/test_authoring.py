@@ -20,6 +20,7 @@ from borderflow.observe.quantity import quantity_series, reliability_weights
 from borderflow.scenario.border_io import read_border_case
 from borderflow.scenario.border_schema import ObservationRow
 from borderflow.scenario.case_lint import lint_case
+from borderflow.scenario.locate import resolve_scenario
 
 OBS_HEADER = "date,end,stat,location,indicator,low,high,source,reliability\n"
 
@@ -522,3 +523,25 @@ def test_command_line_names_in_nfc() -> None:
 
     decomposed = unicodedata.normalize("NFD", "Necoclí-Capurganá")
     assert capacities([f"{decomposed}=500"]) == {"Necoclí-Capurganá": 500}
+
+
+def test_check_reads_uncertain_toml_and_lists_ranges_set_after_the_origin(tmp_path: Path) -> None:
+    """A misspelt parameter in uncertain.toml is an error (exit 2); a range marked
+    after_origin is listed, as chile-peru-2023's grid-fitted ones are."""
+    root = write_case(tmp_path / "c")
+    (root / "uncertain.toml").write_text(
+        '["stranded.return_per_dy"]\ndist = "uniform"\nlow = 0.0\nhigh = 0.1\nwhy = "w"\n'
+    )
+    bad = invoke("check", root, "--out", tmp_path / "out")
+    assert bad.exit_code == 2
+    assert "uncertain.toml" in bad.output and "stranded.return_per_dy" in bad.output
+    (root / "uncertain.toml").write_text(
+        '["stranded.return_per_day"]\ndist = "uniform"\nlow = 0.0\nhigh = 0.1\nwhy = "w"\n'
+        "after_origin = true\n"
+    )
+    findings, case = lint_case(root)
+    assert case is not None
+    late = [f for f in findings if "after_origin" in f.message]
+    assert len(late) == 1 and "stranded.return_per_day" in late[0].where
+    builtin = lint_case(resolve_scenario("chile-peru-2023"))[0]
+    assert sum("after_origin" in f.message for f in builtin) == 5

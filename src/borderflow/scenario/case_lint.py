@@ -5,7 +5,7 @@ So each file is read on its own (every file's first error is listed), the cross-
 once all files read, and a case that loads is then searched for what is legal but likely a
 mistake (warnings): placeholders left from ``borderflow new-case``, observations the model
 cannot produce, one-off events whose text says they last, night choices that sum above 1, rows
-made public after the forecast origin.
+made public after the forecast origin, uncertain.toml's ranges set after it.
 """
 
 from __future__ import annotations
@@ -140,7 +140,28 @@ def warnings(case) -> list[Finding]:
         *_once_warnings(case),
         *_observation_warnings(case),
         *_announced_warnings(case),
+        *_uncertain_findings(case),
     ]
+
+
+def _uncertain_findings(case) -> list[Finding]:
+    """uncertain.toml's first error, and its ranges set with the reports after the origin."""
+    from borderflow.ensemble.params import read_uncertain
+
+    path = Path(case.path) / "uncertain.toml"
+    if not path.exists():
+        return []
+    try:
+        params = read_uncertain(path, case)
+    except ScenarioError as exc:
+        return [Finding.of("error", exc)]
+    return [
+        Finding("warning", f"{path}, parameter '{name}'", (
+            "its range was set with the reports after the origin in view (after_origin): "
+            "`borderflow learn` keeps it out of the episode's forecast from the origin"
+        ))
+        for name, d in params.items() if d.after_origin
+    ]  # fmt: skip
 
 
 def _file_rows(case, table: str) -> list[tuple[int, object]]:
