@@ -388,3 +388,23 @@ def test_cli_backtest_bad_input_is_one_line(tmp_path, args, message):
     assert message in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "bt").exists()
+
+
+def test_cli_backtest_fits_by_either_abc_method(tmp_path):
+    """--method replenish fits each origin by replenishment ABC; the default stays Beaumont's
+    weights, so the two posteriors (same seed) differ; an unknown method exits 2."""
+    root = flee_scenario(tmp_path)
+    (root / "uncertain.toml").write_text(
+        '["location_weights.C1"]\ndist = "lognormal"\nmedian = 1.0\nsigma = 0.5\nwhy = "t"\n'
+    )
+    common = ["--origins", "1", "--horizon", "10", "--particles", "10", "--generations", "2",
+              "--members", "4"]  # fmt: skip
+    outs = {}
+    for method in ("beaumont", "replenish"):
+        res = run_cli("backtest", str(root), *common, "--method", method,
+                      "--out", str(tmp_path / method))  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        outs[method] = (tmp_path / method / "posteriors.csv").read_text()
+    assert outs["beaumont"] != outs["replenish"]  # the option reaches the fit
+    bad = run_cli("backtest", str(root), *common, "--method", "weights")
+    assert bad.returncode == 2

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from borderflow.calibrate.abc import Posterior, abc_smc
+from borderflow.calibrate.abc import Method, Posterior, abc_smc
 from borderflow.calibrate.predictive import (
     ErrorModel,
     Key,
@@ -44,6 +44,7 @@ class BacktestSettings:
     members: int = 30
     seed: int = 0
     assimilate: bool = True
+    method: Method = "beaumont"  # ABC-SMC's (calibrate/abc.py)
 
 
 @dataclass
@@ -107,7 +108,7 @@ def backtest(
         until = min(origin + s.horizon, problem.days - 1)
         say(f"origin {t}: fitting to {len(fit.observations)} observations")
         post = abc_smc(fit, priors, particles=s.particles, generations=s.generations,
-                       seed=s.seed + 1000 * i, executor=executor)  # fmt: skip
+                       seed=s.seed + 1000 * i, executor=executor, method=s.method)  # fmt: skip
         sampler = posterior_sampler(post, priors)
         keys = sorted({(o.location, o.indicator) for o in [*fit.observations, *tests]})
         say(f"origin {t}: {s.members} members to {problem.start + dt.timedelta(days=until)}")

@@ -198,6 +198,10 @@ def backtest(
     particles: Annotated[int, typer.Option(min=10, help="Particles per generation.")] = 40,
     generations: Annotated[int, typer.Option(min=1, help="ABC-SMC generations.")] = 3,
     members: Annotated[int, typer.Option(min=2, help="Forecast members per origin.")] = 30,
+    method: Annotated[
+        AbcMethod,
+        typer.Option(help="beaumont: importance weights; replenish: equal weights, MCMC moves."),
+    ] = AbcMethod.beaumont,
     seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 0,
     free: Annotated[
         bool,
@@ -230,7 +234,8 @@ def backtest(
         problem = _problem(scenario, obs, db, compat)
         priors = _priors(problem, params)
         settings = BacktestSettings(horizon=horizon, particles=particles, generations=generations,
-                                    members=members, seed=seed, assimilate=not free)  # fmt: skip
+                                    members=members, seed=seed, assimilate=not free,
+                                    method=method.value)  # fmt: skip
         chosen = _dates(origin) if origin else default_origins(problem, horizon, origins)
         target = out_dir or Path("results") / f"backtest-{problem.path.resolve().name}-seed{seed}"
         t0 = time.perf_counter()
