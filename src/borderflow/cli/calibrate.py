@@ -19,6 +19,7 @@ from borderflow.cli.common import (
     DbOption,
     LangOption,
     LazyProgress,
+    MethodOption,
     ObsOption,
     ParamsOption,
     SchedulerOption,
@@ -81,10 +82,7 @@ def calibrate(
     params: ParamsOption = None,
     particles: Annotated[int, typer.Option(min=10, help="Particles per generation.")] = 100,
     generations: Annotated[int, typer.Option(min=1, help="ABC-SMC generations.")] = 4,
-    method: Annotated[
-        AbcMethod,
-        typer.Option(help="beaumont: importance weights; replenish: equal weights, MCMC moves."),
-    ] = AbcMethod.beaumont,
+    method: MethodOption = AbcMethod.beaumont,
     seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 0,
     out_dir: Annotated[
         Path | None,
@@ -198,10 +196,7 @@ def backtest(
     particles: Annotated[int, typer.Option(min=10, help="Particles per generation.")] = 40,
     generations: Annotated[int, typer.Option(min=1, help="ABC-SMC generations.")] = 3,
     members: Annotated[int, typer.Option(min=2, help="Forecast members per origin.")] = 30,
-    method: Annotated[
-        AbcMethod,
-        typer.Option(help="beaumont: importance weights; replenish: equal weights, MCMC moves."),
-    ] = AbcMethod.beaumont,
+    method: MethodOption = AbcMethod.beaumont,
     seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 0,
     free: Annotated[
         bool,

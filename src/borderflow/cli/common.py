@@ -46,6 +46,10 @@ class AbcMethod(StrEnum):
 
 
 # Options shared by several commands, defined once.
+MethodOption = Annotated[
+    AbcMethod,
+    typer.Option(help="beaumont: importance weights; replenish: equal weights, MCMC moves."),
+]
 VariantOption = Annotated[
     list[str] | None,
     typer.Option(

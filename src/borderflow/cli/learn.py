@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from borderflow.cli.common import AbcMethod, DaskLocalOption, SchedulerOption, WorkersOption
+from borderflow.cli.common import (
+    AbcMethod,
+    DaskLocalOption,
+    MethodOption,
+    SchedulerOption,
+    WorkersOption,
+)
 from borderflow.console import err, fail, out
 from borderflow.errors import ScenarioError
 
@@ -27,10 +33,7 @@ def learn(
     ] = None,
     particles: Annotated[int, typer.Option(min=10, help="ABC particles per episode fit.")] = 60,
     generations: Annotated[int, typer.Option(min=1, help="ABC-SMC generations.")] = 3,
-    method: Annotated[
-        AbcMethod,
-        typer.Option(help="replenish: equal weights, MCMC moves; beaumont: importance weights."),
-    ] = AbcMethod.replenish,
+    method: MethodOption = AbcMethod.replenish,
     steps: Annotated[int, typer.Option(min=100, help="emcee steps (hyper-parameters).")] = 3000,
     seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 0,
     out_path: Annotated[

@@ -335,15 +335,24 @@ def stranded_night(
         elif choice == IRREGULAR:
             if uniform(dkey, i, CAUGHT) < detection:
                 row[N_IRREGULAR_DETECTED] += 1
-                continue
-            state[i] = ONWARD
-            path[i] = onward_path
-            loc[i] = entry_post
-            row[N_IRREGULAR_CROSSING] += 1
+            else:
+                go_round(i, day, state, loc, path, pos, t_state, onward_path, entry_post, row)
+            continue
         else:
             continue
         pos[i] = 0.0
         t_state[i] = day
+
+
+@njit(nogil=True)
+def go_round(i, day, state, loc, path, pos, t_state, onward_path, entry_post, row):
+    """Person ``i`` gets past the post by an irregular way: on from the entry post, counted."""
+    state[i] = ONWARD
+    path[i] = onward_path
+    loc[i] = entry_post
+    pos[i] = 0.0
+    t_state[i] = day
+    row[N_IRREGULAR_CROSSING] += 1
 
 
 @njit(nogil=True)
@@ -364,13 +373,8 @@ def waiting_night(
             continue
         if uniform(dkey, i, WAITING_CAUGHT) < detection:
             row[N_IRREGULAR_DETECTED] += 1
-            continue
-        state[i] = ONWARD
-        path[i] = onward_path
-        loc[i] = entry_post
-        pos[i] = 0.0
-        t_state[i] = day
-        row[N_IRREGULAR_CROSSING] += 1
+        else:
+            go_round(i, day, state, loc, path, pos, t_state, onward_path, entry_post, row)
 
 
 @njit(nogil=True)
