@@ -11,6 +11,7 @@ Nothing is asserted.
 
     python benchmarks/forecast_update.py [--case chile-peru-2023] [--particles 200]
         [--first 2023-05-07] [--second 2023-05-08] [--seed 0] [--workers N] [--horizon 7]
+        [--move jitter|mcmc]
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=None, help="0: all in this process")
     parser.add_argument("--horizon", type=int, default=None, help="default: to the case's end")
+    parser.add_argument("--move", default=None, help="jitter or mcmc (default: the case's)")
     args = parser.parse_args()
     from borderflow.execute import pool_executor
 
@@ -46,7 +48,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         spec = ForecastSpec(
             resolve_scenario(args.case), Path(tmp), args.particles, args.seed,
-            horizon=args.horizon, executor=executor,
+            horizon=args.horizon, executor=executor, move=args.move,
         )  # fmt: skip
         rows = []
         for origin in (args.first, args.second):
@@ -57,7 +59,8 @@ def main() -> None:
             rows.append((origin, r.parent.name if r.parent else "day 0", r.new, r.update_seconds,
                          r.update_cpu_seconds, total - r.update_seconds, size))  # fmt: skip
     where = "one process" if executor is None else f"a pool of {executor.workers} workers"
-    print(f"{args.case}: {args.particles} particles, {where}")
+    move = args.move or "the case's default move"
+    print(f"{args.case}: {args.particles} particles, {where}, {move}")
     header = (
         f"{'origin':>11} {'from':>18} {'new reports':>11} {'update s':>9} {'CPU s':>6} "
         f"{'members+store s':>15} {'particles MB':>12}"

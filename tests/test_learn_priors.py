@@ -119,3 +119,14 @@ def test_forecasts_of_the_report_carry_the_grade_s_error():
     far = ForecastPoint(pt.origin, obs.model_copy(update={"low": 1300, "high": 1500}), members,
                         None, None)  # fmt: skip
     assert not far.covered(0.9) and report_points([far], seed=4)[0].covered(0.9)
+
+
+def test_the_prior_density_of_a_far_out_point_is_finite_and_exact_near_the_centre() -> None:
+    """A proposal far past a bound (expit rounds to 1) gives a finite log prior, no warning."""
+    space = Space([Uniform(dist="uniform", low=0.0, high=2.0, why="w")])
+    with np.errstate(all="raise"):
+        far = space.log_prior(np.array([60.0]))
+        near = space.log_prior(np.array([0.3]))
+    assert np.isfinite(far) and far < -55.0
+    s = 1.0 / (1.0 + math.exp(-0.3))  # density of the uniform (1/2) times the logit's Jacobian
+    assert near == pytest.approx(math.log(0.5) + math.log(2.0 * s * (1.0 - s)))

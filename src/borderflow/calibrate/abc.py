@@ -152,8 +152,11 @@ class Space:
         x = self.to_x(z)
         lp = sum(d.logpdf(float(v)) for d, v in zip(self.dists, x, strict=True))
         b = self.bounded
-        s = _expit(z[b])
-        jac = z[self.logs].sum() + np.sum(np.log(self.span[b]) + np.log(s) + np.log1p(-s))
+        zb = z[b]
+        # log s + log(1 - s) for s = expit(z), written so that a far-out z stays finite
+        # (expit rounds to 1 past z ≈ 37, and log1p(-1) warned and gave -inf)
+        log_s_1ms = -(np.logaddexp(0.0, -zb) + np.logaddexp(0.0, zb))
+        jac = z[self.logs].sum() + np.sum(np.log(self.span[b]) + log_s_1ms)
         return float(lp + jac)
 
 
