@@ -22,7 +22,7 @@ A state holds every person, so memory grows with particles × people: --people c
 product per case (fewer particles for the cases of millions; each case's count is printed).
 
     python benchmarks/forecast_cycle.py [--cases chile-peru-2023 chile-peru-2025]
-        [--members 200] [--people 7e7] [--seed 0] [--workers N] [--move jitter|mcmc]
+        [--members 200] [--people 7e7] [--seed 0] [--workers N] [--move mcmc|jitter]
         [--out results/forecast-cycle] [--resume] [--report-error]
 
 Each case's scored points are kept in OUT/cases/ as it finishes; --resume reads them back
@@ -99,7 +99,7 @@ def particles_for(case_name: str, members: int, people: float) -> int:
 
 
 def replay(
-    case_name: str, members: int, seed: int, store_dir: Path, executor=None, move: str = "jitter"
+    case_name: str, members: int, seed: int, store_dir: Path, executor=None, move: str = "mcmc"
 ) -> tuple[list[Point], list[float]]:
     """The scored points of one case, and the time of each update."""
     import borderflow
@@ -333,7 +333,7 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=None, help="0: all in this process")
-    parser.add_argument("--move", choices=("jitter", "mcmc"), default="jitter")
+    parser.add_argument("--move", choices=("jitter", "mcmc"), default="mcmc")  # forecast's
     parser.add_argument("--out", type=Path, default=Path("results/forecast-cycle"))
     parser.add_argument(
         "--report-error",

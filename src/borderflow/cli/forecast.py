@@ -26,9 +26,9 @@ from borderflow.errors import ScenarioError
 MoveOption = Annotated[
     str | None,
     typer.Option(
-        help="Rejuvenation of the parameters after a resampling: jitter (Liu–West shrinkage, "
-        "cheap; the default for border cases) or mcmc (a Metropolis–Hastings step rerunning "
-        "each particle from day 0; the only one for Flee scenarios)."
+        help="Rejuvenation of the parameters after a resampling: mcmc (a Metropolis–Hastings "
+        "step rerunning each particle from day 0; the default, and the only one for Flee "
+        "scenarios) or jitter (Liu–West shrinkage: cheaper, narrower intervals)."
     ),
 ]
 

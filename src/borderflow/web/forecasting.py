@@ -126,7 +126,8 @@ def run_update(
             seed=kept.get("seed", job.seed),
             db=db_url,
             horizon=kept.get("horizon", HORIZON) if latest else HORIZON,
-            move=kept.get("move"),
+            # a cycle stored without the key used the jitter (the earlier default): keep it
+            move=kept.get("move", "jitter") if latest else None,
             executor=executor,
         )
         day = max((origin - case.spec.case.start).days, 1)
