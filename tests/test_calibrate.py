@@ -137,7 +137,8 @@ def test_cli_calibrates_to_stored_observations(tmp_path):
     assert (tmp_path / "cal" / "posterior-summary.csv").read_text().count("\n") == 2 + len(fitted)
     # the fit: each stored observation against the predictive members, reported and written
     fit = (tmp_path / "cal" / "fit.csv").read_text().splitlines()
-    assert fit[1].startswith("#date+start") and len(fit) == 2 + 4  # the 4 'stranded' rows
+    stranded = [o for o in c.observations if o.indicator == "stranded"]
+    assert fit[1].startswith("#date+start") and len(fit) == 2 + len(stranded) == 2 + 6
     assert "against each observation" in res.stdout and "inside" in res.stdout
     # the posterior-predictive ensemble: every member's parameters are one of the particles
     predictive = tmp_path / "cal" / "predictive"
