@@ -106,3 +106,24 @@ def test_update_after_an_upload_and_on_upload_when_an_admin_says_so(tmp_path):
         c.put(settings, json={"update_on_upload": False}, headers=h["admin"])
         assert "forecast_jobs" not in _counts(c, h["entry"], [("2023-04-26", 200, 260)])
     app.state.store.engine.dispose()
+
+
+@pytest.mark.slow
+def test_an_update_goes_on_with_the_move_its_stored_cycle_used(tmp_path):
+    """A cycle stored with the jitter (the earlier default; its settings name no move) goes on
+    under the jitter, not from day 0 under the MCMC default."""
+    data = tmp_path / "data"
+    app, tokens = make_app(f"sqlite:///{tmp_path / 'obs.db'}", data)
+    h = {k: {"Authorization": f"Bearer {v}"} for k, v in tokens.items()}
+    spec = ForecastSpec(resolve_scenario(CASE), data / "forecasts" / CASE, members=4, seed=1,
+                        horizon=3, move="jitter")  # fmt: skip
+    forecast(spec, dt.date(2023, 4, 22))
+    with TestClient(app) as c:
+        _counts(c, h["entry"], [("2023-04-25", 200, 260)])
+        job = c.post(f"/api/forecasts/{CASE}/update", json={}, headers=h["analyst"]).json()["id"]
+        assert _wait(c, job, h["viewer"])["status"] == "done"
+        listed = c.get(f"/api/forecasts/{CASE}", headers=h["viewer"]).json()
+        assert [(f["origin"], f["parent"]) for f in listed] == [
+            ("2023-04-22", None), ("2023-04-25", "2023-04-22")
+        ]  # fmt: skip
+    app.state.store.engine.dispose()
