@@ -464,3 +464,53 @@ def test_a_closed_gate_refuses_everyone_at_once_whatever_its_capacity(tmp_path):
     assert arrived_a.max() > 30  # more arrive on some day than the post could process
     assert m.at_crossing[:, 0, C.WAITING].sum() == 0  # nobody left queued overnight
     assert refused.sum() == arrived_a.sum()
+
+
+def _two_residences(root: Path, weights: str) -> Path:
+    """The factory's case with a second residence R2 (as far from C as R) giving ``weights``."""
+    from border_factory import PLACES, ROUTES
+
+    write_case(
+        root,
+        hazard=0.05,
+        places=[*PLACES, ("R2", "HOM", "residence", -20.5, -70.0)],
+        routes=[*ROUTES, ("R2", "C", 500, "bus")],
+    )
+    (root / "population.csv").write_text(
+        "residence,share,crossing_weights,source\n"
+        "#loc+name+residence,#population+share,#meta+crossing+weights,#meta+source\n"
+        f"R,0.5,,test\nR2,0.5,{weights},test\n"
+    )
+    return root
+
+
+def test_a_residence_s_own_crossing_weights_override_the_nationality_s(tmp_path):
+    """People living in R2 pick by R2's weights (all to B); those in R by their nationality's
+    (all to A)."""
+    case = read_border_case(_two_residences(tmp_path / "c", "B:1"))
+    m = BorderModel(case, 0).run()
+    a, r, r2 = m.arrays, m.index["R"], m.index["R2"]
+    a_, b_ = m.crossing_names.index("A"), m.crossing_names.index("B")
+    gone = a.state != 0  # everyone who decided to leave has a crossing
+    from_r, from_r2 = gone & (a.home == r), gone & (a.home == r2)
+    assert from_r.sum() > 100 and from_r2.sum() > 100
+    assert (a.crossing[from_r] == a_).all() and (a.crossing[from_r2] == b_).all()
+    # a residence giving no weights of its own leaves today's rule untouched
+    plain = read_border_case(_two_residences(tmp_path / "p", ""))
+    p = BorderModel(plain, 0).run()
+    assert (p.arrays.crossing[p.arrays.state != 0] == a_).all()
+
+
+def test_a_residence_s_weights_are_checked_and_old_states_load(tmp_path):
+    with pytest.raises(ScenarioError, match=r"unknown crossing 'Bb'.*did you mean 'B'") as e:
+        read_border_case(_two_residences(tmp_path / "c", "Bb:1"))
+    assert "population.csv" in str(e.value) and "crossing_weights" in str(e.value)
+    with pytest.raises(ScenarioError, match="needs 'crossing:weight"):
+        read_border_case(_two_residences(tmp_path / "z", "B:0"))
+    # a state stored before residences had weights of their own reads as "none has any"
+    m = BorderModel(read_border_case(_two_residences(tmp_path / "ok", "B:1")), 0)
+    state = m.__getstate__()
+    del state["choice_row"]
+    old = BorderModel.__new__(BorderModel)
+    old.__setstate__(state)
+    assert (old.choice_row == -1).all() and len(old.choice_row) == len(m.places)

@@ -243,12 +243,16 @@ class BorderModel:
         )
         self.newcomers.add_agents(self.agents)
         self._set_hazard()
-        cw = np.zeros((len(groups), self.n_cross))
-        for gi, grp in enumerate(groups):
-            weights = case.crossing_weights(grp)
-            for k, name in enumerate(self.crossing_names):
-                cw[gi, k] = weights.get(name, 0.0)
+        # One row of crossing weights per nationality, then one per residence that gives its own
+        # (population.csv); choice_row[place] picks the row of the people living there (-1:
+        # their nationality's).
+        own = [r for r in case.population if case.crossing_weights(r)]
+        rows = [case.crossing_weights(x) for x in (*groups, *own)]
+        cw = np.array([[w.get(name, 0.0) for name in self.crossing_names] for w in rows])
         self.cum_weights = np.cumsum(cw / cw.sum(axis=1, keepdims=True), axis=1)
+        self.choice_row = np.full(len(self.places), -1, dtype=np.int64)
+        for j, r in enumerate(own):
+            self.choice_row[self.index[r.residence]] = len(groups) + j
         # citizen_of[crossing, nationality]: citizens of the entry country always enter
         self.citizen_of = np.array(
             [[iso == self.entry_iso3[k] for iso in self.group_iso3] for k in range(self.n_cross)]
@@ -264,6 +268,8 @@ class BorderModel:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        if "choice_row" not in state:  # a state stored before residences had own weights
+            self.choice_row = np.full(len(self.places), -1, dtype=np.int64)
         self.arrays = self.agents.views()  # views again, as when built (a copy, a stored state)
         self.departures.klass = self.arrays.klass
 
@@ -350,7 +356,7 @@ class BorderModel:
         K.depart(
             day, self.keys["depart"], deciders, self.live, a.state, a.klass, a.home, a.crossing,
             a.path, a.pos, a.t_state, self.spec.departure.preparation_days.value,
-            self.cum_weights, self.n_cross, self.path_of, self.departed[day],
+            self.cum_weights, self.choice_row, self.n_cross, self.path_of, self.departed[day],
         )  # fmt: skip
         redirect(
             self.case, self.date(day), self.crossing_names, deciders,

@@ -146,16 +146,25 @@ def passed(sorted_u, sorted_idx, bounds, ptr, g, out):
 
 
 @njit(nogil=True)
+def weights_row(klass, own_row):
+    """The row of crossing weights a person picks by.
+
+    Their residence's own (``own_row`` >= 0, from population.csv) or their nationality's.
+    """
+    return own_row if own_row >= 0 else klass // 4
+
+
+@njit(nogil=True)
 def depart(
     day, key, deciders, live, state, klass, home, crossing, path, pos, t_state,
-    prep_mean, cum_weights, n_crossings, path_of, departed,
+    prep_mean, cum_weights, choice_row, n_crossings, path_of, departed,
 ):  # fmt: skip
     """Prepare today's ``deciders``; start the journeys of the ``live`` people who are ready.
 
     A decided person prepares for a geometric number of days with mean ``prep_mean``, picks a
-    crossing with its nationality's cumulative weights, and gets the road path from home to
-    it; ``live`` must already hold the deciders, so those with no preparation set off today.
-    ``departed[place]`` counts journeys starting today.
+    crossing with the cumulative weights of its row (:func:`weights_row`), and gets the road
+    path from home to it; ``live`` must already hold the deciders, so those with no preparation
+    set off today. ``departed[place]`` counts journeys starting today.
     """
     dkey = day_key(key, day)
     q = 1.0 / prep_mean if prep_mean > 1.0 else 1.0
@@ -166,7 +175,7 @@ def depart(
         t_state[i] = day + wait
         state[i] = PREPARING
         u = uniform(dkey, i, CROSSING_CHOICE)
-        g = klass[i] // 4
+        g = weights_row(klass[i], choice_row[home[i]])
         c = 0
         while c < n_crossings - 1 and u >= cum_weights[g, c]:
             c += 1

@@ -105,7 +105,7 @@ def _divert_choice(k, g, order, known_shut, paths_from):
 @njit(nogil=True)
 def news_day(
     day, key, live, state, crossing, path, pos, loc, t_state, klass, home,
-    blocked, known_shut, p_home, p_divert, order, path_of, city_path,
+    blocked, known_shut, p_home, p_divert, order, choice_row, path_of, city_path,
     offsets, links, cum_km, dst, stoppable, hold, pending, counts,
 ):  # fmt: skip
     """Today's reactions of the ``live`` people to blockades and news (before departures).
@@ -113,7 +113,8 @@ def news_day(
     People waiting in a city with a pending diversion set off for it; waiting people whose
     crossing is neither blockaded nor known to be shut resume their journey; people bound for a
     crossing known to be shut (``known_shut``) draw: home (``p_home``: state returned), divert
-    (``p_divert``: the first crossing of ``order[nationality]`` open as far as they know) or
+    (``p_divert``: the first crossing of their ``order`` row, by nationality or by a residence's
+    own weights, ``choice_row``, open as far as they know) or
     wait (preparers keep preparing, travellers stop at the next city: ``hold``; travellers past
     the last city go on). ``counts`` adds [went home, diverted, resumed].
     """
@@ -155,7 +156,7 @@ def news_day(
             loc[i] = home[i]
             counts[0] += 1
             continue
-        g = klass[i] // 4
+        g = K.weights_row(klass[i], choice_row[home[i]])
         if s == PREPARING:
             c = -1
             if u < p_home + p_divert:
@@ -220,7 +221,8 @@ class News:
         self.counts = np.zeros((m.days, len(NEWS_COUNTS)), dtype=np.int64)
         self.waiting = np.zeros((m.days, len(m.places)), dtype=np.int32)  # per city, evening
         self.children_waiting = np.zeros_like(self.waiting)
-        # Each nationality's crossings by decreasing weight (weight 0 left out; -1 pads).
+        # Each weights row's crossings (nationalities, then residences that give their own) by
+        # decreasing weight (weight 0 left out; -1 pads).
         weights = np.diff(m.cum_weights, axis=1, prepend=0.0)
         self.order = np.full(weights.shape, -1, dtype=np.int64)
         for grp, row in enumerate(weights):
@@ -248,8 +250,8 @@ class News:
         news_day(
             day, m.keys[K.Draw.NEWS_CHOICE.stream], m.live, a.state, a.crossing, a.path, a.pos,
             a.loc, a.t_state, a.klass, a.home, self.blocked, self.known_shut, p_home, p_divert,
-            self.order, m.path_of, self.city_path, p.offsets, p.links, p.cum_km, m.graph.dst,
-            self.stoppable, self.hold, self.pending, self.counts[day],
+            self.order, m.choice_row, m.path_of, self.city_path, p.offsets, p.links, p.cum_km,
+            m.graph.dst, self.stoppable, self.hold, self.pending, self.counts[day],
         )  # fmt: skip
 
     def record(self, day: int) -> None:

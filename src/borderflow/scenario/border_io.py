@@ -95,8 +95,27 @@ class BorderCase:
     def place_index(self) -> dict[str, int]:
         return {p.name: i for i, p in enumerate(self.places)}
 
-    def crossing_weights(self, group: GroupRow) -> dict[str, float]:
-        return _parse_weights(group.crossing_weights)
+    def crossing_weights(self, row: GroupRow | PopulationRow) -> dict[str, float]:
+        """A nationality's (or a residence's own, {} where it gives none) crossing weights."""
+        return _parse_weights(row.crossing_weights) if row.crossing_weights.strip() else {}
+
+
+def _check_weights(
+    case: BorderCase, table: str, row: int, text: str, crossing_names: set[str]
+) -> None:
+    """``text`` must be 'crossing:weight;...' over known crossings, with a positive sum."""
+    try:
+        weights = _parse_weights(text)
+    except ValueError:
+        weights = {}
+    bad = [n for n in weights if n not in crossing_names]
+    if not weights or bad or sum(weights.values()) <= 0:
+        what = (
+            f"unknown crossing '{bad[0]}'{did_you_mean(bad[0], crossing_names)}"
+            if bad
+            else "needs 'crossing:weight;...' > 0"
+        )
+        raise ScenarioError(what, **case.where(table, row, "crossing_weights"))
 
 
 def _first_error(exc: ValidationError) -> tuple[str, str]:
@@ -214,21 +233,10 @@ def _validate(case: BorderCase) -> None:
     if not case.crossings:
         raise ScenarioError("no crossings", file=root / f.crossings)
     for i, g in enumerate(case.groups):
-        try:
-            weights = _parse_weights(g.crossing_weights)
-        except ValueError:
-            weights = {}
-        bad = [n for n in weights if n not in crossing_names]
-        if not weights or bad or sum(weights.values()) <= 0:
-            what = (
-                f"unknown crossing '{bad[0]}'{did_you_mean(bad[0], crossing_names)}"
-                if bad
-                else "needs 'crossing:weight;...' > 0"
-            )
-            raise ScenarioError(
-                what,
-                **case.where("groups", i, "crossing_weights"),
-            )
+        _check_weights(case, "groups", i, g.crossing_weights, crossing_names)
+    for i, r in enumerate(case.population):
+        if r.crossing_weights.strip():  # optional: a residence's own crossing choice
+            _check_weights(case, "population", i, r.crossing_weights, crossing_names)
     nationalities = {g.iso3 for g in case.groups}
     for i, p in enumerate(case.policies):
         if p.crossing not in crossing_names:

@@ -400,6 +400,9 @@ class RouteRow(_Strict):
 class PopulationRow(_Strict):
     residence: str
     share: float = Field(ge=0, le=1)
+    # optional: how the people living here pick a crossing, whatever their nationality (blank:
+    # their nationality's weights); e.g. migrants already settled in a transit country
+    crossing_weights: str = ""
     source: str = ""
 
 

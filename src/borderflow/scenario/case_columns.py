@@ -21,7 +21,7 @@ HXL: dict[str, dict[str, str]] = {
     },
     "population": {
         "residence": "#loc+name+residence", "share": "#population+share",
-        "source": "#meta+source",
+        "crossing_weights": "#meta+crossing+weights", "source": "#meta+source",
     },
     "groups": {
         "iso3": "#country+code+nationality", "share": "#population+share",
