@@ -102,7 +102,7 @@ def combine(learnt: Distribution, own: Distribution | None) -> Distribution:
     same_logit = (isinstance(own, LogitNormal) and isinstance(learnt, LogitNormal)
                   and (own.low, own.high) == (learnt.low, learnt.high))  # fmt: skip
     if same_logit or (isinstance(own, LogNormal) and isinstance(learnt, LogNormal)):
-        (m1, s1), (m2, s2) = _normal(learnt), _normal(own)
+        (m1, s1), (m2, s2) = learnt.normal(), own.normal()
         var = 1.0 / (s1**-2 + s2**-2)
         mean = var * (m1 / s1**2 + m2 / s2**2)
         why = f"{learnt.why}; pooled with the case's own: {own.why}"
@@ -111,10 +111,6 @@ def combine(learnt: Distribution, own: Distribution | None) -> Distribution:
                              why=why)  # fmt: skip
         return learnt.model_copy(update={"mean": mean, "sd": math.sqrt(var), "why": why})
     return own  # a fixed value, or a family that does not pool: the case's own, as before
-
-
-def _normal(d: LogNormal | LogitNormal) -> tuple[float, float]:
-    return (math.log(d.median), d.sigma) if isinstance(d, LogNormal) else (d.mean, d.sd)
 
 
 def read_hierarchy(path: Path = HIERARCHY) -> dict[str, SharedParam]:

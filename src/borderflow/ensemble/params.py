@@ -83,6 +83,17 @@ class LogNormal(_Dist):
         z = (math.log(x) - math.log(self.median)) / self.sigma
         return -0.5 * z * z - math.log(x * self.sigma * math.sqrt(2 * math.pi))
 
+    # The normal scale the hierarchy learns on and a Restricted prior samples on.
+    def normal(self) -> tuple[float, float]:
+        """Mean and sd on the log scale."""
+        return math.log(self.median), self.sigma
+
+    def to_z(self, x: float) -> float:
+        return math.log(x) if x > 0 else -math.inf
+
+    def from_z(self, z: float) -> float:
+        return math.exp(z)
+
 
 class TruncNormal(Bounded):
     dist: Literal["truncnormal"]
@@ -117,8 +128,21 @@ class LogitNormal(Bounded):
     sd: float = Field(gt=0)
 
     def sample(self, rng: np.random.Generator) -> float:
-        z = rng.normal(self.mean, self.sd)
-        return float(self.low + (self.high - self.low) * 0.5 * (1.0 + math.tanh(0.5 * z)))
+        return float(self.from_z(rng.normal(self.mean, self.sd)))
+
+    # The normal scale the hierarchy learns on and a Restricted prior samples on.
+    def normal(self) -> tuple[float, float]:
+        """Mean and sd on the logit scale."""
+        return self.mean, self.sd
+
+    def to_z(self, x: float) -> float:
+        u = (x - self.low) / (self.high - self.low)
+        if u <= 0.0 or u >= 1.0:
+            return -math.inf if u <= 0.0 else math.inf
+        return math.log(u) - math.log1p(-u)
+
+    def from_z(self, z: float) -> float:
+        return self.low + (self.high - self.low) * 0.5 * (1.0 + math.tanh(0.5 * z))
 
     def logpdf(self, x: float) -> float:
         span = self.high - self.low
@@ -152,27 +176,14 @@ class Restricted(Bounded):
     dist: Literal["restricted"]
     base: LogNormal | LogitNormal
 
-    def _to_z(self, x: float) -> float:
-        b = self.base
-        if isinstance(b, LogNormal):
-            return math.log(x) if x > 0 else -math.inf
-        u = (x - b.low) / (b.high - b.low)
-        if u <= 0.0 or u >= 1.0:
-            return -math.inf if u <= 0.0 else math.inf
-        return math.log(u) - math.log1p(-u)
-
     def sample(self, rng: np.random.Generator) -> float:
         from scipy.stats import truncnorm
 
         b = self.base
-        m, s = (math.log(b.median), b.sigma) if isinstance(b, LogNormal) else (b.mean, b.sd)
-        lo, hi = (self._to_z(self.low) - m) / s, (self._to_z(self.high) - m) / s
+        m, s = b.normal()
+        lo, hi = (b.to_z(self.low) - m) / s, (b.to_z(self.high) - m) / s
         z = float(truncnorm.ppf(rng.uniform(), lo, hi, loc=m, scale=s))
-        if isinstance(b, LogNormal):
-            x = math.exp(z)
-        else:
-            x = b.low + (b.high - b.low) * 0.5 * (1.0 + math.tanh(0.5 * z))
-        return min(max(x, self.low), self.high)
+        return min(max(b.from_z(z), self.low), self.high)
 
     def logpdf(self, x: float) -> float:
         """Up to a constant (the mass inside the range), which ABC weights do not need."""

@@ -246,13 +246,13 @@ class BorderModel:
         # One row of crossing weights per nationality, then one per residence that gives its own
         # (population.csv); choice_row[place] picks the row of the people living there (-1:
         # their nationality's).
-        own = [r for r in case.population if case.crossing_weights(r)]
-        rows = [case.crossing_weights(x) for x in (*groups, *own)]
+        own = [(r.residence, w) for r in case.population if (w := case.crossing_weights(r))]
+        rows = [*(case.crossing_weights(g) for g in groups), *(w for _, w in own)]
         cw = np.array([[w.get(name, 0.0) for name in self.crossing_names] for w in rows])
         self.cum_weights = np.cumsum(cw / cw.sum(axis=1, keepdims=True), axis=1)
         self.choice_row = np.full(len(self.places), -1, dtype=np.int64)
-        for j, r in enumerate(own):
-            self.choice_row[self.index[r.residence]] = len(groups) + j
+        for j, (residence, _) in enumerate(own):
+            self.choice_row[self.index[residence]] = len(groups) + j
         # citizen_of[crossing, nationality]: citizens of the entry country always enter
         self.citizen_of = np.array(
             [[iso == self.entry_iso3[k] for iso in self.group_iso3] for k in range(self.n_cross)]
