@@ -23,7 +23,7 @@ product per case (fewer particles for the cases of millions; each case's count i
 
     python benchmarks/forecast_cycle.py [--cases chile-peru-2023 chile-peru-2025]
         [--members 200] [--people 7e7] [--seed 0] [--workers N] [--move mcmc|jitter]
-        [--out results/forecast-cycle] [--resume] [--report-error]
+        [--out results/forecast-cycle] [--resume] [--score forecast|members|report]
 
 Each case's scored points are kept in OUT/cases/ as it finishes; --resume reads them back
 instead of replaying them (same particles, seed and move).
@@ -48,7 +48,12 @@ for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL
     os.environ.setdefault(var, "1")
 
 HORIZONS = (1, 3, 7)
-REPORT_DRAWS = 10  # draws of a report's error per member (--report-error)
+REPORT_DRAWS = 10  # draws of a report's error per draw of the forecast (--score report)
+SCORES = {
+    "forecast": "the forecast's bands (members with the model's error)",
+    "members": "the members alone",
+    "report": "forecasts of the report (the bands with the grade's error)",
+}
 
 
 def member_series(folder: Path, members: int) -> list:
@@ -128,6 +133,7 @@ def replay(
     points, updates, previous = [], [], None
     for origin in origins:
         r = forecast(spec, origin)
+        error = r.model_error
         if r.parent is not None:
             updates.append(r.update_seconds)
         if previous is not None:  # the replay keeps only the latest particles (disk)
@@ -147,9 +153,18 @@ def replay(
             pers = None if p.persistence is None else abs(p.persistence - p.observed)
             points.append(
                 Point(case_name, origin, lead, o, crps(x, p.observed), p.covered(0.9), pers, x,
-                      p.persistence)
+                      p.persistence, model_sd(error, last_day(o)))
             )  # fmt: skip
     return points, updates
+
+
+def model_sd(error: dict, day: dt.date) -> float:
+    """The sd of the forecast's model error on ``day`` (its bands', forecast/model_error.py)."""
+    last = error.get("last_report_day")
+    if not error.get("reports") or last is None:
+        return 0.0
+    days = max((day - dt.date.fromisoformat(last)).days, 0)
+    return float(np.sqrt(error["variance_per_day"] * days))
 
 
 @dataclass
@@ -165,6 +180,7 @@ class Point:
     persistence_crps: float | None  # |persistence − observed|: a point forecast's CRPS
     members: np.ndarray  # each member's figure
     persistence: float | None
+    model_sd: float = 0.0  # the forecast's model error on the report's last day (log scale)
 
     @property
     def observed(self) -> float:
@@ -175,20 +191,27 @@ class Point:
         return (self.obs.location, self.obs.indicator, self.obs.stat)
 
 
-def with_report_error(points: list[Point], seed: int) -> list[Point]:
-    """The points scored as forecasts of the *report*, not of the true figure.
+def scored_as(points: list[Point], kind: str, seed: int) -> list[Point] | None:
+    """The points scored as the members alone, as the forecast's bands, or of the report.
 
-    Each member's figure x gives :data:`REPORT_DRAWS` draws (x + 1)·exp(σz) − 1, z standard
-    normal and σ the sd of the report's reliability grade: the law the filter weighs reports
-    by (log((reported + 1)/(true + 1)) ~ N(0, σ²), ``forecast/observation_error.toml``).
+    ``members``: each member's figure (None: the points as replayed). ``forecast``: the
+    figures with the model error the forecast's bands carry (forecast/model_error.py: draws
+    (x + 1)·exp(s z) − 1, s its sd on the report's last day). ``report``: those draws again
+    with the error of the report's grade, the law by which the filter weighs reports
+    (log((reported + 1)/(true + 1)) ~ N(0, σ²), ``forecast/observation_error.toml``).
     """
+    if kind == "members":
+        return None
     from borderflow.calibrate.scoring import ForecastPoint, crps
     from borderflow.forecast.likelihood import report_draws
+    from borderflow.forecast.model_error import widen
 
     out = []
     for k, p in enumerate(points):
         rng = np.random.default_rng([seed, k, 7])
-        draws = report_draws(p.members, p.obs, rng, REPORT_DRAWS)
+        draws = widen(p.members[:, None], np.array([p.model_sd]), rng).ravel()
+        if kind == "report":
+            draws = report_draws(draws, p.obs, rng, REPORT_DRAWS)
         fp = ForecastPoint(p.origin, p.obs, draws, p.persistence, None)
         out.append(replace(p, members=draws, crps=crps(draws, p.observed), covered=fp.covered(0.9)))
     return out
@@ -314,6 +337,10 @@ def print_tables(rows: list[tuple], cases: list[str]) -> None:
         print(f"{case:>16} {h:>2} {n:>6} {crps_:>9.1f} {cover:>7.0%} {n2:>6} {pers:>9.1f} "
               f"{ratio:>6.2f} {n3:>5} {peak:>8.2f} {peak_pers:>14.2f}")  # fmt: skip
     print("\nmean over cases (each case once; n: cases with a value)")
+    print_means(rows, cases)
+
+
+def print_means(rows: list[tuple], cases: list[str]) -> None:
     print(f"{'h':>2} {'CRPS ratio':>10} {'n':>2} {'geometric':>9} {'cover90':>7} {'n':>2} "
           f"{'peak err':>8} {'n':>2} {'pers. peak err':>14} {'n':>2}")  # fmt: skip
     for h, ratio, nr, geo, cover, nc, peak, npk, pers, npp in averages(rows, cases):
@@ -336,10 +363,16 @@ def main() -> None:
     parser.add_argument("--move", choices=("jitter", "mcmc"), default="mcmc")  # forecast's
     parser.add_argument("--out", type=Path, default=Path("results/forecast-cycle"))
     parser.add_argument(
-        "--report-error",
-        action="store_true",
-        help="score each member with the error of the report's grade drawn around it",
+        "--score",
+        choices=("forecast", "members", "report"),
+        default="forecast",
+        help="the bands forecast writes (members with the model's error, the default), the "
+        "members alone, or forecasts of the report (with the report's grade's error too)",
     )
+    parser.add_argument(
+        "--report-error", dest="score", action="store_const", const="report",
+        help="the same as --score report",
+    )  # fmt: skip
     parser.add_argument(
         "--resume", action="store_true", help="read back the cases an earlier run replayed"
     )
@@ -364,14 +397,15 @@ def main() -> None:
             seconds[case] = (n, wall, len({x.origin for x in p}), u)
             points += p
             updates += u
-    scored = with_report_error(points, args.seed) if args.report_error else None
-    rows = table(points, args.cases, scored)
+    rows = table(points, args.cases, scored_as(points, args.score, args.seed))
     print(f"forecast cycle replayed day by day, up to {args.members} particles "
           f"(at most {args.people:.3g} person-states a case), seed {args.seed}, "
           f"move {args.move}, {executor.workers if executor else 'no'} workers")  # fmt: skip
-    if args.report_error:
-        print("CRPS and coverage of the forecast of the report (members with the grade's error)")
+    print(f"CRPS and coverage scored as: {SCORES[args.score]}")
     print_tables(rows, args.cases)
+    for kind in (k for k in SCORES if k != args.score):
+        print(f"\nmean over cases, scored as {SCORES[kind]}")
+        print_means(table(points, args.cases, scored_as(points, kind, args.seed)), args.cases)
     print("\nper case: particles, replay s, origins scored, median update s")
     for case, (n, wall, origins, upd) in seconds.items():
         med = f"{statistics.median(upd):.2f}" if upd else "-"

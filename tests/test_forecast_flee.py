@@ -56,6 +56,7 @@ def test_camp_counts_weigh_the_members_and_the_cycle_goes_on(tmp_path):
     spec = ForecastSpec(folder, tmp_path / "out", members=16, seed=3, horizon=6)
     first = forecast(spec, origin)
     assert first.used > 0 and any(s.resampled for s in first.steps)
+    assert first.model_error["reports"] == first.used  # every camp count was forecast first
     bands = pq.read_table(first.folder / "bands.parquet").to_pandas()
     today = bands[(bands.indicator == "present") & (bands.day == 24)].set_index("location")
     for camp, per_day in (("C1", 45), ("C2", 15)):  # the members agree with the counts
@@ -87,6 +88,7 @@ def test_borderflow_forecast_of_a_flee_scenario_on_the_command_line(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "weighed" in done.stdout and "refugees_in_camp" in done.stdout
+    assert "model error (its forecasts of" in done.stdout
     assert (out / "origin-2020-01-20" / "bands.parquet").exists()
     bad = subprocess.run(
         [sys.executable, "-m", "borderflow", "forecast", str(folder), "--variant", "a=b"],

@@ -29,6 +29,7 @@ def test_forecasts_and_their_history(tmp_path):
         assert [f["origin"] for f in listed] == ["2023-05-07", "2023-05-08"]
         assert listed[0]["parent"] is None and listed[1]["parent"] == "2023-05-07"
         assert listed[1]["new_reports"] == 1 and listed[1]["reports"] == listed[0]["reports"] + 1
+        assert all(f["error_variance_per_day"] >= 0 for f in listed)
         bands = c.get(
             f"/api/forecasts/{CASE}/2023-05-08/bands",
             params={"indicator": "stranded", "location": "Chacalluta-Santa Rosa"},

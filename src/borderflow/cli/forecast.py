@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -136,4 +137,13 @@ def _report(result) -> None:
             + (" (resampled)" if s.resampled else ""),
             highlight=False,
         )
+    error = result.model_error
+    if error.get("reports"):
+        q = error["variance_per_day"]
+        out.print(
+            f"  model error (its forecasts of {error['reports']} reports): "
+            + (f"±{math.sqrt(q):.0%} × √days after {error['last_report_day']}, in the bands"
+               if q > 0 else "none beyond the members' spread"),
+            highlight=False,
+        )  # fmt: skip
     out.print(f"wrote {result.folder}", highlight=False)

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from borderflow.execute import Executor, Job, pool_executor
 from borderflow.results.atomic import atomic_outputs
 from borderflow.results.hxl import write_csv
 from borderflow.scenario.border_io import BorderCase, override, read_border_case
+
+if TYPE_CHECKING:
+    from borderflow.forecast.model_error import Widening
 
 MEMBERS_DIR = "members"
 MANIFEST = "ensemble.json"
@@ -237,20 +240,28 @@ def member_tables(out_dir: Path, members: int) -> list:
     return [read_parquet(out_dir / MEMBERS_DIR / member_file(i)) for i in range(members)]
 
 
-def band_table(out_dir: Path, members: int, tables: list | None = None):
-    """Quantile bands and mean over the members (``tables``, or their files in ``out_dir``)."""
+def band_table(
+    out_dir: Path, members: int, tables: list | None = None, widening: Widening | None = None
+):
+    """Quantile bands and mean over the members (``tables``, or their files in ``out_dir``).
+
+    ``widening``: a forecast's model error, drawn about the members after its last report.
+    """
     import pyarrow as pa
 
     tables = tables if tables is not None else member_tables(out_dir, members)
     first, values = aligned(tables)
-    bands = np.quantile(values, QUANTILES, axis=0)
+    if widening is None:
+        bands, mean = np.quantile(values, QUANTILES, axis=0), values.mean(axis=0)
+    else:
+        bands, mean = widening.bands(values, first.column("day").to_numpy(), QUANTILES)
     cols = {name: first.column(name) for name in ("day", "date", "location", "indicator")}
     cols.update({q: pa.array(bands[k]) for k, q in enumerate(QUANTILE_COLUMNS)})
-    cols["mean"] = pa.array(values.mean(axis=0))
+    cols["mean"] = pa.array(mean)
     return pa.table(cols)
 
 
-def observed_bands(tables: list, case: BorderCase) -> dict:
+def observed_bands(tables: list, case: BorderCase, widening: Widening | None = None) -> dict:
     """Quantile bands over the members of each reported quantity the fan's rows lack.
 
     Sums, cumulative totals, shelters, …: what the crossing rows (stranded, crossed) do not draw.
@@ -262,7 +273,7 @@ def observed_bands(tables: list, case: BorderCase) -> dict:
     if not quantities:
         return {}
     series = [Series.from_table(t) for t in tables]
-    return quantity_bands(series, quantities, QUANTILES)
+    return quantity_bands(series, quantities, QUANTILES, widening)
 
 
 def write_bands(
@@ -271,14 +282,18 @@ def write_bands(
     members: int,
     extra: dict[str, Callable[[Path], None]],
     lang: str = "en",
+    widening: Widening | None = None,
 ) -> list[Path]:
-    """bands.parquet and fan.png (in ``lang``) from the members' files, with ``extra``, at once."""
+    """bands.parquet and fan.png (in ``lang``) from the members' files, with ``extra``, at once.
+
+    ``widening``: a forecast's model error (:mod:`borderflow.forecast.model_error`).
+    """
     from borderflow.report.plots.ensemble import plot_fan
     from borderflow.results.series import write_parquet
 
     tables = member_tables(out_dir, members)  # read once, for the bands and the fan's extras
-    band = band_table(out_dir, members, tables)
-    observed = observed_bands(tables, case)
+    band = band_table(out_dir, members, tables, widening)
+    observed = observed_bands(tables, case, widening)
     with atomic_outputs(out_dir) as out:
         out.write(BANDS, lambda p: write_parquet(band, p))
         for name, writer in extra.items():

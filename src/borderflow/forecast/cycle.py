@@ -29,6 +29,7 @@ from borderflow.forecast.filter import (
     systematic,
 )
 from borderflow.forecast.likelihood import error_sd
+from borderflow.forecast.model_error import ModelError, Widening
 from borderflow.forecast.target import Rules, load_target, settings_of
 from borderflow.results.hxl import write_csv
 from borderflow.scenario.border_schema import ObservationRow
@@ -42,6 +43,7 @@ class ForecastResult:
     new: int = 0  # reports weighed by this forecast
     used: int = 0  # reports the forecast is conditioned on, all together
     steps: list[Step] = field(default_factory=list)
+    model_error: dict = field(default_factory=dict)  # ModelError.summary() (empty if stored)
     update_seconds: float = 0.0  # loading the particles and weighing the new reports
     update_cpu_seconds: float = 0.0  # the same, in this process's CPU time
     already: bool = False  # the store held this forecast: nothing was computed
@@ -222,16 +224,20 @@ def forecast(
         DRAWS: _draws_writer(p, parents),
         store.ASSIMILATED: _assimilated_writer(steps, target.start),
     }
-    target.write(tmp, spec.members, extra)
+    error = p.model_error or ModelError(last_day=p.day)
+    target.write(tmp, spec.members, extra, Widening(error, (p.seed, p.generation, 8)))
     manifest = {
         "settings": settings,
         "origin": origin.isoformat(),
         "parent": parent.name if parent else None,
         "generation": p.generation,
         "new_reports": len(new),
+        "model_error": error.summary(target.start),
         "reports": [report_key(o) for o in p.used],
     }
     (tmp / store.MANIFEST).write_text(json.dumps(manifest, indent=2))
     store.publish(tmp, folder)
     parallel.discard(p.models)  # stored: free them now, before the next forecast loads its own
-    return ForecastResult(folder, origin, parent, len(new), len(p.used), steps, *update)
+    return ForecastResult(
+        folder, origin, parent, len(new), len(p.used), steps, error.summary(target.start), *update
+    )

@@ -35,6 +35,7 @@ from borderflow.errors import ScenarioError
 from borderflow.execute import Executor
 from borderflow.forecast.figures import daily, simulated
 from borderflow.forecast.likelihood import log_likelihood
+from borderflow.forecast.model_error import ModelError
 from borderflow.forecast.parallel import advance_models, discard
 from borderflow.forecast.seeds import move_seed, stream_seed
 from borderflow.forecast.target import BorderRules, Rules
@@ -77,6 +78,8 @@ class Particles:
     loglik: np.ndarray | None = None  # log chance of every report used, given each one's path
     # each particle's streams: (day, seed) pairs, the seed taken at the end of that day
     streams: list[list[tuple[int, int]]] | None = None
+    # how likely each report was under the filter's forecast of it (None: stored before it)
+    model_error: ModelError | None = None
 
     def path_loglik(self) -> np.ndarray:
         return np.zeros(len(self.models)) if self.loglik is None else self.loglik
@@ -266,12 +269,15 @@ def assimilate(
     steps: list[Step] = []
     start = p.models[0].start_date
     mine = [o for o in observations if countable(p.models[0], o)]
+    if p.model_error is None:  # new particles, or particles stored before the record
+        p.model_error = ModelError(last_day=p.day)
     for day, group in schedule(mine, start, p.day, origin):
         advance(p, day, executor=executor)
         x = np.array([[simulated(m, o) for o in group] for m in p.models])
         w = p.weights
         medians = [weighted_median(x[:, j], w) for j in range(len(group))]
         weights = reliability_weights(group)
+        p.model_error.record(day, x, w, group, weights)
         ll = sum(
             wt * log_likelihood(o, x[:, j])
             for j, (o, wt) in enumerate(zip(group, weights, strict=True))

@@ -43,15 +43,19 @@ def _log_diff_ndtr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return lhi + np.log1p(-np.exp(np.minimum(llo - lhi, -1e-300)))
 
 
-def log_likelihood(o: ObservationRow, x: np.ndarray) -> np.ndarray:
-    """Log chance of the report ``o`` given each particle's simulated figure in ``x``."""
-    sd = error_sd(o)
+def log_likelihood(o: ObservationRow, x: np.ndarray, sd: np.ndarray | None = None) -> np.ndarray:
+    """Log chance of the report ``o`` given each particle's simulated figure in ``x``.
+
+    ``sd`` (broadcast with ``x``; default the grade's) lets :mod:`.model_error` add its own.
+    """
+    sd = error_sd(o) if sd is None else sd
     lx = np.log1p(np.asarray(x, dtype=float))
     low = math.log1p(o.low)
     high = math.log1p(o.high)
     if high - low < 1e-9:  # a point count: the density of the error, not a chance
         z = (high - lx) / sd
-        return -0.5 * z * z - math.log(sd * math.sqrt(2 * math.pi))
+        norm = sd * math.sqrt(2 * math.pi)
+        return -0.5 * z * z - (math.log(norm) if np.isscalar(norm) else np.log(norm))
     return _log_diff_ndtr((low - lx) / sd, (high - lx) / sd)
 
 

@@ -22,11 +22,14 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from borderflow.calibrate.problem import last_day
 from borderflow.errors import ScenarioError
 from borderflow.scenario.border_schema import ObservationRow
+
+if TYPE_CHECKING:
+    from borderflow.forecast.model_error import Widening
 
 POSTERIOR = "posterior.csv"
 
@@ -126,10 +129,16 @@ class BorderTarget:
     def own_reports(self) -> Sequence[ObservationRow]:
         return self.case.observations
 
-    def write(self, tmp: Path, members: int, extra: dict[str, Callable[[Path], None]]) -> None:
+    def write(
+        self,
+        tmp: Path,
+        members: int,
+        extra: dict[str, Callable[[Path], None]],
+        widening: Widening | None = None,
+    ) -> None:
         from borderflow.ensemble.runner import write_bands
 
-        write_bands(tmp, self.case, members, extra)
+        write_bands(tmp, self.case, members, extra, widening=widening)
 
 
 class FleeTarget:
@@ -165,12 +174,18 @@ class FleeTarget:
     def own_reports(self) -> Sequence[ObservationRow]:
         return self.problem.observations
 
-    def write(self, tmp: Path, members: int, extra: dict[str, Callable[[Path], None]]) -> None:
+    def write(
+        self,
+        tmp: Path,
+        members: int,
+        extra: dict[str, Callable[[Path], None]],
+        widening: Widening | None = None,
+    ) -> None:
         from borderflow.ensemble.runner import BANDS, band_table
         from borderflow.results.atomic import atomic_outputs
         from borderflow.results.series import write_parquet
 
-        band = band_table(tmp, members)
+        band = band_table(tmp, members, widening=widening)
         with atomic_outputs(tmp) as out:
             out.write(BANDS, lambda path: write_parquet(band, path))
             for name, writer in extra.items():

@@ -21,6 +21,7 @@ from borderflow.i18n import N_, Translator
 from borderflow.observe.quantity import ALL, CUMULATIVE, location_parts, nfc, quantity_series
 
 if TYPE_CHECKING:
+    from borderflow.forecast.model_error import Widening
     from borderflow.results.series import Series
     from borderflow.scenario.border_io import BorderCase
 
@@ -129,17 +130,26 @@ def summarise_observed(
 
 
 def quantity_bands(
-    members: Sequence[Series], quantities: Sequence[tuple[str, str]], quantiles: Sequence[float]
+    members: Sequence[Series],
+    quantities: Sequence[tuple[str, str]],
+    quantiles: Sequence[float],
+    widening: Widening | None = None,
 ) -> dict[tuple[str, str], np.ndarray]:
     """Per quantity, its quantiles over the members by day (rows: ``quantiles``).
 
     Quantiles of a sum are taken over the members' sums, not summed from each term's bands.
+    ``widening`` (a forecast's :class:`~borderflow.forecast.model_error.Widening`) draws the
+    model's error about them.
     """
     out = {}
     for key in quantities:
         values = [quantity_series(m, *key) for m in members]
         if values and all(v is not None for v in values):
-            out[key] = np.quantile(np.array(values, dtype=float), quantiles, axis=0)
+            table = np.array(values, dtype=float)
+            if widening is None:
+                out[key] = np.quantile(table, quantiles, axis=0)
+            else:
+                out[key] = widening.bands(table, np.arange(table.shape[1]), quantiles)[0]
     return out
 
 

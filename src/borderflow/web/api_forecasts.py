@@ -68,6 +68,7 @@ def forecast_out(folder: FilePath) -> dict[str, Any]:
         "generation": m["generation"],
         "members": m["settings"]["members"],
         "seed": m["settings"]["seed"],
+        "error_variance_per_day": m.get("model_error", {}).get("variance_per_day"),
     }
 
 

@@ -199,6 +199,9 @@ class ForecastOut(BaseModel):
     generation: int  # assimilation steps since day 0
     members: int
     seed: int
+    # the model's error on its own forecasts, in the bands after the last report (log scale);
+    # None for a forecast stored before it was measured
+    error_variance_per_day: float | None = None
 
 
 class ForecastUpdateIn(_In):
