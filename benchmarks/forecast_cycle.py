@@ -289,7 +289,11 @@ def averages(rows: list[tuple], cases: list[str]) -> list[tuple]:
     return out
 
 
-def write_outputs(points: list[Point], rows: list, out: Path) -> None:
+def write_outputs(
+    points: list[Point], rows: list, out: Path, covers: dict[str, list[tuple]] | None = None
+) -> None:
+    """forecast_cycle.csv and forecast_cycle.png: CRPS skill by horizon and, with ``covers``
+    (per way of scoring, its :func:`averages`), the mean 90 % coverage against its target."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -306,7 +310,9 @@ def write_outputs(points: list[Point], rows: list, out: Path) -> None:
             f.write(f"{p.case},{p.origin},{p.lead},{o.date},{o.end or ''},{o.stat},"
                     f"{o.location},{o.indicator},{o.low:g},{o.high:g},{p.crps:.3f},"
                     f"{int(p.covered)},{pers},{np.median(p.members):.3f},{last}\n")  # fmt: skip
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    fig, axes = plt.subplots(1, 2 if covers else 1, figsize=(11 if covers else 6.4, 3.8),
+                             squeeze=False)  # fmt: skip
+    ax = axes[0][0]
     cases = [c for c in dict.fromkeys(r[0] for r in rows) if c != "all cases"]
     for case in cases:
         mine = [r for r in rows if r[0] == case]
@@ -323,6 +329,20 @@ def write_outputs(points: list[Point], rows: list, out: Path) -> None:
     ax.set_ylabel("CRPS skill vs persistence (1 − ratio)")
     ax.set_xticks(HORIZONS)
     ax.legend(fontsize=7, ncol=2)
+    if covers:
+        cov = axes[0][1]
+        cov.axhspan(0.80, 0.97, color="tab:green", alpha=0.15, label="target 80–97 %")
+        styles = {"forecast": ("black", "-"), "members": ("tab:red", "--"),
+                  "report": ("tab:blue", ":")}  # fmt: skip
+        for kind, avg in covers.items():
+            color, ls = styles[kind]
+            cov.plot([a[0] for a in avg], [a[4] for a in avg], marker="s", lw=2, color=color,
+                     ls=ls, label=SCORES[kind])  # fmt: skip
+        cov.set_ylim(0.4, 1.0)
+        cov.set_xticks(HORIZONS)
+        cov.set_xlabel("horizon (days)")
+        cov.set_ylabel("90 % interval coverage, mean over cases")
+        cov.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     fig.savefig(out / "forecast_cycle.png", dpi=120)
 
@@ -397,15 +417,19 @@ def main() -> None:
             seconds[case] = (n, wall, len({x.origin for x in p}), u)
             points += p
             updates += u
-    rows = table(points, args.cases, scored_as(points, args.score, args.seed))
+    scored = scored_as(points, args.score, args.seed)
+    rows = table(points, args.cases, scored)
     print(f"forecast cycle replayed day by day, up to {args.members} particles "
           f"(at most {args.people:.3g} person-states a case), seed {args.seed}, "
           f"move {args.move}, {executor.workers if executor else 'no'} workers")  # fmt: skip
     print(f"CRPS and coverage scored as: {SCORES[args.score]}")
     print_tables(rows, args.cases)
+    covers = {args.score: averages(rows, args.cases)}
     for kind in (k for k in SCORES if k != args.score):
         print(f"\nmean over cases, scored as {SCORES[kind]}")
-        print_means(table(points, args.cases, scored_as(points, kind, args.seed)), args.cases)
+        other = table(points, args.cases, scored_as(points, kind, args.seed))
+        print_means(other, args.cases)
+        covers[kind] = averages(other, args.cases)
     print("\nper case: particles, replay s, origins scored, median update s")
     for case, (n, wall, origins, upd) in seconds.items():
         med = f"{statistics.median(upd):.2f}" if upd else "-"
@@ -414,7 +438,7 @@ def main() -> None:
         print(f"one update: median {statistics.median(updates):.2f} s over {len(updates)} "
               f"(target 10 s with 200 particles)")  # fmt: skip
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    write_outputs(points, rows, args.out)
+    write_outputs(scored or points, rows, args.out, covers)  # the points as scored
     print(f"wrote {args.out / 'forecast_cycle.csv'} and {args.out / 'forecast_cycle.png'}")
 
 
