@@ -144,6 +144,12 @@ export async function showForecast(scenario, user) {
         "Forecast from {origin} ({members} members), conditioned on {reports} reports; {n} earlier forecasts.",
         { origin: fmt(latest.origin), members: latest.members, reports: latest.reports, n: forecasts.length - 1 },
       );
+      if (latest.error_variance_per_day > 0) {
+        info.textContent += " " + t(
+          "Its bands add the model's own error, measured on its forecasts of earlier reports: ±{percent} % a day.",
+          { percent: Math.round(100 * Math.sqrt(latest.error_variance_per_day)) },
+        );
+      }
       await drawCharts(scenario.name, forecasts, pending);
     }
     setState(section, latest ? "ready" : "empty");
