@@ -41,6 +41,7 @@ def test_forecasts_and_their_history(tmp_path):
         assert rows[0]["reliability"] == "B" and rows[0]["ess"] > 0
         assert c.get(f"/api/forecasts/{CASE}/2023-05-09/bands", headers=h).status_code == 404
         assert c.get("/api/forecasts/mali", headers=h).status_code == 404
+        assert c.get("/api/forecasts/mali/pending", headers=h).status_code == 404  # was 422
         assert c.get("/api/forecasts/nowhere", headers=h).status_code == 404
         assert c.get(f"/api/forecasts/{CASE}").status_code == 401
     app.state.store.engine.dispose()

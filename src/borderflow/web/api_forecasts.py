@@ -123,8 +123,9 @@ def get_pending(name: Name, request: Request, user: Viewer) -> list[dict]:
     """The stored reports of the case's places that its latest forecast has not weighed."""
     from borderflow.observe.fitting import stored_observations
 
+    folder = store_of(request, name)  # first: a Flee scenario is not found here (404)
     case = catalogue.border_case(name)
-    latest = latest_manifest(store_of(request, name))
+    latest = latest_manifest(folder)
     rows = case_reports(case, stored_observations(request.app.state.store.url))
     return [
         {
