@@ -29,7 +29,7 @@ from borderflow.forecast.filter import (
     systematic,
 )
 from borderflow.forecast.likelihood import error_sd
-from borderflow.forecast.model_error import ModelError, Widening
+from borderflow.forecast.model_error import Widening
 from borderflow.forecast.target import Rules, load_target, settings_of
 from borderflow.results.hxl import write_csv
 from borderflow.scenario.border_schema import ObservationRow
@@ -224,20 +224,20 @@ def forecast(
         DRAWS: _draws_writer(p, parents),
         store.ASSIMILATED: _assimilated_writer(steps, target.start),
     }
-    error = p.model_error or ModelError(last_day=p.day)
+    error = p.model_error  # set by assimilate, which every forecast runs
+    assert error is not None
     target.write(tmp, spec.members, extra, Widening(error, (p.seed, p.generation, 8)))
+    summary = error.summary(target.start)
     manifest = {
         "settings": settings,
         "origin": origin.isoformat(),
         "parent": parent.name if parent else None,
         "generation": p.generation,
         "new_reports": len(new),
-        "model_error": error.summary(target.start),
+        "model_error": summary,
         "reports": [report_key(o) for o in p.used],
     }
     (tmp / store.MANIFEST).write_text(json.dumps(manifest, indent=2))
     store.publish(tmp, folder)
     parallel.discard(p.models)  # stored: free them now, before the next forecast loads its own
-    return ForecastResult(
-        folder, origin, parent, len(new), len(p.used), steps, error.summary(target.start), *update
-    )
+    return ForecastResult(folder, origin, parent, len(new), len(p.used), steps, summary, *update)
